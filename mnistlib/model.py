@@ -1,0 +1,188 @@
+"""The model: one fully-connected layer of ten neurons, then softmax.
+
+    l = x W + b            logits         x: (784,) or (n, 784),  W: (784, 10),  b: (10,)
+    p = softmax(l)         probabilities  p: (10,) or (n, 10), each row sums to 1
+    L = -sum_j y_j log p_j cross-entropy  averaged over the batch
+
+Every function accepts a single example (x of shape (784,)) or a batch
+(x of shape (n, 784)). Labels ``y`` may be class indices (an int, or shape
+(n,)) or one-hot rows (shape (10,) or (n, 10)).
+"""
+
+import numpy as np
+
+N_PIXELS = 784
+N_CLASSES = 10
+
+
+# --- checking inputs -------------------------------------------------------
+# Shape mistakes are the most common bug in this kind of code, and numpy's own
+# messages ("operands could not be broadcast together...") rarely say which
+# argument was wrong. These helpers say it.
+
+def _check_params(W, b):
+    W = np.asarray(W)
+    b = np.asarray(b)
+    if W.ndim != 2:
+        raise ValueError(f"W must be a matrix of shape (784, 10); got shape {W.shape}")
+    if b.shape != (W.shape[1],):
+        raise ValueError(f"b must have shape ({W.shape[1]},) to match W {W.shape}; got shape {b.shape}")
+    for name, a in (("W", W), ("b", b)):
+        if not np.issubdtype(a.dtype, np.floating):
+            raise ValueError(f"{name} must hold floating-point numbers; got dtype {a.dtype}")
+    return W, b
+
+
+def _check_x(x, n_in):
+    x = np.asarray(x)
+    if not np.issubdtype(x.dtype, np.floating):
+        hint = " (raw pixels? use x.astype(np.float32) / 255)" if x.dtype == np.uint8 else ""
+        raise ValueError(f"x must hold floating-point numbers; got dtype {x.dtype}{hint}")
+    if x.ndim not in (1, 2) or x.shape[-1] != n_in:
+        raise ValueError(
+            f"x must have shape ({n_in},) for one image or (n, {n_in}) for a batch; got shape {x.shape}"
+            + (" (an image? flatten it with x.reshape(-1, 784))" if x.shape[-2:] == (28, 28) else "")
+        )
+    return x
+
+
+def as_one_hot(y, k, n=None):
+    """Labels as one-hot rows: y as indices (n,) or one-hot (n, k) -> (n, k) float.
+
+    A single label (an int, or a one-hot row of shape (k,)) gives shape (k,).
+    ``n``, if given, is the number of examples the labels must match.
+    """
+    y = np.asarray(y)
+    if y.ndim == 0 or (y.ndim == 1 and np.issubdtype(y.dtype, np.integer)):
+        idx = y.astype(np.int64)
+        if idx.size and (idx.min() < 0 or idx.max() >= k):
+            raise ValueError(f"class labels must be between 0 and {k - 1}; got values from {idx.min()} to {idx.max()}")
+        out = np.eye(k)[idx]
+    elif y.shape[-1] == k and y.ndim in (1, 2):
+        out = y.astype(np.float64) if not np.issubdtype(y.dtype, np.floating) else y
+    else:
+        raise ValueError(f"y must be class indices of shape (n,) or one-hot of shape (n, {k}); got shape {y.shape} and dtype {y.dtype}")
+    if n is not None:
+        got = out.shape[0] if out.ndim == 2 else None
+        if got != n:
+            raise ValueError(f"y holds labels for {got if got is not None else 'one example'}, but there are {n} examples")
+    return out
+
+
+# --- forward pass -----------------------------------------------------------
+
+def init_params(n_in=N_PIXELS, n_out=N_CLASSES, *, scale=0.0, seed=0, dtype=np.float32):
+    """Initial W: (n_in, n_out) and b: (n_out,).
+
+    Zeros work for softmax regression (the loss is convex, so no symmetry needs
+    breaking); ``scale > 0`` draws W from N(0, scale^2) with a seeded generator.
+    """
+    rng = np.random.default_rng(seed)
+    W = (scale * rng.standard_normal((n_in, n_out))).astype(dtype)
+    b = np.zeros(n_out, dtype=dtype)
+    return W, b
+
+
+def logits(x, W, b):
+    """l = x W + b.  x: (784,) or (n, 784) -> l: (10,) or (n, 10)."""
+    W, b = _check_params(W, b)
+    x = _check_x(x, W.shape[0])
+    return x @ W + b
+
+
+def log_softmax(l):
+    """log p_j = l_j - log sum_k exp(l_k), computed without overflow.
+
+    Subtracting max_k l_k first changes nothing mathematically (softmax is
+    invariant to adding a constant) but keeps every exp() at most exp(0) = 1.
+    """
+    l = np.asarray(l)
+    if not np.issubdtype(l.dtype, np.floating):
+        l = l.astype(np.float64)
+    shifted = l - l.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(l):
+    """p_j = exp(l_j) / sum_k exp(l_k).  l: (10,) or (n, 10) -> p, rows summing to 1.
+
+    Finite for any finite logits: the largest logit becomes exp(0) = 1, so the
+    denominator is at least 1 and nothing overflows.
+    """
+    l = np.asarray(l)
+    if not np.issubdtype(l.dtype, np.floating):
+        l = l.astype(np.float64)
+    e = np.exp(l - l.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def cross_entropy(p, y, *, from_logits=False):
+    """L = -sum_j y_j log p_j, averaged over the batch (a float).
+
+    p: probabilities (10,) or (n, 10); with ``from_logits=True``, logits instead,
+    and log p comes from log_softmax so it is finite even when p underflows to 0.
+    y: class indices or one-hot rows.
+    """
+    p = np.asarray(p)
+    if p.ndim not in (1, 2):
+        raise ValueError(f"expected probabilities of shape (10,) or (n, 10); got shape {p.shape}")
+    y = as_one_hot(y, p.shape[-1], n=p.shape[0] if p.ndim == 2 else None)
+    if y.shape != p.shape:
+        raise ValueError(f"y has shape {y.shape} but {'logits' if from_logits else 'p'} has shape {p.shape}")
+    if from_logits:
+        logp = log_softmax(p)
+    else:
+        # p can round to exactly 0; the smallest positive float keeps log() finite.
+        logp = np.log(np.maximum(p, np.finfo(np.result_type(p, np.float32)).tiny))
+    per_example = -(y * logp).sum(axis=-1)
+    return float(np.mean(per_example))
+
+
+# --- backward pass ----------------------------------------------------------
+
+def gradients(x, y, W, b):
+    """Gradients of the mean cross-entropy with respect to W and b.
+
+        dL/dl_j  = p_j - y_j
+        dL/dW_ij = x_i (p_j - y_j)      batch: dW = x^T (p - y) / n
+        dL/db_j  = p_j - y_j            batch: db = mean over rows of (p - y)
+
+    x: (784,) or (n, 784); y: labels; returns (dW: (784, 10), db: (10,), loss).
+    """
+    l = logits(x, W, b)
+    y1 = as_one_hot(y, l.shape[-1], n=l.shape[0] if l.ndim == 2 else None).astype(l.dtype)
+    p = softmax(l)
+    loss = cross_entropy(l, y1, from_logits=True)
+    delta = p - y1
+    if l.ndim == 1:
+        return np.outer(x, delta), delta, loss
+    n = l.shape[0]
+    return x.T @ delta / n, delta.mean(axis=0), loss
+
+
+# --- using the model --------------------------------------------------------
+
+def predict(x, W, b):
+    """The predicted class, argmax_j l_j: an int for one image, (n,) ints for a batch."""
+    return np.argmax(logits(x, W, b), axis=-1)
+
+
+def _labels(y):
+    y = np.asarray(y)
+    return y.argmax(axis=-1) if (y.ndim == 2 or (y.ndim == 1 and np.issubdtype(y.dtype, np.floating))) else y
+
+
+def accuracy(x, y, W, b):
+    """Fraction of examples whose predicted class equals the label (a float in [0, 1])."""
+    x = np.asarray(x)
+    if x.ndim == 1:
+        x = x[None, :]
+    y = np.asarray(_labels(y)).reshape(-1)
+    if y.shape[0] != x.shape[0]:
+        raise ValueError(f"x has {x.shape[0]} examples but y has {y.shape[0]} labels")
+    return float(np.mean(predict(x, W, b) == y))
+
+
+def error_rate(x, y, W, b):
+    """1 - accuracy: the fraction of examples the model gets wrong."""
+    return 1.0 - accuracy(x, y, W, b)
