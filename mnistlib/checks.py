@@ -1,0 +1,299 @@
+"""Checks for the notebooks' "your turn" exercises.
+
+Each ``check_<name>(fn)`` calls the learner's function on a few well-chosen
+inputs and compares the answers with the reference in ``mnistlib.model``. It
+either prints one line (``✓ softmax: all 5 checks passed``) or raises
+``CheckFailed`` with a message that says what is wrong, on which input, and
+what to try.
+
+Adding a check (append it at the end of this file, in the same style)::
+
+    def check_thing(fn):
+        name = "thing"
+        x = ...                                   # small, seeded, meaningful input
+        got = _call(name, fn, x, call="thing(x) with x = ...")   # None, NotImplementedError, crashes
+        _compare(name, got, reference(x), call="thing(x) with x = ...",
+                 hint="what usually causes a mismatch")
+        _passed(name, 1)
+
+- ``_call(name, fn, *args, call=...)`` runs the learner's function with numpy warnings
+  silenced (an overflow is reported by the check, not as a warning) and turns
+  a missing ``return``, ``NotImplementedError`` or any other exception into a
+  ``CheckFailed`` that says so. It passes copies, so the learner's function
+  cannot change the check's inputs.
+- ``_compare(name, got, expected, call=..., hint=...)`` checks, in order:
+  that ``got`` is numeric, its shape, nan/inf, floating dtype (optional), and
+  the values (``np.allclose``); the message shows the call, expected and got,
+  rounded.
+- ``_passed(name, n)`` prints the success line.
+- ``_fmt(a)`` prints an array short and rounded, for messages.
+
+Checks are deterministic (fixed seeds), quick (milliseconds), and never
+print anything except the success line.
+"""
+
+import warnings
+
+import numpy as np
+
+from . import model
+
+
+class CheckFailed(AssertionError):
+    """Your function gave a wrong answer. The message says on which input, and what to try."""
+
+
+# --- helpers shared by all checks ---------------------------------------------
+
+def _fmt(a, precision=4, max_items=8):
+    """A short, rounded text of ``a`` for messages: at most ``max_items`` numbers per row."""
+    a = np.asarray(a)
+    if a.ndim == 0:
+        return np.format_float_positional(float(a), precision=precision, trim="-") if a.dtype.kind in "fc" else str(a.item())
+    return np.array2string(a, precision=precision, suppress_small=True, threshold=max_items,
+                           edgeitems=max_items // 2, max_line_width=100, separator=", ")
+
+
+def _fail(name, message, hint=None):
+    text = f"{name}: {message}"
+    if hint:
+        text += f"\nHint: {hint}"
+    raise CheckFailed(text)
+
+
+def _copy(a):
+    return a.copy() if isinstance(a, np.ndarray) else a
+
+
+def _call(name, fn, *args, call=None, hint=None):
+    """fn(*args) with copies of the inputs; every way of not answering becomes a CheckFailed.
+
+    ``call`` describes the inputs ("softmax(l) with l = [1000, 0]") for the message;
+    ``hint`` is shown if the function raises an exception.
+    """
+    try:
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = fn(*(_copy(a) for a in args))
+    except NotImplementedError:
+        _fail(name, "not implemented yet.",
+              "write your code where it says # YOUR CODE HERE, and delete the `raise NotImplementedError` line.")
+    except Exception as e:
+        if hint is None and any(w in str(e) for w in ("broadcast", "matmul", "aligned", "shape")):
+            hint = "print the shapes of your arrays (a.shape) just before the line that fails."
+        where = f" on {call}" if call else ""
+        _fail(name, f"your function raised {type(e).__name__}{where}: {e}", hint)
+    if result is None:
+        _fail(name, "your function returned None — did you forget `return`?")
+    return result
+
+
+def _as_array(name, got, call):
+    try:
+        a = np.asarray(got)
+    except Exception:
+        a = None
+    if a is None or a.dtype.kind not in "biuf":
+        _fail(name, f"{call} returned {type(got).__name__} {got!r:.60}, not numbers.")
+    return a
+
+
+def _compare(name, got, expected, *, call, hint=None, rtol=1e-5, atol=1e-6, floating=True):
+    """Raise CheckFailed unless ``got`` matches ``expected`` in shape, finiteness, dtype and values."""
+    expected = np.asarray(expected)
+    got = _as_array(name, got, call)
+    if got.shape != expected.shape:
+        _fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}.", hint)
+    if np.all(np.isfinite(expected)) and not np.all(np.isfinite(got)):
+        bad = "nan" if np.any(np.isnan(got)) else "inf"
+        _fail(name, f"{call} returned {bad}: got {_fmt(got)}, expected {_fmt(expected)}.", hint)
+    if floating and got.dtype.kind != "f":
+        _fail(name, f"{call} returned integers (dtype {got.dtype}); expected floating-point numbers.",
+              "integer arithmetic rounds: convert with .astype(np.float32), or divide with / rather than //.")
+    if not np.allclose(got, expected, rtol=rtol, atol=atol):
+        _fail(name, f"{call} returned a wrong value.\n  expected {_fmt(expected)}\n  got      {_fmt(got)}", hint)
+
+
+def _passed(name, n):
+    print(f"✓ {name}: all {n} checks passed")
+
+
+def _rng():
+    return np.random.default_rng(12345)
+
+
+# --- notebook 01: flatten an image --------------------------------------------
+
+def check_flatten(fn):
+    """fn(image: (28, 28) uint8 in 0..255) -> (784,) floats in [0, 1], row by row."""
+    name = "flatten"
+    rng = _rng()
+    image = rng.integers(0, 256, size=(28, 28), dtype=np.uint8)
+    image[0, 0], image[0, 1] = 255, 0   # make sure the extremes occur
+    expected = image.reshape(784).astype(np.float32) / 255
+    call = "flatten(image) with a random (28, 28) uint8 image"
+    got = _as_array(name, _call(name, fn, image, call=call), call)
+    if got.shape == (28, 28):
+        _fail(name, f"{call} returned shape (28, 28), expected (784,).",
+              "reshape the 28 x 28 grid into one row of 784 numbers: image.reshape(784).")
+    if got.shape == (1, 784):
+        _fail(name, f"{call} returned shape (1, 784), expected (784,).",
+              "reshape(784) gives a vector; reshape(1, 784) gives a matrix with one row.")
+    if got.shape == (784,) and got.max() > 1.5:
+        _fail(name, f"{call} returned values up to {_fmt(got.max())}; expected values in [0, 1].",
+              "divide the pixel values by 255 (after converting to float).")
+    if got.shape == (784,) and np.allclose(got, image.T.reshape(784) / 255, atol=1e-6) \
+            and not np.allclose(got, expected, atol=1e-6):
+        _fail(name, f"{call} read the image column by column.",
+              "MNIST stores each image row by row: image.reshape(784), without .T.")
+    _compare(name, got, expected, call=call, hint="flatten row by row and divide by 255.")
+    # A second image, all white: catches answers that ignore the input.
+    white = np.full((28, 28), 255, dtype=np.uint8)
+    _compare(name, _call(name, fn, white), np.ones(784, dtype=np.float32),
+             call="flatten(image) with an all-255 image")
+    _passed(name, 2)
+
+
+# --- notebook 02: logits ------------------------------------------------------
+
+def _logits_inputs(n=3):
+    rng = _rng()
+    x = rng.random((n, 784)).astype(np.float32)
+    W = (0.05 * rng.standard_normal((784, 10))).astype(np.float32)
+    b = np.linspace(-1, 1, 10).astype(np.float32)
+    return x, W, b
+
+
+def check_logits(fn):
+    """fn(x, W, b) -> x W + b.  x: (784,) or (n, 784); W: (784, 10); b: (10,)."""
+    name = "logits"
+    x, W, b = _logits_inputs()
+    hint = "l = x W + b: x (784,) times W (784, 10) gives (10,); then add b (10,)."
+    # 1. one image
+    call = "logits(x, W, b) with x (784,), W (784, 10), b (10,)"
+    got = _as_array(name, _call(name, fn, x[0], W, b, call=call), call)
+    expected = model.logits(x[0], W, b)
+    if got.shape == (784,):
+        _fail(name, f"{call} returned shape (784,), expected (10,).",
+              "multiply with the matrix product x @ W, not elementwise x * W[:, j].")
+    if got.shape == expected.shape and np.allclose(got, x[0] @ W, atol=1e-4) and not np.allclose(got, expected, atol=1e-4):
+        _fail(name, f"{call} returned x W, without the bias.\n  expected {_fmt(expected)}\n  got      {_fmt(got)}",
+              "add the bias b to the logits.")
+    _compare(name, got, expected, call=call, hint=hint, rtol=1e-4, atol=1e-4)
+    # 2. a batch
+    call = "logits(x, W, b) with a batch x (3, 784)"
+    got = _as_array(name, _call(name, fn, x, W, b, call=call, hint=(
+        "it works for one image but not for a batch: x @ W + b handles x (784,) and x (n, 784) alike; "
+        "W.T @ x only works for a single image.")), call)
+    expected = model.logits(x, W, b)
+    if got.shape == (10, 3):
+        _fail(name, f"{call} returned shape (10, 3), expected (3, 10): one row per image.",
+              "compute x @ W (shape (n, 10)), not W.T @ x.T.")
+    _compare(name, got, expected, call=call, rtol=1e-4, atol=1e-4,
+             hint="the same formula must work for a batch: x @ W + b handles (784,) and (n, 784) alike; "
+                  "W.T @ x only works for a single image.")
+    # 3. a batch of one keeps its batch dimension
+    call = "logits(x, W, b) with a batch of one image, x (1, 784)"
+    _compare(name, _call(name, fn, x[:1], W, b, call=call), model.logits(x[:1], W, b), call=call, rtol=1e-4, atol=1e-4,
+             hint="don't reshape or squeeze x: (1, 784) @ (784, 10) gives (1, 10).")
+    _passed(name, 3)
+
+
+# --- notebook 03: softmax -----------------------------------------------------
+
+def check_softmax(fn):
+    """fn(l) -> softmax(l), each row summing to 1.  l: (10,) or (n, 10)."""
+    name = "softmax"
+    stable = "Subtract the largest logit first: np.exp(l - l.max()). Softmax doesn't change, and exp() can't overflow."
+    n_checks = 0
+
+    def run(l, call, hint=None, not_finite=None):
+        nonlocal n_checks
+        got = _as_array(name, _call(name, fn, l, call=call), call)
+        expected = model.softmax(l)
+        if not_finite and got.shape == expected.shape and not np.all(np.isfinite(got)):
+            _fail(name, not_finite.format("nan" if np.any(np.isnan(got)) else "inf"), hint)
+        if got.shape == expected.shape and np.all(np.isfinite(got)):
+            rows = got.sum(axis=-1)
+            if got.ndim == 2 and not np.allclose(rows, 1, atol=1e-5):
+                if np.allclose(got.sum(), 1, atol=1e-5):
+                    _fail(name, f"{call}: the whole batch sums to 1, but each row should (row sums: {_fmt(rows)}).",
+                          "sum over the classes only: e.sum(axis=-1, keepdims=True).")
+                if np.allclose(got.sum(axis=0), 1, atol=1e-5):
+                    _fail(name, f"{call}: the columns sum to 1, but each row should (row sums: {_fmt(rows)}).",
+                          "each row is one example; normalise along axis=-1 (the classes), not axis=0.")
+            if not np.allclose(rows, 1, atol=1e-5):
+                _fail(name, f"{call}: the probabilities don't sum to 1 (sum: {_fmt(rows)}).",
+                      "divide each exp(l_j) by the sum of all of them.")
+        _compare(name, got, expected, call=call, hint=hint)
+        n_checks += 1
+
+    l = np.array([2.0, 1.0, 0.1, -1.0, 0.0, 3.0, -2.0, 0.5, 1.5, -0.5])
+    run(l, f"softmax(l) with l = {_fmt(l, 1)}")
+    run(np.zeros(10), "softmax(l) with l = 10 zeros", hint="equal logits give equal probabilities, 0.1 each.")
+    big = np.array([1000.0, 0.0])
+    run(big, "softmax(l) with l = [1000, 0]", hint="np.exp(1000) overflows to inf, and inf/inf = nan. " + stable,
+        not_finite="your softmax returns {} for large logits (try l = [1000, 0]).")
+    low = np.array([-1000.0, -1001.0])
+    run(low, "softmax(l) with l = [-1000, -1001]",
+        hint="exp(-1000) underflows to 0, so the sum is 0 and 0/0 = nan. " + stable,
+        not_finite="your softmax returns {} for very negative logits (try l = [-1000, -1001]).")
+    batch = _rng().normal(0, 3, size=(3, 10))
+    batch[1] += 800   # one row with large logits: the shift must be per row
+    run(batch, "softmax(l) with a batch l of shape (3, 10)",
+        not_finite="your softmax returns {} on a batch l of shape (3, 10) whose rows have very different sizes.",
+        hint="on a batch, take the max and the sum of each row: axis=-1, keepdims=True.")
+    _passed(name, n_checks)
+
+
+# --- notebook 04: cross-entropy -----------------------------------------------
+
+def check_cross_entropy(fn):
+    """fn(p, y) -> mean over the batch of -sum_j y_j log p_j.  p: (n, 10); y: (n, 10) one-hot."""
+    name = "cross_entropy"
+    rng = _rng()
+    p = model.softmax(rng.normal(0, 2, size=(4, 10)))
+    labels = np.array([3, 0, 7, 9])
+    y = model.as_one_hot(labels, 10)
+    expected = model.cross_entropy(p, y)
+    call = "cross_entropy(p, y) with p (4, 10) and one-hot y (4, 10)"
+    got = _as_array(name, _call(name, fn, p, y, call=call), call)
+    per_example = -np.log(p[np.arange(4), labels])
+    if got.shape == (4,) and np.allclose(got, per_example, rtol=1e-5):
+        _fail(name, f"{call} returned one loss per example (shape (4,)); expected a single number.",
+              "average the per-example losses: .mean().")
+    if got.shape == (4, 10):
+        _fail(name, f"{call} returned shape (4, 10); expected a single number.",
+              "sum y_j log p_j over the classes (axis=-1), then average over the examples.")
+    if got.shape == () and np.isfinite(got):
+        if np.isclose(got, -expected, rtol=1e-5):
+            _fail(name, f"{call} returned {_fmt(got)}, expected {_fmt(expected)}: the sign is wrong.",
+                  "L = -sum_j y_j log p_j. log p is negative, so the loss is positive.")
+        if np.isclose(got, 4 * expected, rtol=1e-5):
+            _fail(name, f"{call} returned {_fmt(got)}, the sum over the 4 examples; expected the mean {_fmt(expected)}.",
+                  "divide by the number of examples: .mean() instead of .sum() over the batch.")
+    _compare(name, got, expected, call=call, hint="L = -sum_j y_j log p_j, averaged over the batch.")
+
+    # p rounds to exactly 0 for a wrong class: 0 * log(0) is nan in numpy.
+    p0 = np.array([[1.0, 0.0] + [0.0] * 8, [0.5, 0.5] + [0.0] * 8])
+    y0 = model.as_one_hot(np.array([0, 1]), 10)
+    call = "cross_entropy(p, y) when p has a 0 (p = [1, 0, ..., 0], true class 0)"
+    got = _as_array(name, _call(name, fn, p0, y0, call=call), call)
+    if got.shape == () and not np.isfinite(got):
+        _fail(name, f"{call} returned {_fmt(got)}, expected {_fmt(model.cross_entropy(p0, y0))}.",
+              "y_j log p_j with y_j = 0 and p_j = 0 is 0 * log(0) = 0 * (-inf) = nan. Never take log(0): "
+              "clip first, np.log(np.maximum(p, 1e-12)), or compute the loss from the logits with log-softmax.")
+    _compare(name, got, model.cross_entropy(p0, y0), call=call, rtol=1e-5, atol=1e-6)
+
+    # The true class has p = 0: the loss is huge, but must stay a number.
+    y1 = model.as_one_hot(np.array([1, 1]), 10)
+    call = "cross_entropy(p, y) when the true class has p = 0"
+    got = _as_array(name, _call(name, fn, p0, y1, call=call), call)
+    if got.shape != () or not np.isfinite(got):
+        _fail(name, f"{call} returned {_fmt(got)}; expected a large but finite number.",
+              "log(0) = -inf. Clip p away from 0 (np.log(np.maximum(p, 1e-12))), or compute the loss "
+              "from the logits with log-softmax, which never takes log(0).")
+    if not got > 5:
+        _fail(name, f"{call} returned {_fmt(got)}; a confident wrong answer should cost a lot (more than 5).",
+              "clip p with a tiny number such as 1e-12, not a large one.")
+    _passed(name, 3)
