@@ -137,7 +137,7 @@ def test_softmax_naive_overflow():
         e = np.exp(l)
         return e / e.sum(axis=-1, keepdims=True)
     fails(checks.check_softmax, naive,
-          "your softmax returns nan for large logits (try l = [1000, 0])", "subtract the largest logit")
+          "your softmax returns nan for large logits (try l = [1000, 0])", "Subtract the largest logit")
 
 
 def test_softmax_wrong_axis():
