@@ -18,6 +18,7 @@ import os
 import sys
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 import zlib
 from pathlib import Path
@@ -89,20 +90,19 @@ def _read_bytes(path: Path) -> bytes:
     except (OSError, EOFError, zlib.error) as err:
         raise MnistDataError(
             f"{path.name}: the gzip data is corrupt or incomplete ({err}); "
-            "delete the file and download it again"
+            "delete it and download again"
         ) from None
 
 
 def _parse_idx(data: bytes, name: str) -> np.ndarray:
     """Check the IDX header of ``data`` against its size; return a read-only view of the values."""
-    def fail(problem, advice="delete it and download it again"):
+    def fail(problem, advice="delete it and download again"):
         raise MnistDataError(f"{name}: {problem}; {advice}")
 
     if not data:
         fail("the file is empty (0 bytes)")
     if _looks_like_html(data):
-        fail("this looks like an HTML page, probably an error page from a failed download",
-             "delete it and download again")
+        fail("this looks like an HTML page, probably an error page from a failed download")
     if len(data) < 4:
         fail(f"the file is truncated: {len(data)} bytes, but an IDX header alone needs 4")
     if data[:2] != b"\x00\x00":
@@ -219,28 +219,29 @@ def load_mnist(data_dir=None, *, shape="flat", dtype="float32", one_hot=False,
     if data_dir is not None:
         # The user chose this directory: a problem there is an error, not a reason to fall back.
         directory = Path(data_dir).expanduser()
+        if not directory.is_dir():
+            raise MnistDataError(f"{where} ({directory}) does not exist; "
+                                 "give a directory that holds the four MNIST files")
         arrays = [_read_mnist_file(directory, name) for name in MNIST_FILES]
         source, note = "directory", f"from {where}"
     else:
         directory = default_cache_dir()
         arrays, source, note = _from_cache(directory, say), "cache", "from the cache"
+        why_not = "the full set is not in the cache and download=False"
         if arrays is None and download:
             try:
                 _download(directory, mirrors=None, timeout=10, progress=verbose)
                 arrays = [_read_mnist_file(directory, name) for name in MNIST_FILES]
                 source, note = "download", "downloaded into the cache"
-            except MnistDataError:
-                # One line only: the full list of mirrors and reasons is in download_mnist()'s error.
-                say("MNIST: could not download the full set (offline?); "
-                    "using the bundled subset of 4000 training and 1000 test images")
-        elif arrays is None:
-            say("MNIST (bundled subset): 4000 training and 1000 test images; "
-                "the full set is not in the cache and download=False")
+            except OSError:  # DownloadError, or a cache directory we cannot write to
+                # One line only: download_mnist() raises the error that lists every mirror.
+                why_not = "could not download the full set (offline?)"
 
     if arrays is None:
-        data = np.load(SUBSET_PATH)
-        arrays = [data["x_train"], data["y_train"], data["x_test"], data["y_test"]]
+        arrays = _load_subset()
         source, directory = "bundled subset", None
+        say(f"MNIST: {why_not}; using the bundled subset of "
+            f"{len(arrays[0])} training and {len(arrays[2])} test images")
     else:
         say(f"MNIST: {len(arrays[0])} training and {len(arrays[2])} test images {note}")
 
@@ -267,6 +268,12 @@ def _from_cache(cache: Path, say) -> list[np.ndarray] | None:
             path.unlink(missing_ok=True)
             return None
     return arrays
+
+
+def _load_subset() -> list[np.ndarray]:
+    """The bundled subset, found next to this module: x (n, 28, 28) uint8, y (n,) uint8."""
+    with np.load(SUBSET_PATH) as npz:
+        return [npz["x_train"], npz["y_train"], npz["x_test"], npz["y_test"]]
 
 
 def _convert_images(images: np.ndarray, shape: str, dtype: str) -> np.ndarray:
@@ -350,9 +357,15 @@ def _download(cache: Path, mirrors, timeout: float, progress: bool) -> list[str]
             url = f"{base}{name}.gz"
             try:
                 blob = _fetch(url, timeout, progress)
-                _check_download(blob, name)
-            except (OSError, ValueError, EOFError, zlib.error, http.client.HTTPException) as err:
+            except (OSError, ValueError, http.client.HTTPException) as err:
                 failures.append(f"  {base}: {_reason(err, timeout)}")
+                continue
+            try:
+                _check_download(blob, name)
+            except (OSError, ValueError, EOFError, zlib.error) as err:
+                failures.append(f"  {base}: {_reason(err, timeout)}")
+                if progress:  # the progress line said 100%; say why that was not enough
+                    print(f"  rejected: {_reason(err, timeout)}", file=sys.stderr)
                 continue
             _save(cache, f"{name}.gz", blob)
             fetched.append(name)
@@ -368,20 +381,24 @@ def _fetch(url: str, timeout: float, progress: bool) -> bytes:
     name = url.rsplit("/", 1)[-1]
     # A compressed MNIST file is under 10 MB; refuse endless or absurd responses.
     limit = 64 * 2**20
+    host = urllib.parse.urlsplit(url).netloc
     chunks, received, shown = [], 0, None
-    with urllib.request.urlopen(url, timeout=timeout) as response:
-        total = int(response.headers.get("Content-Length") or 0)
-        while chunk := response.read(2**16):
-            chunks.append(chunk)
-            received += len(chunk)
-            if received > limit:
-                raise ValueError(f"the server sent more than {limit} bytes, too much for MNIST")
-            done = f"{100 * received // total:3d}%" if total else f"{received // 2**20} MB"
-            if progress and done != shown:  # redraw only when the text changes
-                print(f"\rdownloading {name}: {done}", end="", file=sys.stderr, flush=True)
-                shown = done
-    if progress:
-        print(file=sys.stderr)
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            total = int(response.headers.get("Content-Length") or 0)
+            while chunk := response.read(2**16):
+                chunks.append(chunk)
+                received += len(chunk)
+                if received > limit:
+                    raise ValueError(f"the server sent more than {limit} bytes, too much for MNIST")
+                done = f"{100 * received // total:3d}%" if total else f"{received // 2**20} MB"
+                if progress and done != shown:  # redraw only when the text changes
+                    print(f"\rdownloading {name} from {host}: {done}", end="", file=sys.stderr,
+                          flush=True)
+                    shown = done
+    finally:
+        if shown is not None:  # end the progress line, even if the transfer broke off
+            print(file=sys.stderr)
     if total and received != total:
         raise ValueError(f"incomplete download: {received} of {total} bytes")
     return b"".join(chunks)

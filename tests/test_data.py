@@ -1,0 +1,335 @@
+"""Tests for mnistlib.data: IDX parsing, damaged files, load_mnist on the subset and the full set."""
+
+import gzip
+import hashlib
+import shutil
+import socket
+import sys
+import time
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from mnistlib import data
+from mnistlib.data import MNIST_FILES, MnistDataError, load_mnist, one_hot, read_idx
+
+CODES = {"u1": 0x08, "i1": 0x09, ">i2": 0x0B, ">i4": 0x0C, ">f4": 0x0D, ">f8": 0x0E}
+
+TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+SUBSET_LINE = ("MNIST: the full set is not in the cache and download=False; "
+               "using the bundled subset of 4000 training and 1000 test images\n")
+
+
+def idx_bytes(array: np.ndarray) -> bytes:
+    """Encode ``array`` as an IDX file (big-endian header and values)."""
+    dtype = array.dtype.newbyteorder(">") if array.dtype.itemsize > 1 else array.dtype
+    header = bytes([0, 0, CODES[dtype.str.replace("|", "")], array.ndim])
+    header += b"".join(d.to_bytes(4, "big") for d in array.shape)
+    return header + array.astype(dtype).tobytes()
+
+
+def closed_port_url() -> str:
+    """A loopback URL on which nothing listens: connections are refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/"
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """No MNIST_DATA_DIR, an empty cache and unreachable mirrors: only the subset is left."""
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+    monkeypatch.setenv("MNISTLIB_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MNIST_MIRRORS", closed_port_url())
+    return tmp_path / "cache"
+
+
+# --- read_idx ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", list(CODES))
+@pytest.mark.parametrize("compress", [False, True])
+def test_read_idx_round_trip(tmp_path, dtype, compress):
+    array = (np.arange(2 * 3 * 4) - 7).reshape(2, 3, 4).astype(dtype)
+    blob = idx_bytes(array)
+    path = tmp_path / ("a.idx.gz" if compress else "a.idx")
+    path.write_bytes(gzip.compress(blob) if compress else blob)
+    result = read_idx(path)
+    assert result.shape == (2, 3, 4)
+    assert result.dtype == np.dtype(dtype).newbyteorder("=")
+    assert result.dtype.isnative
+    np.testing.assert_array_equal(result, array)
+    result[0, 0, 0] = 1  # the caller owns a writable copy
+
+
+def test_read_idx_detects_gzip_by_content_not_name(tmp_path):
+    labels = np.array([3, 1, 4, 1, 5], dtype=np.uint8)
+    (tmp_path / "labels").write_bytes(gzip.compress(idx_bytes(labels)))
+    (tmp_path / "labels.gz").write_bytes(idx_bytes(labels))
+    np.testing.assert_array_equal(read_idx(tmp_path / "labels"), labels)
+    np.testing.assert_array_equal(read_idx(str(tmp_path / "labels.gz")), labels)
+
+
+def test_read_idx_mnist_shaped_header(tmp_path):
+    images = np.zeros((2, 28, 28), dtype=np.uint8)
+    blob = idx_bytes(images)
+    assert int.from_bytes(blob[:4], "big") == 2051
+    assert int.from_bytes(idx_bytes(np.zeros(2, np.uint8))[:4], "big") == 2049
+    (tmp_path / "x").write_bytes(blob)
+    assert read_idx(tmp_path / "x").shape == (2, 28, 28)
+
+
+GOOD = idx_bytes(np.arange(3 * 28 * 28).reshape(3, 28, 28).astype(np.uint8))  # 2368 bytes
+GOOD_GZ = gzip.compress(GOOD)
+CORRUPT_GZ = GOOD_GZ[:30] + bytes(b ^ 0xFF for b in GOOD_GZ[30:60]) + GOOD_GZ[60:]
+
+DAMAGED = {
+    "empty": (b"", ["empty"]),
+    "too short": (b"\x00\x00\x08", ["truncated", "3 bytes"]),
+    "header cut": (GOOD[:10], ["truncated", "3 dimensions", "16 header bytes", "only 10 bytes"]),
+    "data cut": (GOOD[:-100], ["truncated", "3 x 28 x 28", "needs 2368 bytes", "only 2268 bytes",
+                               "download again"]),
+    "extra bytes": (GOOD + b"\x00" * 5, ["5 extra bytes", "needs 2368 bytes", "has 2373 bytes"]),
+    "wrong magic": (b"\x01\x02" + GOOD[2:], ["wrong magic number", "0x0102", "not an IDX file"]),
+    "unknown type": (GOOD[:2] + b"\x0a" + GOOD[3:], ["unknown IDX type code 0x0a"]),
+    "doctype": (b"<!DOCTYPE html><html><body>404 Not Found</body></html>",
+                ["looks like an HTML page", "error page", "delete it and download again"]),
+    "html": (b"\n  <html><head><title>Error</title></head></html>", ["HTML page"]),
+    "html in gzip": (gzip.compress(b"<html>Access denied</html>"), ["HTML page"]),
+    "gzip cut": (GOOD_GZ[: len(GOOD_GZ) // 2], ["gzip", "corrupt or incomplete", "download"]),
+    "gzip corrupt": (CORRUPT_GZ, ["gzip", "corrupt or incomplete"]),
+    "gzip header only": (b"\x1f\x8b", ["gzip", "corrupt or incomplete"]),
+}
+
+
+@pytest.mark.parametrize("case", list(DAMAGED))
+def test_read_idx_damaged_file_raises_a_clear_error(tmp_path, case):
+    blob, fragments = DAMAGED[case]
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(blob)
+    with pytest.raises(MnistDataError) as info:
+        read_idx(path)
+    message = str(info.value)
+    assert message.startswith("train-images-idx3-ubyte.gz: ")
+    for fragment in fragments:
+        assert fragment in message
+    assert "reshape" not in message
+
+
+def test_errors_are_value_errors_and_download_errors_are_os_errors():
+    assert issubclass(MnistDataError, ValueError)
+    assert issubclass(data.DownloadError, MnistDataError)
+    assert issubclass(data.DownloadError, OSError)
+
+
+def test_read_idx_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
+        read_idx(tmp_path / "t10k-labels-idx1-ubyte")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64) | st.builds(lambda b, n: GOOD[:n] + b, st.binary(max_size=8),
+                                           st.integers(0, len(GOOD))))
+def test_read_idx_never_fails_with_anything_but_mnist_data_error(tmp_path_factory, blob):
+    path = tmp_path_factory.mktemp("fuzz") / "f"
+    path.write_bytes(blob)
+    try:
+        read_idx(path)
+    except MnistDataError as err:
+        assert str(err).startswith("f: ")
+
+
+# --- one_hot -------------------------------------------------------------------------------
+
+def test_one_hot():
+    encoded = one_hot(np.array([2, 0, 9]))
+    assert encoded.shape == (3, 10) and encoded.dtype == np.float32
+    np.testing.assert_array_equal(encoded.sum(axis=1), 1)
+    np.testing.assert_array_equal(encoded.argmax(axis=1), [2, 0, 9])
+    assert one_hot([1, 0], k=2).tolist() == [[0, 1], [1, 0]]
+    assert one_hot(np.array([], dtype=int)).shape == (0, 10)
+
+
+@pytest.mark.parametrize("bad", [[10], [-1], [0.5], [[1, 2]]])
+def test_one_hot_rejects_bad_labels(bad):
+    with pytest.raises(ValueError):
+        one_hot(np.array(bad))
+
+
+# --- load_mnist on the bundled subset --------------------------------------------------------
+
+def test_subset_default(offline, capsys):
+    d = load_mnist(download=False)
+    assert capsys.readouterr().out == SUBSET_LINE
+    assert d.source == "bundled subset" and d.path is None and not d.is_full
+    assert d.x_train.shape == (4000, 784) and d.x_test.shape == (1000, 784)
+    assert d.x_train.dtype == d.x_test.dtype == np.float32
+    assert d.y_train.shape == (4000,) and d.y_test.shape == (1000,)
+    assert d.y_train.dtype == d.y_test.dtype == np.int64
+    assert 0.0 == d.x_train.min() and d.x_train.max() == 1.0
+    assert "MNIST(source='bundled subset', x_train: (4000, 784) float32" in repr(d)
+
+
+def test_subset_options(offline):
+    raw = load_mnist(shape="image", dtype="uint8", download=False, verbose=False)
+    assert raw.x_train.shape == (4000, 28, 28) and raw.x_train.dtype == np.uint8
+    assert raw.x_test.shape == (1000, 28, 28) and raw.x_train.max() == 255
+    flat = load_mnist(one_hot=True, download=False, verbose=False)
+    assert flat.y_train.shape == (4000, 10) and flat.y_train.dtype == np.float32
+    np.testing.assert_array_equal(flat.y_train.argmax(axis=1), raw.y_train)
+    np.testing.assert_array_equal(flat.y_test.argmax(axis=1), raw.y_test)
+    np.testing.assert_array_equal(flat.x_train, raw.x_train.reshape(4000, 784) / np.float32(255))
+    raw.x_train[0, 0, 0] = 7  # writable, and not shared with the next call
+    assert load_mnist(dtype="uint8", download=False, verbose=False).x_train[0, 0] == 0
+
+
+def test_subset_split_is_stratified_and_disjoint(offline):
+    d = load_mnist(shape="image", dtype="uint8", download=False, verbose=False)
+    assert np.bincount(d.y_train).tolist() == [400] * 10
+    assert np.bincount(d.y_test).tolist() == [100] * 10
+    train = {image.tobytes() for image in d.x_train}
+    test = {image.tobytes() for image in d.x_test}
+    assert len(train) == 4000 and len(test) == 1000 and not train & test
+    assert d.y_train[:10].tolist() != sorted(d.y_train[:10])  # shuffled, not grouped by digit
+
+
+def test_subset_file_is_small():
+    assert data.SUBSET_PATH.stat().st_size < 1.5e6
+    with np.load(data.SUBSET_PATH) as npz:
+        assert sorted(npz.files) == ["x_test", "x_train", "y_test", "y_train"]
+        assert all(npz[key].dtype == np.uint8 for key in npz.files)
+
+
+def test_quiet_prints_nothing(offline, capsys):
+    load_mnist(download=False, verbose=False)
+    assert capsys.readouterr() == ("", "")
+
+
+@pytest.mark.parametrize("option", [{"shape": "square"}, {"dtype": "float64"}, {"dtype": np.uint8}])
+def test_bad_options(offline, option):
+    with pytest.raises(ValueError, match="must be one of"):
+        load_mnist(**option)
+
+
+# --- a chosen directory must hold MNIST: no silent fallback ---------------------------------
+
+def test_empty_directory_argument_is_an_error(offline, tmp_path):
+    with pytest.raises(MnistDataError, match="train-images-idx3-ubyte: not found"):
+        load_mnist(tmp_path)
+
+
+def test_empty_directory_in_env_is_an_error(offline, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path))
+    with pytest.raises(MnistDataError, match="not found"):
+        load_mnist()
+
+
+def test_missing_directory_is_an_error(offline, tmp_path, monkeypatch):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(MnistDataError, match="the directory in MNIST_DATA_DIR .* does not exist"):
+        load_mnist()
+    with pytest.raises(MnistDataError, match="the given directory .* does not exist"):
+        load_mnist(tmp_path / "nowhere")
+
+
+# --- the full MNIST ------------------------------------------------------------------------
+
+def test_full_set_files_match_checksums(mnist_dir):
+    for name, (size, sha256) in MNIST_FILES.items():
+        path = mnist_dir / name if (mnist_dir / name).exists() else mnist_dir / f"{name}.gz"
+        content = path.read_bytes()
+        content = gzip.decompress(content) if content[:2] == b"\x1f\x8b" else content
+        assert len(content) == size
+        assert hashlib.sha256(content).hexdigest() == sha256
+
+
+def test_full_set_from_env(mnist_dir, offline, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_DATA_DIR", str(mnist_dir))
+    start = time.perf_counter()
+    d = load_mnist()
+    seconds = time.perf_counter() - start
+    assert capsys.readouterr().out == (
+        "MNIST: 60000 training and 10000 test images from the directory in MNIST_DATA_DIR\n")
+    assert d.source == "directory" and d.path == str(mnist_dir) and d.is_full
+    assert d.x_train.shape == (60000, 784) and d.x_test.shape == (10000, 784)
+    assert d.x_train.dtype == np.float32 and d.y_train.dtype == np.int64
+    assert d.x_train.min() == 0.0 and d.x_train.max() == 1.0
+    assert np.bincount(d.y_train).tolist() == TRAIN_COUNTS
+    assert np.bincount(d.y_test).tolist() == TEST_COUNTS
+    assert d.y_train[:10].tolist() == [5, 0, 4, 1, 9, 2, 1, 3, 1, 4]
+    assert seconds < 5, f"loading the full set took {seconds:.1f} s"
+
+
+def test_full_set_from_argument_as_images(mnist_dir, offline, capsys):
+    d = load_mnist(mnist_dir, shape="image", dtype="uint8", one_hot=True)
+    assert capsys.readouterr().out.endswith("images from the given directory\n")
+    assert d.x_train.shape == (60000, 28, 28) and d.x_train.dtype == np.uint8
+    assert d.y_test.shape == (10000, 10) and d.y_test.sum(axis=0).tolist() == TEST_COUNTS
+
+
+@pytest.fixture
+def mnist_copy(mnist_dir, tmp_path):
+    """A writable copy of the four MNIST files, as .gz, in tmp_path/"copy"."""
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in MNIST_FILES:
+        source = mnist_dir / f"{name}.gz"
+        if source.exists():
+            shutil.copyfile(source, copy / source.name)
+        else:
+            (copy / source.name).write_bytes(gzip.compress((mnist_dir / name).read_bytes(), 1))
+    return copy
+
+
+def test_directory_with_damaged_file_is_an_error(mnist_copy, offline):
+    labels = mnist_copy / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(labels.read_bytes()[:-50])
+    with pytest.raises(MnistDataError, match="t10k-labels-idx1-ubyte.gz: the gzip data is corrupt"):
+        load_mnist(mnist_copy)
+
+
+def test_directory_with_other_data_fails_the_checksum(mnist_copy, offline):
+    # A well-formed IDX file of the right shape whose content is not MNIST's.
+    (mnist_copy / "t10k-labels-idx1-ubyte.gz").unlink()
+    (mnist_copy / "t10k-labels-idx1-ubyte").write_bytes(idx_bytes(np.zeros(10000, np.uint8)))
+    with pytest.raises(MnistDataError, match="t10k-labels-idx1-ubyte: .*sha256"):
+        load_mnist(mnist_copy)
+
+
+def test_full_set_from_the_cache(mnist_copy, offline, monkeypatch, capsys):
+    monkeypatch.setenv("MNISTLIB_CACHE_DIR", str(mnist_copy))
+    d = load_mnist(download=False)
+    assert capsys.readouterr().out == (
+        "MNIST: 60000 training and 10000 test images from the cache\n")
+    assert d.source == "cache" and d.is_full and d.path == str(mnist_copy)
+
+
+def test_damaged_cached_file_is_reported_and_deleted(mnist_copy, offline, monkeypatch, capsys):
+    monkeypatch.setenv("MNISTLIB_CACHE_DIR", str(mnist_copy))
+    labels = mnist_copy / "train-labels-idx1-ubyte.gz"
+    labels.write_bytes(b"<!DOCTYPE html><title>503</title>")
+    d = load_mnist(download=False)
+    out = capsys.readouterr().out
+    assert out == ("MNIST: deleted a damaged file from the cache (train-labels-idx1-ubyte.gz: "
+                   "this looks like an HTML page, probably an error page from a failed download)\n"
+                   + SUBSET_LINE)
+    assert d.source == "bundled subset" and not labels.exists()
+
+
+# --- where the cache lives -----------------------------------------------------------------
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNISTLIB_CACHE_DIR", str(tmp_path / "mine"))
+    assert data.default_cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("MNISTLIB_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert data.default_cache_dir() == tmp_path / "xdg" / "mnistlib"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert data.default_cache_dir() == tmp_path / "home" / ".cache" / "mnistlib"
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
+    assert data.default_cache_dir() == tmp_path / "local" / "mnistlib"
