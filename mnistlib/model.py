@@ -25,6 +25,9 @@ def _check_params(W, b):
     b = np.asarray(b)
     if W.ndim != 2:
         raise ValueError(f"W must be a matrix of shape (784, 10); got shape {W.shape}")
+    if b.shape == (W.shape[0],) and W.shape[0] != W.shape[1]:
+        raise ValueError(f"W has shape {W.shape} but b has shape {b.shape}: W needs one column per "
+                         f"class, shape {W.shape[::-1]}. Is W transposed? Try W.T")
     if b.shape != (W.shape[1],):
         raise ValueError(f"b must have shape ({W.shape[1]},) to match W {W.shape}; got shape {b.shape}")
     for name, a in (("W", W), ("b", b)):

@@ -107,7 +107,7 @@ def _labels_1d(y, n):
 def train(x, y, *, method="minibatch", lr=0.5, epochs=5, batch_size=100,
           W=None, b=None, seed=0, x_test=None, y_test=None, evaluate=True,
           callback=None, callback_every=None, log_every=None, max_updates=None,
-          schedule="constant", divergence_factor=10.0):
+          schedule="constant", divergence_factor=4.0):
     """Train the softmax model by gradient descent. Returns Result(W, b, history).
 
     x: (n, 784) float32 in [0, 1]; y: (n,) labels or (n, 10) one-hot.
@@ -119,7 +119,10 @@ def train(x, y, *, method="minibatch", lr=0.5, epochs=5, batch_size=100,
     max_updates: stop early after this many updates (for quick demos).
     schedule: "constant" keeps lr fixed; "linear" lowers it linearly to 0 over
         the run, so the last updates jitter less (a better final model).
-    Raises DivergenceError, with the history so far, if the loss blows up.
+    Raises DivergenceError, with the history so far, if the loss blows up: if
+        the loss, averaged over about the last 1000 examples, climbs above
+        ``divergence_factor`` times its starting value (a model that is much
+        worse than guessing uniformly), or stops being a finite number.
     """
     if schedule not in ("constant", "linear"):
         raise ValueError(f"schedule must be 'constant' or 'linear'; got {schedule!r}")
