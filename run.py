@@ -1,0 +1,79 @@
+"""Set up and run: one command for each job, on any machine with Python 3.10+ and pip.
+
+    python run.py lab        set up, then open JupyterLab on the notebooks
+    python run.py demo       set up, then open the live demo (no code cells) for a projector
+    python run.py train      set up, then train headless: prints progress, saves weights.png
+    python run.py test       set up, then run every test (add pytest options after it,
+                             e.g. python run.py test -m "not browser")
+    python run.py bench      set up, then print the benchmark table
+
+"Set up" means: make a virtual environment in .venv (once) and install this
+project into it with what the job needs (again only when pyproject.toml changes).
+Nothing is installed outside .venv.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+EXTRAS = {"lab": "lab", "demo": "lab,browser", "train": "", "test": "test,browser", "bench": "lab"}
+
+
+def venv_python():
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def setup(extras):
+    if sys.version_info < (3, 10):
+        sys.exit(f"Python 3.10 or newer is needed; this is {sys.version.split()[0]}.")
+    if not venv_python().exists():
+        print(f"Creating a virtual environment in {VENV.name}/ ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    spec = f".[{extras}]" if extras else "."
+    stamp = VENV / f".installed-{extras.replace(',', '-') or 'base'}"
+    want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text() == want:
+        return
+    print(f"Installing mnistlib{spec[1:]} into {VENV.name}/ (first time only) ...", flush=True)
+    pip = [str(venv_python()), "-m", "pip"]
+    subprocess.run(pip + ["install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run(pip + ["install", "--quiet", "--editable", spec], check=True, cwd=ROOT)
+    stamp.write_text(want)
+
+
+def run(*cmd):
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT)
+
+
+def main(argv):
+    if not argv or argv[0] not in EXTRAS:
+        print(__doc__)
+        return 2
+    job, rest = argv[0], argv[1:]
+    setup(EXTRAS[job])
+    py = venv_python()
+    if job == "lab":
+        return run(py, "-m", "jupyter", "lab", "notebooks/00_start_here.ipynb", *rest)
+    if job == "demo":
+        return run(py, "-m", "mnistlib.demo", *rest)
+    if job == "train":
+        return run(py, "-m", "mnistlib", "train", *rest)
+    if job == "test":
+        return run(py, "-m", "pytest", *rest)
+    if job == "bench":
+        return run(py, "benchmarks/run.py", *rest)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except subprocess.CalledProcessError as e:
+        sys.exit(f"Setting up failed: {' '.join(map(str, e.cmd))} exited with {e.returncode}. "
+                 "Check your internet connection (pip needs it the first time) and try again.")
+    except KeyboardInterrupt:
+        sys.exit(130)
