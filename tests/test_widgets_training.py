@@ -176,3 +176,32 @@ def test_live_heatmaps_divergence_is_a_warning_not_a_traceback(mnist):
     box = widgets.live_heatmaps(*mnist, lr=1e4, epochs=1, every=5)
     box.button.click()
     assert "diverged" in box.status.value and "#b35900" in box.status.value
+
+
+# --- batch size ---------------------------------------------------------------
+
+def test_batch_size_update_counts_updates_and_redraws(mnist):
+    x, y, xt, yt = mnist
+    a = widgets.batch_size_explorer_update(1, x, y, xt, yt, n_train=300)
+    b = widgets.batch_size_explorer_update(300, x, y, xt, yt, n_train=300, fig=a["fig"])
+    assert a["updates"] == 2 * 300 and b["updates"] == 2       # two epochs
+    assert b["fig"] is a["fig"] and a["png"] != b["png"]
+    assert "batch size 300" in b["message"] and 0 < b["test_acc"] <= 1
+
+
+@pytest.mark.parametrize("bs", [0, -5, 2.5, "50", None])
+def test_batch_size_must_be_a_positive_integer(mnist, bs):
+    x, y, _, _ = mnist
+    with pytest.raises(ValueError, match="batch_size"):
+        widgets.batch_size_explorer_update(bs, x, y)
+
+
+def test_batch_size_explorer_control_redraws(mnist):
+    box = widgets.batch_size_explorer(*mnist, n_train=500)
+    assert "mnistlib-batch-explorer" in classes(box)
+    assert "mnistlib-batch-size" in classes(box.control)
+    assert box.control.continuous_update is False
+    assert box.control.options[0][1] == 1 and box.control.options[-1] == ("500 (full)", 500)
+    before = box.image.value
+    box.control.value = 500
+    assert box.image.value != before and "batch size 500" in box.status.value
