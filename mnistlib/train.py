@@ -16,10 +16,17 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .model import accuracy, as_one_hot, gradients, init_params, log_softmax, _check_params, _check_x
 
 METHODS = ("example", "minibatch", "full")
+
+# Batches up to this size run their matrix products on one BLAS thread. A
+# (100, 784) x (784, 10) product is too small to split: handing half of it to a
+# second thread costs more than it saves, and far more when other programs share
+# the cores (benchmarks/README.md has the figures). Larger batches use all threads.
+ONE_THREAD_MAX_BATCH = 1000
 
 
 class DivergenceError(RuntimeError):
@@ -73,25 +80,42 @@ def step(x, y, W, b, lr):
     return W - lr * dW, b - lr * db, loss
 
 
-def _sgd_update(xb, yb, W, b, lr, rows):
+def _scratch(m, W):
+    """Work arrays for ``_sgd_update`` on batches of up to m examples.
+
+    Allocated once per training run: at 100 examples a batch, allocating fresh
+    arrays for every update costs about as much as the arithmetic.
+    """
+    return {"l": np.empty((m, W.shape[1]), W.dtype),   # logits, then p, then the step
+            "row": np.empty((m, 1), W.dtype),          # per-row max, then per-row sum
+            "dW": np.empty_like(W),
+            "db": np.empty(W.shape[1], W.dtype)}
+
+
+def _sgd_update(xb, yb, W, b, lr, rows, scratch=None):
     """In-place update on one batch; returns the batch's mean loss.
 
     xb: (m, 784) float, yb: (m,) int labels, rows: np.arange(m).
+    scratch: work arrays from ``_scratch`` (made here if not given).
     Same arithmetic as ``step``, without temporary one-hot matrices.
     """
     m = xb.shape[0]
-    l = xb @ W
+    if scratch is None:
+        scratch = _scratch(m, W)
+    l = np.matmul(xb, W, out=scratch["l"][:m])
+    row = scratch["row"][:m]
     l += b
-    l -= l.max(axis=1, keepdims=True)
+    l -= l.max(axis=1, keepdims=True, out=row)   # the largest logit is now 0: exp cannot overflow
+    l_true = l[rows, yb]
     np.exp(l, out=l)
-    s = l.sum(axis=1, keepdims=True)
-    l /= s                                   # now l holds p
-    p_true = l[rows, yb]
-    loss = -float(np.log(np.maximum(p_true, 1e-38)).mean())
+    l.sum(axis=1, keepdims=True, out=row)
+    # loss = log sum_k exp(l_k) - l_true, as in log_softmax; finite even where p rounds to 0
+    loss = float(np.log(row).sum() - l_true.sum()) / m
+    l /= row                                 # now l holds p
     l[rows, yb] -= 1.0                       # p - y
     l *= lr / m
-    W -= xb.T @ l
-    b -= l.sum(axis=0)
+    W -= np.matmul(xb.T, l, out=scratch["dW"])
+    b -= l.sum(axis=0, out=scratch["db"])
     return loss
 
 
@@ -147,6 +171,8 @@ def train(x, y, *, method="minibatch", lr=0.5, epochs=5, batch_size=100,
         raise ValueError(f"batch_size must be at least 1; got {batch_size}")
     m = min(m, n)
     rows = np.arange(m)
+    scratch = _scratch(m, W)
+    lr = float(lr)                      # a float64 array scalar would upcast every step
     total_updates = epochs * math.ceil(n / m)
     rng = np.random.default_rng(seed)
     history = History()
@@ -165,7 +191,9 @@ def train(x, y, *, method="minibatch", lr=0.5, epochs=5, batch_size=100,
             f"large for {method} gradient descent; try lr={lr / 10:g}.",
             history, W, b)
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    threads = 1 if m <= ONE_THREAD_MAX_BATCH else None     # None: no limit
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+            threadpool_limits(threads, user_api="blas"):
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             order = rng.permutation(n)
@@ -178,7 +206,7 @@ def train(x, y, *, method="minibatch", lr=0.5, epochs=5, batch_size=100,
                     xb, yb = x[idx], y[idx]
                 r = rows if len(idx) == m else rows[:len(idx)]
                 lr_now = lr if schedule == "constant" else lr * (1 - update / total_updates)
-                loss = _sgd_update(xb, yb, W, b, lr_now, r)
+                loss = _sgd_update(xb, yb, W, b, lr_now, r, scratch)
                 update += 1
                 total += loss
                 count += 1
