@@ -412,3 +412,214 @@ def batch_size_explorer(x, y, x_test=None, y_test=None, *, batch_size=50, n_trai
     box.add_class("mnistlib-batch-explorer")
     box.control, box.image, box.status = control, image, status
     return box
+
+
+# --- draw a digit, watch the network answer -----------------------------------
+
+def draw_update(canvas_pixels, W, b, *, compare=None, threshold=0.5, figs=None):
+    """What the draw-a-digit widget shows for one drawing (plain values, no widgets).
+
+    canvas_pixels: (H, W) ink in [0, 1] (or RGBA, see ``draw.as_ink``); W: (784, 10);
+    b: (10,). compare: the class to contrast with the prediction ("why 3 and not
+    8?"), or None for the runner-up. threshold: below this confidence the answer
+    is "I'm not sure". figs: the ``figs`` of a previous call, redrawn in place.
+
+    Returns a dict: x28 ((784,) float32, or None for an empty canvas), probs (10,),
+    predicted, confidence, compare, sure, message, preview_png, probs_png,
+    contrib_png, figs.
+    """
+    from . import draw
+    from .model import logits, softmax
+    from .plots import probability_bars
+
+    if not (isinstance(threshold, numbers.Real) and 0 <= threshold <= 1):
+        raise ValueError(f"threshold must be a confidence between 0 and 1; got {threshold!r}")
+    if compare is not None and compare not in range(10):
+        raise ValueError(f"compare must be a class from 0 to 9, or None for the runner-up; got {compare!r}")
+    figs = dict(figs or {})
+    if not draw.has_ink(canvas_pixels):
+        shown = np.zeros(784, dtype=np.float32)
+        result = dict(x28=None, probs=None, predicted=None, confidence=None, compare=None,
+                      sure=False, message="Draw a digit")
+        probs_fig = probability_bars(np.zeros(10), fig=figs.get("probs"), title="draw a digit")
+        contrib_png = draw.contributions_png(shown, np.zeros((784, 10)), 0, 1)
+    else:
+        x28 = draw.preprocess(canvas_pixels)
+        probs = softmax(logits(x28, W, b))
+        order = np.argsort(probs)[::-1]
+        predicted, confidence = int(order[0]), float(probs[order[0]])
+        # Contrasting a class with itself shows nothing: fall back to the runner-up.
+        other = int(order[1]) if compare is None or compare == predicted else int(compare)
+        sure = confidence >= threshold
+        message = (f"{predicted} ({confidence:.0%})" if sure
+                   else f"I'm not sure (best guess {predicted}, {confidence:.0%})")
+        result = dict(x28=x28, probs=probs, predicted=predicted, confidence=confidence,
+                      compare=other, sure=sure, message=message)
+        shown = x28
+        probs_fig = probability_bars(probs, fig=figs.get("probs"))
+        contrib_png = draw.contributions_png(x28, W, predicted, other)
+    figs["probs"] = probs_fig
+    result.update(preview_png=draw.preview_png(shown), probs_png=_agg_png(probs_fig),
+                  contrib_png=contrib_png, figs=figs)
+    return result
+
+
+def _agg_png(fig):
+    """PNG bytes of a figure redrawn in place, ~2x faster than savefig on repeat calls.
+
+    The figure's layout (constrained or not) is computed on the first draw and
+    then kept, so later redraws skip the layout pass.
+    """
+    import io
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    fig.set_layout_engine("none")
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="png")
+    return buf.getvalue()
+
+
+def _answer_html(result):
+    """The answer in large type; its text starts with the predicted digit when sure."""
+    text = html.escape(result["message"])
+    if result["sure"]:
+        return f'<span style="font-size:3em;font-weight:bold;line-height:1">{result["predicted"]}</span> ({result["confidence"]:.0%})'
+    return f'<span style="font-size:1.3em">{text}</span>'
+
+
+def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
+    """Draw a digit with the mouse or a finger; see what the network sees and answers.
+
+    W: (784, 10), b: (10,) a trained model. When a stroke ends (mouse up, mouse
+    leaving the canvas, or touch end) the drawing goes through ``draw.preprocess``
+    and ``draw_update``: the 28x28 input, the probabilities, the answer (or "I'm
+    not sure" below the threshold) and the pixel contributions x * w for the
+    predicted class against the runner-up or a chosen class.
+
+    The stroke points are collected in Python and rasterised with numpy
+    (``draw.render_strokes``), so nothing depends on reading pixels back from the
+    browser: the same code runs in JupyterLab, Notebook 7, Voila and the tests.
+    """
+    try:
+        from ipycanvas import Canvas, hold_canvas
+    except ImportError as e:  # pragma: no cover - ipycanvas is a dependency
+        raise ImportError("draw_digit needs ipycanvas: pip install ipycanvas") from e
+    from . import draw
+
+    status = _status("mnistlib-draw-status")
+    canvas = Canvas(width=size, height=size)
+    canvas.layout.width = canvas.layout.height = f"{size}px"
+    canvas.layout.border = "1px solid #888"
+    canvas.add_class("mnistlib-draw-canvas")
+    clear = W_.Button(description="Clear", icon="eraser")
+    clear.add_class("mnistlib-draw-clear")
+    brush_slider = W_.IntSlider(value=brush, min=4, max=40, description="brush", continuous_update=False)
+    brush_slider.add_class("mnistlib-draw-brush")
+    thr = W_.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.05, description="sure above",
+                         readout_format=".0%", continuous_update=False)
+    thr.add_class("mnistlib-draw-threshold")
+    compare = W_.Dropdown(options=[("runner-up", None)] + [(str(k), k) for k in range(10)],
+                          value=None, description="why not")
+    compare.add_class("mnistlib-draw-compare")
+    answer = W_.HTML(value="Draw a digit")
+    answer.add_class("mnistlib-draw-answer")
+
+    state = {"ink": np.zeros((size, size), dtype=np.float32), "strokes": [], "current": None, "figs": None}
+    first = draw_update(state["ink"], W, b)
+    state["figs"] = first["figs"]
+    preview = W_.Image(value=first["preview_png"], format="png", layout=W_.Layout(width="170px"))
+    preview.add_class("mnistlib-draw-preview")
+    probs = W_.Image(value=first["probs_png"], format="png", layout=W_.Layout(width="340px"))
+    probs.add_class("mnistlib-draw-probs")
+    contrib = W_.Image(value=first["contrib_png"], format="png", layout=W_.Layout(width="560px"))
+    contrib.add_class("mnistlib-draw-contrib")
+
+    def repaint():
+        """White background, then every stroke so far (also after the page reloads)."""
+        with hold_canvas():
+            canvas.clear()
+            canvas.fill_style = "white"
+            canvas.fill_rect(0, 0, size, size)
+            canvas.stroke_style = canvas.fill_style = "black"
+            canvas.line_cap = canvas.line_join = "round"
+            for points, width in state["strokes"]:
+                canvas.line_width = width
+                if len(points) > 1:
+                    canvas.stroke_lines(points)
+                else:
+                    canvas.fill_circle(*points[0], width / 2)
+
+    def refresh():
+        t = time.perf_counter()
+        r = draw_update(state["ink"], W, b, compare=compare.value, threshold=thr.value, figs=state["figs"])
+        state["figs"] = r["figs"]
+        preview.value, probs.value, contrib.value = r["preview_png"], r["probs_png"], r["contrib_png"]
+        answer.value = _answer_html(r) if r["x28"] is not None else "Draw a digit"
+        n = len(state["strokes"])
+        if n:
+            _show_message(status, f"{n} stroke{'s' if n > 1 else ''}, updated in {1000 * (time.perf_counter() - t):.0f} ms", "ok")
+        else:
+            _show_message(status, "Draw a digit with the mouse or a finger.")
+
+    def start(x, y):
+        x, y = float(x), float(y)
+        state["current"] = [(x, y)]
+        canvas.line_width = brush_slider.value
+        canvas.fill_circle(x, y, brush_slider.value / 2)
+
+    def extend(x, y):
+        points = state["current"]
+        if points is None:
+            return
+        x, y = float(x), float(y)
+        points.append((x, y))
+        canvas.stroke_line(*points[-2], x, y)
+
+    def finish():
+        points = state["current"]
+        if points is None:
+            return
+        state["current"] = None
+        state["strokes"].append((points, brush_slider.value))
+        draw.render_strokes([points], brush=brush_slider.value, ink=state["ink"])
+        refresh()
+
+    guard = _guarded(status)
+    canvas.on_mouse_down(guard(start))
+    canvas.on_mouse_move(guard(extend))
+    canvas.on_mouse_up(guard(lambda x, y: finish()))
+    canvas.on_mouse_out(guard(lambda x, y: finish()))
+    canvas.on_touch_start(guard(lambda touches: touches and start(*touches[0])))
+    canvas.on_touch_move(guard(lambda touches: touches and extend(*touches[0])))
+    canvas.on_touch_end(guard(lambda touches: finish()))
+    canvas.on_touch_cancel(guard(lambda touches: finish()))
+    canvas.on_client_ready(guard(repaint))
+
+    @guard
+    def on_clear(_):
+        state["ink"][:] = 0
+        state["strokes"].clear()
+        state["current"] = None
+        repaint()
+        refresh()
+
+    clear.on_click(on_clear)
+    thr.observe(guard(lambda change: refresh()), names="value")
+    compare.observe(guard(lambda change: refresh()), names="value")
+
+    repaint()
+    _show_message(status, "Draw a digit with the mouse or a finger.")
+    box = W_.VBox([
+        W_.HBox([W_.VBox([canvas, W_.HBox([clear, brush_slider])]),
+                 W_.VBox([preview, answer], layout=W_.Layout(align_items="center")),
+                 probs]),
+        W_.HBox([contrib, W_.VBox([thr, compare])]),
+        status,
+    ])
+    box.add_class("mnistlib-draw")
+    box.canvas, box.answer, box.status, box.state = canvas, answer, status, state
+    box.preview, box.probs, box.contrib = preview, probs, contrib
+    return box
