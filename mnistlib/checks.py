@@ -297,3 +297,130 @@ def check_cross_entropy(fn):
         _fail(name, f"{call} returned {_fmt(got)}; a confident wrong answer should cost a lot (more than 5).",
               "clip p with a tiny number such as 1e-12, not a large one.")
     _passed(name, 3)
+
+
+# --- notebook 05: gradients of the loss -----------------------------------------
+
+def _gradient_inputs(n=5):
+    rng = _rng()
+    x = rng.uniform(0, 1, size=(n, 784))
+    W = rng.normal(0, 0.05, size=(784, 10))
+    b = rng.normal(0, 0.5, size=10)
+    y = np.array([3, 0, 7, 9, 1, 4, 2, 8][:n])
+    return x, y, W, b
+
+
+def check_batch_gradients(fn):
+    """fn(x, y, W, b) -> (dW, db), the gradients of the mean loss.  x: (n, 784); y: (n,) labels."""
+    name = "gradients"
+    x, y, W, b = _gradient_inputs()
+    n = len(x)
+    dW, db, _ = model.gradients(x, y, W, b)
+    call = "gradients(x, y, W, b) with x (5, 784), W (784, 10), b (10,)"
+    got = _call(name, fn, x, y, W, b, call=call)
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        _fail(name, f"{call} returned {type(got).__name__}; expected a pair (dW, db).", "end with `return dW, db`.")
+    gW = _as_array(name, got[0], call + " (dW)")
+    gb = _as_array(name, got[1], call + " (db)")
+    p = model.softmax(model.logits(x, W, b))
+    if gW.shape == (10, 784):
+        _fail(name, f"{call} returned dW of shape (10, 784); expected (784, 10), the shape of W.",
+              "dW = x^T (p - y) / n: transpose x, not the product.")
+    if gW.shape == dW.shape and np.all(np.isfinite(gW)):
+        wrong = [(n * dW, "is n times too large: the loss is a mean, so divide the sum over the examples by n"),
+                 (-dW, "has the wrong sign: it is p - y, not y - p"),
+                 (x.T @ p / n, "ignores the labels: subtract the one-hot y from p first")]
+        for w, why in wrong:
+            if np.allclose(gW, w, rtol=1e-5, atol=1e-8):
+                _fail(name, f"{call}: dW {why}.", "dW = x^T (p - y) / n")
+    _compare(name, gW, dW, call=call + " (dW)", hint="dW = x^T (p - y) / n, with y one-hot.")
+    if gb.shape == db.shape and np.all(np.isfinite(gb)):
+        for w, why in [(n * db, "is n times too large: average over the examples, .mean(axis=0)"),
+                       (-db, "has the wrong sign: it is p - y"),
+                       (p.mean(axis=0), "ignores the labels: subtract the one-hot y")]:
+            if np.allclose(gb, w, rtol=1e-5, atol=1e-8):
+                _fail(name, f"{call}: db {why}.", "db = mean over the rows of (p - y)")
+    _compare(name, gb, db, call=call + " (db)", hint="db = mean over the rows of (p - y).")
+
+    # One example in a batch of one: the same formulas without the average.
+    call1 = "gradients(x[:1], y[:1], W, b), a batch of one"
+    got = _call(name, fn, x[:1], y[:1], W, b, call=call1)
+    dW1, db1, _ = model.gradients(x[0], y[0], W, b)
+    _compare(name, got[0], dW1, call=call1 + " (dW)", hint="for one example, dW_ij = x_i (p_j - y_j).")
+    _compare(name, got[1], db1, call=call1 + " (db)", hint="for one example, db_j = p_j - y_j.")
+    _passed(name, 4)
+
+
+# --- notebook 06: one step of gradient descent ----------------------------------
+
+def check_update_step(fn):
+    """fn(x, y, W, b, lr) -> (W_new, b_new): one gradient-descent step on the batch (x, y)."""
+    from .train import step
+
+    name = "update_step"
+    x, y, W, b = _gradient_inputs()
+    lr = 0.5
+    W1, b1, _ = step(x, y, W, b, lr)
+    dW, db, _ = model.gradients(x, y, W, b)
+    call = "update_step(x, y, W, b, lr=0.5) with x (5, 784)"
+    got = _call(name, fn, x, y, W, b, lr, call=call)
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        _fail(name, f"{call} returned {type(got).__name__}; expected a pair (W_new, b_new).",
+              "end with `return W_new, b_new`.")
+    gW = _as_array(name, got[0], call + " (W)")
+    if gW.shape == W.shape and np.all(np.isfinite(gW)):
+        for w, why, hint in [
+                (W + lr * dW, "climbs up the loss instead of down", "W_new = W - lr * dW: subtract the gradient."),
+                (W - dW, "ignores the learning rate", "multiply the gradient by lr."),
+                (W, "did not change W", "W_new = W - lr * dW, and return W_new."),
+                (-lr * dW, "returned -lr * dW, the change, not the new W", "W_new = W - lr * dW.")]:
+            if np.allclose(gW, w, rtol=1e-6, atol=1e-10):
+                _fail(name, f"{call}: the new W {why}.", hint)
+    _compare(name, gW, W1, call=call + " (W)", hint="W_new = W - lr * dW, with dW from gradients(x, y, W, b).")
+    _compare(name, got[1], b1, call=call + " (b)", hint="b_new = b - lr * db.")
+
+    # A second call from the same start must give the same answer: the inputs must not change.
+    W_keep = W.copy()
+    fn(x, y, W, b, lr)
+    if not np.array_equal(W, W_keep):
+        _fail(name, "update_step changed the W it was given.",
+              "compute W - lr * dW into a new array instead of W -= ..., so the caller's W stays as it was.")
+    _passed(name, 3)
+
+
+# --- notebook 07: an epoch of mini-batch gradient descent -----------------------
+
+def _epoch_reference(x, y, W, b, lr, batch_size):
+    for start in range(0, len(x), batch_size):
+        dW, db, _ = model.gradients(x[start:start + batch_size], y[start:start + batch_size], W, b)
+        W, b = W - lr * dW, b - lr * db
+    return W, b
+
+
+def check_minibatch_epoch(fn):
+    """fn(x, y, W, b, lr, batch_size) -> (W, b) after one pass over x in batches taken in order."""
+    name = "minibatch_epoch"
+    x, y, W, b = _gradient_inputs(8)
+    lr = 0.5
+    expected = _epoch_reference(x, y, W, b, lr, 3)
+    call = "minibatch_epoch(x, y, W, b, lr=0.5, batch_size=3) with 8 examples (batches of 3, 3, 2)"
+    got = _call(name, fn, x, y, W, b, lr, 3, call=call)
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        _fail(name, f"{call} returned {type(got).__name__}; expected a pair (W, b).", "end with `return W, b`.")
+    gW = _as_array(name, got[0], call + " (W)")
+    if gW.shape == W.shape and np.all(np.isfinite(gW)):
+        for w, why, hint in [
+                (_epoch_reference(x[:6], y[:6], W, b, lr, 3)[0], "skipped the last, shorter batch of 2",
+                 "loop over start = 0, 3, 6 (range(0, n, batch_size)); x[6:9] simply has 2 rows."),
+                (_epoch_reference(x, y, W, b, lr, 8)[0], "made a single update with all 8 examples",
+                 "one update per batch: slice x[start:start + batch_size] inside the loop."),
+                (_epoch_reference(x, y, W, b, lr, 1)[0], "made one update per example",
+                 "slice batches of batch_size rows: x[start:start + batch_size]."),
+                (_epoch_reference(x[:3], y[:3], W, b, lr, 3)[0], "made only the first update",
+                 "update W and b inside the loop, and keep the updated values for the next batch.")]:
+            if np.allclose(gW, w, rtol=1e-6, atol=1e-10):
+                _fail(name, f"{call}: your loop {why}.", hint)
+    _compare(name, gW, expected[0], call=call + " (W)",
+             hint="for each batch: dW, db from gradients(x_batch, y_batch, W, b); then W = W - lr * dW.")
+    _compare(name, got[1], expected[1], call=call + " (b)", hint="update b in the same loop: b = b - lr * db.")
+    _passed(name, 2)
