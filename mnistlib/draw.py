@@ -106,7 +106,7 @@ def _resize_axis(img, n_out, axis):
     edges = np.arange(n_out + 1) * s
     k = np.minimum(np.floor(edges).astype(int), n_in - 1)
     f = (edges - k).astype(img.dtype).reshape((-1,) + (1,) * (img.ndim - 1))
-    Ce = C[k] * (1 - f) + C[k + 1] * f
+    Ce = C[k] + f * (C[k + 1] - C[k])  # exact where the input is flat (no round-off specks)
     return np.moveaxis(np.diff(Ce, axis=0) / s, 0, axis)
 
 
@@ -130,7 +130,7 @@ def fit_box(cropped, box=BOX):
     shape = (max(1, round(h * scale)), max(1, round(w * scale)))
     out = resize_area(cropped, shape)
     top = out.max()
-    return out / top if top > 0 else out
+    return np.clip(out / top, 0, 1) if top > 0 else out
 
 
 def center_of_mass(img):
