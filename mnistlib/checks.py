@@ -424,3 +424,39 @@ def check_minibatch_epoch(fn):
              hint="for each batch: dW, db from gradients(x_batch, y_batch, W, b); then W = W - lr * dW.")
     _compare(name, got[1], expected[1], call=call + " (b)", hint="update b in the same loop: b = b - lr * db.")
     _passed(name, 2)
+
+
+# --- notebook 08: the confusion matrix ------------------------------------------
+
+def check_confusion_matrix(fn):
+    """fn(y_true, y_pred) -> (10, 10) ints, C[i, j] = images of true class i predicted as j."""
+    from .evaluate import confusion_matrix
+
+    name = "confusion_matrix"
+    hint = "start from C = np.zeros((10, 10), dtype=int) and add 1 to C[t, p] for each pair (t, p)."
+    # 1. a small hand example: three 1s, one of them predicted as 7; two 7s, one 3, all right
+    y_true = np.array([1, 1, 1, 7, 7, 3])
+    y_pred = np.array([1, 7, 1, 7, 7, 3])
+    expected = confusion_matrix(y_true, y_pred)
+    call = "confusion_matrix(y_true, y_pred) with y_true = [1, 1, 1, 7, 7, 3], y_pred = [1, 7, 1, 7, 7, 3]"
+    got = _as_array(name, _call(name, fn, y_true, y_pred, call=call, hint=hint), call)
+    if got.ndim == 2 and got.shape != (10, 10) and got.shape[0] == got.shape[1]:
+        _fail(name, f"{call} returned shape {got.shape}, expected (10, 10).",
+              "make the matrix 10 x 10 always, even when some digits do not occur in y_true or y_pred.")
+    if got.shape == (10, 10) and np.array_equal(got, expected.T) and not np.array_equal(got, expected):
+        _fail(name, f"{call} has rows and columns swapped: C[1, 7] should count 1s predicted as 7.",
+              "the row is the true class, the column the prediction: C[t, p] += 1.")
+    if got.shape == (10, 10) and got[1, 1] == 1 and expected[1, 1] == 2:
+        _fail(name, f"{call} counted each pair at most once: C[1, 1] is {_fmt(got[1, 1])}, expected 2.",
+              "with fancy indexing, C[y_true, y_pred] += 1 adds only once per repeated pair; "
+              "use a loop, or np.add.at(C, (y_true, y_pred), 1).")
+    _compare(name, got, expected, call=call, hint=hint, floating=False)
+    # 2. random labels: the totals must add up
+    rng = _rng()
+    y_true, y_pred = rng.integers(0, 10, 300), rng.integers(0, 10, 300)
+    call = "confusion_matrix(y_true, y_pred) with 300 random labels"
+    got = _as_array(name, _call(name, fn, y_true, y_pred, call=call, hint=hint), call)
+    if got.shape == (10, 10) and got.sum() != 300:
+        _fail(name, f"{call}: the counts add up to {_fmt(got.sum())}, expected 300 (one per image).", hint)
+    _compare(name, got, confusion_matrix(y_true, y_pred), call=call, hint=hint, floating=False)
+    _passed(name, 2)

@@ -293,3 +293,37 @@ def test_explorer_rejects_mismatched_data(subset):
     x, y, W, b = subset
     with pytest.raises(ValueError, match="labels"):
         prediction_explorer(x, y[:10], W, b)
+
+
+# --- the notebook's exercise check ----------------------------------------------
+
+def _loop_confusion(y_true, y_pred):
+    C = np.zeros((10, 10), dtype=int)
+    for t, p in zip(y_true, y_pred):
+        C[t, p] += 1
+    return C
+
+
+def test_check_confusion_matrix_passes_a_right_answer(capsys):
+    from mnistlib.checks import check_confusion_matrix
+    check_confusion_matrix(_loop_confusion)
+    check_confusion_matrix(confusion_matrix)
+    assert "✓ confusion_matrix" in capsys.readouterr().out
+
+
+def _fancy_indexing(y_true, y_pred):
+    C = np.zeros((10, 10), dtype=int)
+    C[y_true, y_pred] += 1          # adds once per distinct pair
+    return C
+
+
+@pytest.mark.parametrize("wrong, words", [
+    (lambda t, p: _loop_confusion(p, t), "swapped"),
+    (_fancy_indexing, "at most once"),
+    (lambda t, p: _loop_confusion(t, p)[:9, :9], r"expected \(10, 10\)"),
+    (lambda t, p: None, "return"),
+])
+def test_check_confusion_matrix_explains_mistakes(wrong, words):
+    from mnistlib.checks import CheckFailed, check_confusion_matrix
+    with pytest.raises(CheckFailed, match=words):
+        check_confusion_matrix(wrong)
