@@ -460,3 +460,73 @@ def check_confusion_matrix(fn):
         _fail(name, f"{call}: the counts add up to {_fmt(got.sum())}, expected 300 (one per image).", hint)
     _compare(name, got, confusion_matrix(y_true, y_pred), call=call, hint=hint, floating=False)
     _passed(name, 2)
+
+
+# --- notebook 09: centring a drawn digit by its centre of mass -------------------
+
+def _mass_patches():
+    """Three lopsided (h, w) patches, none pushed out of a 28x28 frame by its shift.
+
+    The second one's shift, 14 - (row of the centre of mass) = 5.84, must be
+    rounded up: cutting it off with int() shows there.
+    """
+    rng = _rng()
+    a = rng.random((20, 12)) * 0.5
+    a[2:9, 1:6] = 1.0                    # heavy top-left
+    b = rng.random((9, 20)) * 0.3
+    b[:, 13:] = 1.0                      # heavy right
+    c = np.zeros((20, 18))
+    c[12:17, 2:16] = 1.0                 # a bar low in the box, a stem on the left
+    c[2:12, 4:6] = 0.6
+    return [p.astype(np.float32) for p in (b, a, c)]
+
+
+def _shifted(patch, top, left):
+    """patch pasted at (top, left) in a 28x28 frame, moved back inside if it sticks out."""
+    top = min(max(top, 0), 28 - patch.shape[0])
+    left = min(max(left, 0), 28 - patch.shape[1])
+    frame = np.zeros((28, 28), dtype=np.float32)
+    frame[top:top + patch.shape[0], left:left + patch.shape[1]] = patch
+    return frame
+
+
+def check_center_by_mass(fn):
+    """fn(patch: (h, w) floats, h, w <= 20) -> (28, 28) frame with the patch pasted so that
+    its centre of mass lands on row 14, column 14 (shift rounded to whole pixels)."""
+    from .draw import center_by_mass, center_of_mass
+
+    name = "center_by_mass"
+    for patch in _mass_patches():
+        h, w = patch.shape
+        call = f"center_by_mass(patch) with a lopsided ({h}, {w}) patch"
+        expected = center_by_mass(patch)
+        got = _as_array(name, _call(name, fn, patch, call=call), call)
+        if got.shape != (28, 28):
+            _fail(name, f"{call} returned shape {got.shape}, expected (28, 28).",
+                  "start from np.zeros((28, 28)) and paste the patch into it.")
+        cy, cx = center_of_mass(patch)
+        wrong = [
+            (_shifted(patch, 0, 0), "left the patch in the top-left corner",
+             "shift it: top = round(14 - row of the centre of mass), left likewise with the column."),
+            (_shifted(patch, (28 - h) // 2, (28 - w) // 2), "centred the patch's box, not its centre of mass",
+             "MNIST centres the ink's centre of mass: row = sum_r r * patch[r, :].sum() / patch.sum()."),
+            (_shifted(patch, int(14 - cy), int(14 - cx)), "shifted one pixel too little",
+             f"round to the nearest whole pixel: int(round(14 - cy)); int() cuts {14 - cy:.2f} down to "
+             f"{int(14 - cy)} (aiming at 13.5 instead of 14 does the same)."),
+        ]
+        wrong.append((_shifted(patch, int(round(14 - cx)), int(round(14 - cy))), "swapped rows and columns",
+                      "the row of the centre of mass sets the shift down (top), its column the shift right (left)."))
+        if got.shape == (28, 28) and not np.allclose(got, expected, atol=1e-6):
+            for frame, why, hint in wrong:
+                if np.allclose(got, frame, atol=1e-6):
+                    _fail(name, f"{call}: your function {why}.", hint)
+            if not np.isclose(got.sum(), patch.sum(), rtol=1e-5):
+                _fail(name, f"{call}: the frame holds {got.sum():.3f} ink but the patch {patch.sum():.3f}.",
+                      "paste the whole patch, unchanged: frame[top:top + h, left:left + w] = patch.")
+            if got.sum() > 0:
+                gy, gx = center_of_mass(got)
+                _fail(name, f"{call}: the centre of mass ends at ({gy:.2f}, {gx:.2f}); expected (14, 14) "
+                      "within half a pixel.",
+                      "top = round(14 - cy), left = round(14 - cx), then frame[top:top + h, left:left + w] = patch.")
+        _compare(name, got, expected, call=call)
+    _passed(name, 3)

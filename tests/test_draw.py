@@ -306,3 +306,35 @@ def test_errors_show_in_the_status_line_not_as_tracebacks(model, monkeypatch):
     monkeypatch.setattr(draw, "preprocess", broken)
     mouse_stroke(find(box, "mnistlib-draw-canvas"), [(100, 100), (100, 200)])
     assert "RuntimeError: something broke" in find(box, "mnistlib-draw-status").value
+
+
+# --- the notebook's exercise check ------------------------------------------------------
+
+def test_check_center_by_mass_passes_the_reference_and_names_common_mistakes():
+    from mnistlib.checks import CheckFailed, check_center_by_mass
+
+    check_center_by_mass(draw.center_by_mass)
+
+    def pasted(patch, top, left):
+        top, left = min(max(top, 0), 28 - patch.shape[0]), min(max(left, 0), 28 - patch.shape[1])
+        frame = np.zeros((28, 28), dtype=np.float32)
+        frame[top:top + patch.shape[0], left:left + patch.shape[1]] = patch
+        return frame
+
+    def truncated(patch):
+        cy, cx = draw.center_of_mass(patch)
+        return pasted(patch, int(14 - cy), int(14 - cx))
+
+    def box_centred(patch):
+        h, w = patch.shape
+        return pasted(patch, (28 - h) // 2, (28 - w) // 2)
+
+    def swapped(patch):
+        cy, cx = draw.center_of_mass(patch)
+        return pasted(patch, int(round(14 - cx)), int(round(14 - cy)))
+
+    for fn, words in [(truncated, "one pixel too little"), (box_centred, "box, not its centre of mass"),
+                      (swapped, "swapped rows and columns"), (lambda p: p, "shape \\(9, 20\\)"),
+                      (lambda p: None, "returned None")]:
+        with pytest.raises(CheckFailed, match=words):
+            check_center_by_mass(fn)
