@@ -1,0 +1,506 @@
+"""Is the series fast enough to train live?  Times the training loop, the widgets and the notebooks.
+
+    MNIST_DATA_DIR=/path/to/mnist python benchmarks/run.py [--quick] [--notebooks]
+
+Prints the machine (cores, CPU, numpy, BLAS), then a Markdown table: one row per
+measurement, with its target and whether it was met. benchmarks/README.md says
+what each row measures. --quick: fewer repeats, for checking the script itself.
+--notebooks: also execute every notebook headless (not written back).
+
+The numbers only count on the full MNIST; the script says so loudly when
+load_mnist fell back to the bundled subset. Run it on a quiet machine: the load
+average is printed before and after.
+"""
+
+import argparse
+import datetime
+import io
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import mnistlib                                        # noqa: E402
+from mnistlib import train as train_module              # noqa: E402
+from mnistlib.data import load_mnist                    # noqa: E402
+from mnistlib.model import accuracy                     # noqa: E402
+from mnistlib.train import train                        # noqa: E402
+
+try:
+    import threadpoolctl
+except ImportError:
+    threadpoolctl = None
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:
+    torch = None
+
+OPENBLAS_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+LR, BATCH = 0.5, 100          # the epoch compared with PyTorch
+
+
+# --- the machine -------------------------------------------------------------
+
+def cpu_model():
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas_info():
+    """(description, number of threads) of numpy's BLAS, as threadpoolctl sees it."""
+    if threadpoolctl is None:
+        return "unknown (threadpoolctl not installed)", None
+    for lib in threadpoolctl.threadpool_info():
+        if lib.get("user_api") == "blas":
+            kernel = f", kernel {lib['architecture']}" if lib.get("architecture") else ""
+            return (f"{lib.get('internal_api')} {lib.get('version')}{kernel}, "
+                    f"{lib.get('num_threads')} threads"), lib.get("num_threads")
+    return "none found by threadpoolctl", None
+
+
+def blas_threads(n):
+    """Context: numpy's BLAS limited to n threads (no-op without threadpoolctl)."""
+    if threadpoolctl is None:
+        from contextlib import nullcontext
+        return nullcontext()
+    return threadpoolctl.threadpool_limits(n, user_api="blas")
+
+
+def load():
+    return "%.2f %.2f %.2f" % os.getloadavg()
+
+
+# --- timing helpers ----------------------------------------------------------
+
+def median_times(fns, repeats):
+    """Run each function ``repeats`` times, interleaved (so load changes hit all alike).
+
+    fns: {name: f()}. Returns {name: median seconds}.
+    """
+    times = {name: [] for name in fns}
+    for name, f in fns.items():          # one warm-up run each: caches, lazy imports
+        f()
+    for _ in range(repeats):
+        for name, f in fns.items():
+            t = time.perf_counter()
+            f()
+            times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def fmt_s(s):
+    if s < 0.01:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s * 1e3:.0f} ms" if s < 10 else f"{s:.1f} s"
+
+
+class Table:
+    def __init__(self):
+        self.rows = []
+
+    def add(self, what, result, target="", met=None):
+        verdict = "" if met is None else ("met" if met else "MISSED")
+        self.rows.append((what, result, target, verdict))
+        print(f"  {what}: {result}  {target} {verdict}", file=sys.stderr, flush=True)
+
+    def markdown(self):
+        lines = ["| measurement | result | target | |", "|---|---|---|---|"]
+        lines += ["| " + " | ".join(r) + " |" for r in self.rows]
+        return "\n".join(lines)
+
+
+# --- 1. one epoch: mnistlib against PyTorch -----------------------------------
+
+def mnistlib_epoch(d):
+    train(d.x_train, d.y_train, lr=LR, epochs=1, batch_size=BATCH, evaluate=False)
+
+
+def torch_epoch(x, y, seed=0):
+    """The same epoch in PyTorch: zero-initialised Linear, cross-entropy, plain SGD.
+
+    A fresh permutation, one indexing per batch, and the loss read back as a
+    Python float every update (mnistlib needs it for its divergence check).
+    """
+    model = torch.nn.Linear(784, 10)
+    with torch.no_grad():
+        model.weight.zero_()
+        model.bias.zero_()
+    opt = torch.optim.SGD(model.parameters(), lr=LR)
+    n = x.shape[0]
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    total = 0.0
+    for start in range(0, n, BATCH):
+        idx = order[start:start + BATCH]
+        loss = F.cross_entropy(model(x[idx]), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item()
+    return total
+
+
+def epoch_rows(table, d, repeats, both_thread_counts):
+    _, numpy_threads = blas_info()
+    inside = 1 if BATCH <= train_module.ONE_THREAD_MAX_BATCH else numpy_threads
+    settings = [inside] + ([numpy_threads] if both_thread_counts and numpy_threads not in (None, inside) else [])
+    x_t = torch.from_numpy(d.x_train) if torch else None
+    y_t = torch.from_numpy(d.y_train.astype(np.int64)) if torch else None
+    medians = {}
+    for threads in settings:
+        fns = {}
+        saved = train_module.ONE_THREAD_MAX_BATCH
+        if threads != inside:
+            # Let train() use numpy's default thread count, to show what the limit buys.
+            def fns_mnistlib():
+                train_module.ONE_THREAD_MAX_BATCH = 0
+                try:
+                    mnistlib_epoch(d)
+                finally:
+                    train_module.ONE_THREAD_MAX_BATCH = saved
+            fns["mnistlib"] = fns_mnistlib
+        else:
+            fns["mnistlib"] = lambda: mnistlib_epoch(d)
+        if torch:
+            torch.set_num_threads(threads or 1)
+            fns["torch"] = lambda: torch_epoch(x_t, y_t)
+        with blas_threads(threads):
+            med = median_times(fns, repeats)
+        medians[threads] = med
+        label = f"{threads} thread{'s' if threads != 1 else ''}"
+        note = " (train() limits BLAS to 1 thread for batches <= %d)" % saved if threads == inside else \
+            " (limit lifted: numpy's default BLAS threads)"
+        if torch:
+            ratio = med["mnistlib"] / med["torch"]
+            table.add(f"epoch, 60k images, batch {BATCH}, {label}: mnistlib / PyTorch CPU{note}",
+                      f"{fmt_s(med['mnistlib'])} / {fmt_s(med['torch'])} = {ratio:.2f}x",
+                      "<= 0.6x", ratio <= 0.6)
+        else:
+            table.add(f"epoch, 60k images, batch {BATCH}, {label}: mnistlib{note}",
+                      f"{fmt_s(med['mnistlib'])} (PyTorch not installed: comparison skipped)", "<= 0.6x PyTorch", None)
+    return medians[inside]["mnistlib"]
+
+
+# --- 2. the memory floor -----------------------------------------------------
+
+def floor_rows(table, d, repeats, mnistlib_seconds):
+    """Time to read x once per epoch: sequentially (sum) and as the epoch does (shuffled gather)."""
+    x, y = d.x_train, d.y_train
+    n = len(x)
+    nbytes = x.nbytes + n * np.dtype(np.intp).itemsize       # images once, plus the label indices
+    order = np.random.default_rng(0).permutation(n)
+    xb = np.empty((BATCH, x.shape[1]), x.dtype)
+    yb = np.empty(BATCH, np.intp)
+    y = y.astype(np.intp)
+
+    def gather():
+        # mode="clip" skips the index check that makes np.take buffer its output
+        for start in range(0, n, BATCH):
+            idx = order[start:start + BATCH]
+            np.take(x, idx, axis=0, out=xb, mode="clip")
+            np.take(y, idx, out=yb, mode="clip")
+
+    med = median_times({"sum": lambda: x.sum(), "gather": gather}, repeats)
+    floor = med["gather"]
+    table.add("memory floor: gather x in the epoch's shuffled batch order (np.take into a reused buffer)",
+              f"{fmt_s(floor)} for {nbytes / 1e6:.0f} MB = {nbytes / floor / 1e9:.1f} GB/s "
+              f"(sequential x.sum(): {fmt_s(med['sum'])}, {x.nbytes / med['sum'] / 1e9:.1f} GB/s)")
+    ratio = mnistlib_seconds / floor
+    table.add("mnistlib epoch / memory floor", f"{ratio:.1f}x ({fmt_s(mnistlib_seconds)} / {fmt_s(floor)})",
+              "<= 2x", ratio <= 2)
+
+
+# --- 3. one example, mini-batch, full batch ----------------------------------
+
+class _Reached(Exception):
+    pass
+
+
+def time_to_accuracy(d, goal, *, method, lr, batch_size=100, every, max_seconds, schedule="constant"):
+    """Train, testing every ``every`` updates; training seconds (testing excluded) to reach ``goal``.
+
+    Returns (updates per second, seconds to goal or None, updates to goal or
+    None, best accuracy seen).
+    """
+    spent_testing = 0.0
+    state = {"best": 0.0, "update": 0, "train_s": 0.0}
+    t0 = time.perf_counter()
+
+    def check(p):
+        nonlocal spent_testing
+        t = time.perf_counter()
+        state["update"], state["train_s"] = p.update, t - t0 - spent_testing
+        acc = accuracy(d.x_test, d.y_test, p.W, p.b)
+        state["best"] = max(state["best"], acc)
+        spent_testing += time.perf_counter() - t
+        if acc >= goal:
+            raise _Reached
+        if state["train_s"] > max_seconds:
+            raise TimeoutError
+
+    reached = False
+    try:
+        train(d.x_train, d.y_train, method=method, lr=lr, batch_size=batch_size, epochs=1000,
+              evaluate=False, callback=check, callback_every=every, schedule=schedule)
+    except _Reached:
+        reached = True
+    except TimeoutError:
+        pass
+    rate = state["update"] / state["train_s"] if state["train_s"] else float("nan")
+    if reached:
+        return rate, state["train_s"], state["update"], state["best"]
+    return rate, None, state["update"], state["best"]
+
+
+def method_rows(table, d, quick):
+    goal = 0.90
+    runs = [("one example at a time", dict(method="example", lr=0.01, every=1000)),
+            ("mini-batch of 100", dict(method="minibatch", lr=0.5, batch_size=100, every=20)),
+            ("full batch (60k)", dict(method="full", lr=1.0, every=5))]
+    for name, kw in runs:
+        rate, seconds, updates, best = time_to_accuracy(d, goal, max_seconds=10 if quick else 30, **kw)
+        if seconds is None:
+            result = f"{rate:,.0f} updates/s; {goal:.0%} not reached in {updates} updates (best {best:.1%})"
+        else:
+            result = f"{rate:,.0f} updates/s; {goal:.0%} test accuracy after {updates} updates, {seconds:.2f} s"
+        table.add(f"{name}, lr={kw['lr']}, test every {kw['every']} updates (testing time excluded)", result)
+
+
+def recipe_row(table, d, repeats):
+    """The settings the notebooks use: lr=1.0, 4 epochs, batches of 50, linear schedule."""
+    results = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        r = train(d.x_train, d.y_train, lr=1.0, epochs=4, batch_size=50, schedule="linear", evaluate=False)
+        results.append((time.perf_counter() - t, accuracy(d.x_test, d.y_test, r.W, r.b)))
+    seconds = statistics.median(s for s, _ in results)
+    acc = results[0][1]          # seeded: every run gives the same model
+    table.add('recipe: train(lr=1.0, epochs=4, batch_size=50, schedule="linear")',
+              f"{acc:.2%} test accuracy in {seconds:.2f} s", ">= 92.5% in < 2 s",
+              acc >= 0.925 and seconds < 2)
+
+
+# --- 4. widgets ----------------------------------------------------------------
+
+def widget_rows(table, d, repeats):
+    """Time from a changed control value to the new PNG, through each widget's pure function."""
+    from mnistlib import widgets
+    limit = 0.150
+    W = train(d.x_train[:3000], d.y_train[:3000], lr=0.5, epochs=1, batch_size=50, evaluate=False).W
+
+    def row(name, fn):
+        try:
+            fn()                                    # first call builds the figures
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - t)
+        except Exception as e:                      # a widget being rewritten must not stop the run
+            table.add(f"widget: {name}", f"failed: {type(e).__name__}: {e}", "< 150 ms", False)
+            return
+        med, worst = statistics.median(times), max(times)
+        table.add(f"widget: {name}", f"median {fmt_s(med)}, slowest {fmt_s(worst)} of {len(times)}",
+                  "< 150 ms", med < limit)
+
+    if hasattr(widgets, "lr_explorer_update"):
+        state = {}
+        lrs = iter([0.05, 0.2, 0.5, 1.0, 2.0, 5.0] * 100)
+
+        def lr_change():
+            state.update(widgets.lr_explorer_update(next(lrs), d.x_train, d.y_train, d.x_test, d.y_test,
+                                                    figs=state or None))
+        row("learning-rate explorer, slider change -> retrain (3000 images, 2 epochs) + redraw", lr_change)
+    else:
+        from mnistlib import plots
+        fig = plots.weight_heatmaps(W)
+
+        def fallback():
+            r = train(d.x_train[:3000], d.y_train[:3000], lr=0.5, epochs=2, batch_size=50, evaluate=False)
+            plots.fig_to_png(plots.weight_heatmaps(r.W, fig=fig))
+        row("learning rate (lr_explorer_update missing): retrain + weight_heatmaps + fig_to_png", fallback)
+
+    if hasattr(widgets, "heatmaps_png") and hasattr(widgets, "_LossPlot"):
+        plot = widgets._LossPlot(2400)
+        xs, losses = np.arange(1, 241) * 10, np.linspace(2.3, 0.3, 240)
+        row("live heatmaps, one frame: heatmaps_png(W) + loss plot", lambda: (widgets.heatmaps_png(W),
+                                                                            plot.png(xs, losses)))
+    if hasattr(widgets, "batch_size_explorer_update"):
+        prev = {}
+        sizes = iter([1, 10, 50, 100, 1000] * 100)
+
+        def batch_change():
+            prev.update(widgets.batch_size_explorer_update(next(sizes), d.x_train, d.y_train, d.x_test, d.y_test,
+                                                           fig=prev.get("fig")))
+        row("batch-size explorer, slider change (1 to 1000)", batch_change)
+    if hasattr(widgets, "softmax_temperature_update"):
+        l = d.x_test[0] @ W
+        fig = [None]
+        temps = iter(np.geomspace(0.05, 20, 7).tolist() * 100)
+
+        def temperature_change():
+            fig[0] = widgets.softmax_temperature_update(l, next(temps), fig=fig[0])[1]
+        row("softmax temperature, slider change", temperature_change)
+    if hasattr(widgets, "prediction_explorer_update"):
+        b = np.zeros(10, np.float32)
+        figs = [None]
+        images = iter(range(1000))
+
+        def prediction_change():
+            figs[0] = widgets.prediction_explorer_update(next(images), d.x_test, d.y_test, W, b,
+                                                         figs=figs[0])["figs"]
+        row("prediction explorer, next image", prediction_change)
+    if hasattr(widgets, "draw_update"):
+        b = np.zeros(10, np.float32)
+        figs = [None]
+        canvas = np.kron(d.x_test[0].reshape(28, 28), np.ones((10, 10)))      # a 280x280 drawing
+
+        def drawn():
+            figs[0] = widgets.draw_update(canvas, W, b, figs=figs[0]).get("figs")
+        row("draw a digit, stroke finished -> prediction", drawn)
+
+
+# --- 5. the notebooks ----------------------------------------------------------
+
+def notebook_rows(table):
+    import nbformat
+    from nbclient import NotebookClient
+    paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    total = 0.0
+    for p in paths:
+        nb = nbformat.read(p, as_version=4)        # executed in memory, never written back
+        client = NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(p.parent)}})
+        t = time.perf_counter()
+        try:
+            client.execute()
+            result = f"{time.perf_counter() - t:.1f} s"
+        except Exception as e:
+            result = f"{time.perf_counter() - t:.1f} s, FAILED: {type(e).__name__}"
+        total += time.perf_counter() - t
+        table.add(f"notebook {p.name}", result)
+    table.add(f"all {len(paths)} notebooks, executed headless one after another", f"{total:.1f} s",
+              "< 3 min", total < 180)
+
+
+# --- 6. peak memory -------------------------------------------------------------
+
+PEAK_MEMORY_CHILD = """
+import resource
+from mnistlib.data import load_mnist
+from mnistlib.train import train
+d = load_mnist(verbose=False)
+train(d.x_train, d.y_train, lr=1.0, epochs=4, batch_size=50, schedule="linear",
+      x_test=d.x_test, y_test=d.y_test)
+peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # kilobytes on Linux
+try:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            peak_kb = int(line.split()[1])
+except OSError:
+    pass
+print(peak_kb)
+"""
+
+
+def memory_row(table):
+    out = subprocess.run([sys.executable, "-c", PEAK_MEMORY_CHILD], capture_output=True, text=True,
+                         cwd=ROOT, check=True)
+    peak_mb = int(out.stdout.split()[-1]) / 1024
+    table.add("peak memory: python + load_mnist() + the recipe's 4 epochs (fresh process, VmHWM)",
+              f"{peak_mb:.0f} MB", "< 1 GB", peak_mb < 1024)
+
+
+# --- OpenBLAS variables ---------------------------------------------------------
+
+UNSET_CHILD = """
+import json, statistics, time
+import threadpoolctl
+from mnistlib.data import load_mnist
+from mnistlib.train import train
+d = load_mnist(verbose=False)
+arch = [l.get("architecture") for l in threadpoolctl.threadpool_info() if l.get("user_api") == "blas"]
+times = []
+for _ in range(%d):
+    t = time.perf_counter()
+    train(d.x_train, d.y_train, lr=%r, epochs=1, batch_size=%d, evaluate=False)
+    times.append(time.perf_counter() - t)
+print(json.dumps({"arch": arch, "median": statistics.median(times[1:])}))
+"""
+
+
+def openblas_row(table, repeats, mnistlib_seconds):
+    set_vars = {k: os.environ[k] for k in OPENBLAS_VARS if k in os.environ}
+    if not set_vars:
+        return
+    import json
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
+    out = subprocess.run([sys.executable, "-c", UNSET_CHILD % (repeats + 1, LR, BATCH)],
+                         capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    table.add(f"epoch with {' and '.join(set_vars)} unset (subprocess; kernel {', '.join(map(str, r['arch']))})",
+              f"{fmt_s(r['median'])} (with them set: {fmt_s(mnistlib_seconds)})")
+
+
+# --- main -------------------------------------------------------------------------
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter runs")
+    parser.add_argument("--notebooks", action="store_true", help="also execute every notebook headless")
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 7
+
+    load_before = load()
+    with redirect_stdout(io.StringIO()) as said:
+        d = load_mnist()
+    blas, _ = blas_info()
+    header = [
+        f"date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"machine: {os.cpu_count()} cores, {cpu_model()}, {platform.system()} {platform.machine()}",
+        f"python {platform.python_version()}, numpy {np.__version__}, BLAS: {blas}",
+        f"PyTorch: {torch.__version__ + ' (CPU)' if torch else 'not installed: the PyTorch comparison is skipped'}",
+        "OpenBLAS variables: " + (", ".join(f"{k}={os.environ[k]}" if k in os.environ else f"{k} not set"
+                                            for k in OPENBLAS_VARS)),
+        f"data: {said.getvalue().strip()}",
+    ]
+    if not d.is_full:
+        header.append("WARNING: load_mnist fell back to the bundled subset (set MNIST_DATA_DIR to the "
+                      "full MNIST). These numbers do not count.")
+    for line in header:
+        print(line, file=sys.stderr, flush=True)
+
+    table = Table()
+    seconds = epoch_rows(table, d, repeats, both_thread_counts=not args.quick)
+    floor_rows(table, d, repeats, seconds)
+    openblas_row(table, repeats, seconds)
+    recipe_row(table, d, 3 if args.quick else 5)
+    method_rows(table, d, args.quick)
+    widget_rows(table, d, 5 if args.quick else 10)
+    memory_row(table)
+    if args.notebooks:
+        notebook_rows(table)
+    header.append(f"load average: {load_before} before, {load()} after (1, 5, 15 min)")
+
+    print("\n".join(header))
+    print()
+    print(table.markdown())
+
+
+if __name__ == "__main__":
+    main()
