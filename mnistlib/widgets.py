@@ -715,8 +715,6 @@ def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render
     figs={"probs", "contrib"}, png={name: PNG bytes}, message, kind).
     A bad index or class gives a message with kind "error", never an exception.
     """
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
     from .evaluate import contribution_figure
     from .model import logits, softmax
     from .plots import probability_bars
@@ -746,9 +744,8 @@ def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render
     figs["contrib"] = contribution_figure(x[i], W, b, pred, compare, fig=figs.get("contrib"))
     for name in new:
         # Lay a new figure out once, then freeze it: constrained layout on every
-        # redraw would about double the cost of a step. An Agg canvas of its own
-        # also keeps its renderer from one PNG to the next.
-        FigureCanvasAgg(figs[name]).draw()
+        # redraw would about double the cost of a step.
+        _png_of(figs[name])
         figs[name].set_layout_engine("none")
     verdict = "correct" if pred == label else "a mistake"
     gap = float(l[pred] - l[compare])
@@ -757,7 +754,7 @@ def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render
     out.update(index=i, label=label, logits=l, probs=p, predicted=pred, compare=compare,
                correct=pred == label, figs=figs, message=message, kind="ok" if pred == label else "warn")
     names = ("probs", "contrib") if render is True else (render or ())
-    out["png"] = {name: fig_to_png(figs[name]) for name in names}
+    out["png"] = {name: _png_of(figs[name]) for name in names}
     return out
 
 
@@ -801,8 +798,8 @@ def prediction_explorer(x, y, W, b, *, index=0):
 
     first = prediction_explorer_update(index_box.value, x, y, W, b, render=False)
     state = {"figs": first["figs"]}
-    probs_image = W_.Image(value=fig_to_png(first["figs"]["probs"]), format="png", layout=W_.Layout(width="360px"))
-    contrib_image = W_.Image(value=fig_to_png(first["figs"]["contrib"]), format="png", layout=W_.Layout(width="720px"))
+    probs_image = W_.Image(value=_png_of(first["figs"]["probs"]), format="png", layout=W_.Layout(width="360px"))
+    contrib_image = W_.Image(value=_png_of(first["figs"]["contrib"]), format="png", layout=W_.Layout(width="720px"))
     probs_image.add_class("mnistlib-explorer-probs")
     contrib_image.add_class("mnistlib-explorer-contrib")
 
