@@ -1,0 +1,243 @@
+"""Fixtures for the end-to-end tests: Jupyter servers and headless Chromium.
+
+Every test here carries the ``browser`` marker; skip them all with
+``-m "not browser"``. They need:
+- Chromium at /usr/bin/chromium (``sudo .ci/browser-deps`` on Debian),
+  or another Chromium named by the environment variable CHROMIUM;
+- Playwright for Python, Voila: ``pip install -e '.[lab,browser]'``.
+  Never ``playwright install``: the tests drive the system Chromium.
+
+Servers run from this environment on 127.0.0.1, on a free port, with a random
+token and throw-away config/runtime/settings directories, on a temporary copy of
+the notebooks (JupyterLab autosaves: the repository's notebooks stay untouched).
+Kernels inherit the environment, so MNIST_DATA_DIR is honoured when set; without
+it the notebooks use the bundled subset.
+
+Screenshots go to artifacts/browser/ (ignored by git).
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = REPO_ROOT / "artifacts" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+SKIP_HINT = 'or skip the browser tests with: python -m pytest -m "not browser"'
+
+# JupyterLab user settings for the test server: no news or update pop-ups, and
+# every cell kept in the DOM (no windowing), so selectors find all outputs.
+LAB_SETTINGS = {
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+        {"fetchNews": "false", "checkForUpdates": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings":
+        {"windowingMode": "none"},
+}
+
+
+def _require_browser_tools():
+    """Fail (not error) with what to install, if Playwright or Chromium is missing."""
+    problems = []
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        problems.append("Playwright for Python is not installed: pip install -e '.[browser]'")
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        problems.append(f"Chromium not found at {CHROMIUM}: on Debian run "
+                        "'sudo .ci/browser-deps' (apt-get install chromium), "
+                        "or set CHROMIUM=/path/to/chromium")
+    if shutil.which("voila", path=str(Path(sys.executable).parent)) is None:
+        problems.append("Voila is not installed: pip install -e '.[browser]'")
+    if problems:
+        pytest.fail("browser tests cannot run:\n  - " + "\n  - ".join(problems)
+                    + "\n" + SKIP_HINT, pytrace=False)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A server process in its own process group, with its log in a file."""
+
+    def __init__(self, name, args, env, cwd, log_dir):
+        self.name = name
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(log_dir) / f"{name}.log"
+        self._log = open(self.log_path, "wb")
+        args = [a.format(port=self.port, token=self.token) for a in args]
+        self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+
+    def url(self, path):
+        sep = "&" if "?" in path else "?"
+        return f"{self.base}/{path.lstrip('/')}{sep}token={self.token}"
+
+    def log_tail(self, n=40):
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+
+    def wait_ready(self, path, timeout=90):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"{self.name} exited with code {self.proc.returncode}:\n"
+                            + self.log_tail(), pytrace=False)
+            try:
+                with urllib.request.urlopen(self.url(path), timeout=5) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        pytest.fail(f"{self.name} not ready after {timeout} s:\n" + self.log_tail(), pytrace=False)
+
+    def stop(self):
+        """Terminate the server and everything it started (kernels), then reap it."""
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+            except ProcessLookupError:
+                pass
+        # kernels live in the server's process group: make sure none outlives it
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def browser_workdir(tmp_path_factory):
+    """A temp dir holding a copy of notebooks/ and demo/, and the servers' logs."""
+    _require_browser_tools()
+    root = tmp_path_factory.mktemp("browser")
+    shutil.copytree(REPO_ROOT / "notebooks", root / "notebooks",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    if (REPO_ROOT / "demo").is_dir():
+        shutil.copytree(REPO_ROOT / "demo", root / "demo",
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    return root
+
+
+@pytest.fixture(scope="session")
+def jupyter_env(browser_workdir):
+    """The environment for the servers: this one, with throw-away Jupyter dirs."""
+    env = dict(os.environ)
+    dirs = {name: browser_workdir / "jupyter" / name.lower() for name in (
+        "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
+        "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR", "MPLCONFIGDIR")}
+    for name, d in dirs.items():
+        d.mkdir(parents=True, exist_ok=True)
+        env[name] = str(d)
+    for rel, settings in LAB_SETTINGS.items():
+        path = dirs["JUPYTERLAB_SETTINGS_DIR"] / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings))
+    env["PYTHONUNBUFFERED"] = "1"
+    env.pop("JUPYTER_TOKEN", None)
+    # the kernels must find this environment's python first
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    return env
+
+
+def _jupyter_server(app, browser_workdir, jupyter_env):
+    args = [sys.executable, "-m", "jupyter", app, "--no-browser",
+            "--ServerApp.ip=127.0.0.1", "--ServerApp.port={port}",
+            "--ServerApp.port_retries=0", "--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={browser_workdir / 'notebooks'}",
+            "--ServerApp.open_browser=False", "--LabApp.news_url=",
+            "--LabApp.extension_manager=readonly"]
+    if os.geteuid() == 0:  # CI containers run as root
+        args.append("--allow-root")
+    server = Server(app, args, jupyter_env, browser_workdir, browser_workdir)
+    server.wait_ready("api/status")
+    return server
+
+
+@pytest.fixture(scope="session")
+def lab_server(browser_workdir, jupyter_env):
+    """JupyterLab serving the temp copy of notebooks/."""
+    server = _jupyter_server("lab", browser_workdir, jupyter_env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def notebook_server(browser_workdir, jupyter_env):
+    """Notebook 7 serving the temp copy of notebooks/."""
+    server = _jupyter_server("notebook", browser_workdir, jupyter_env)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless system Chromium, driven by Playwright."""
+    _require_browser_tools()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium, request):
+    """A fresh browser tab (own context: no shared storage) that records page errors."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    console = []
+    page.on("console", lambda m: console.append(f"{m.type}: {m.text[:300]}"))
+    yield page
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        shot(page, f"FAILED-{request.node.name}")
+        print("browser console (last 30 messages):", *console[-30:], sep="\n  ")
+    context.close()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's report on the item, so `page` can screenshot failures."""
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, f"rep_{rep.when}", rep)
+
+
+def shot(page, name):
+    """Save a full-page screenshot as artifacts/browser/<name>.png; return its path."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    path = ARTIFACTS / f"{safe}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.fixture
+def screenshot():
+    return shot
