@@ -1,0 +1,63 @@
+"""The project's own files agree with each other."""
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = pytest.importorskip("tomli")
+
+
+def _name_and_spec(requirement):
+    m = re.match(r"\s*([A-Za-z0-9_.\-]+)\s*(.*)", requirement)
+    return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
+
+
+def pyproject_requirements():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    reqs = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        reqs += extra
+    return dict(_name_and_spec(r) for r in reqs)
+
+
+def conda_requirements():
+    reqs, in_deps = {}, False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_deps = True
+        elif in_deps and re.match(r"  - [A-Za-z]", line):
+            name, spec = _name_and_spec(line[4:])
+            if name not in ("python", "pip"):
+                reqs[name] = spec
+    return reqs
+
+
+def test_environment_yml_names_the_same_packages_as_pyproject():
+    assert conda_requirements() == pyproject_requirements()
+
+
+def test_environment_yml_installs_the_package_itself():
+    assert "--editable ." in (ROOT / "environment.yml").read_text()
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "python run.py test" in readme
+    assert re.search(r"^python3? run\.py test\s*$", ci, re.M)
+
+
+def test_no_mnist_files_in_the_repository():
+    bad = []
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if d not in (".venv", ".git", "node_modules")]
+        bad += [os.path.join(folder, f) for f in files if "ubyte" in f]
+    assert not bad, bad
