@@ -741,7 +741,7 @@ def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render
     new = [name for name in ("probs", "contrib") if name not in figs]
     figs["probs"] = probability_bars(p, true=label, fig=figs.get("probs"),
                                      title=f"image {i}: label {label}, predicted {pred} ({p[pred]:.0%})")
-    figs["contrib"] = contribution_figure(x[i], W, b, pred, compare, fig=figs.get("contrib"))
+    figs["contrib"] = contribution_figure(x[i], W, pred, compare, fig=figs.get("contrib"))
     for name in new:
         # Lay a new figure out once, then freeze it: constrained layout on every
         # redraw would about double the cost of a step.
