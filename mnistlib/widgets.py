@@ -773,7 +773,7 @@ def prediction_explorer(x, y, W, b, *, index=0):
     """
     x = np.asarray(x)
     y = np.asarray(y)
-    if x.ndim != 2 or len(y) != len(x) or len(x) == 0:
+    if x.ndim != 2 or y.ndim != 1 or len(y) != len(x) or len(x) == 0:
         raise ValueError(f"x must be (n, 784) images with y (n,) labels; got x {x.shape} and y {y.shape}")
     from .model import logits
     pred_all = np.argmax(logits(x, W, b), axis=1)  # also checks the shapes of x, W and b
@@ -841,9 +841,10 @@ def prediction_explorer(x, y, W, b, *, index=0):
     logits_line.value = _logits_html(first["logits"], first["predicted"])
     _show_message(status, first["message"], first["kind"])
 
+    wrap = W_.Layout(flex_flow="row wrap")     # narrow windows put the pictures one below the other
     box = W_.VBox([
-        W_.HBox([index_box, prev_btn, next_btn, mistake_btn, compare]),
-        W_.HBox([probs_image, contrib_image]),
+        W_.HBox([index_box, prev_btn, next_btn, mistake_btn, compare], layout=wrap),
+        W_.HBox([probs_image, contrib_image], layout=wrap),
         logits_line,
         status,
     ])

@@ -254,12 +254,12 @@ def test_explorer_redraw_is_fast(subset):
     x, y, W, b = subset
     figs = prediction_explorer_update(0, x, y, W, b)["figs"]
     seconds = []
-    for i in range(1, 8):
-        t = time.perf_counter()
+    for i in range(1, 6):
+        t = time.process_time()       # CPU time: less sensitive than wall time to a busy machine
         figs = prediction_explorer_update(i, x, y, W, b, figs=figs)["figs"]
-        seconds.append(time.perf_counter() - t)
-    # 150 ms is the target; the bound is looser so a busy machine does not fail the test.
-    assert np.median(seconds) < 0.5
+        seconds.append(time.process_time() - t)
+    # The target is 150 ms (about 100 ms measured); the bound leaves room for slow machines.
+    assert np.median(seconds) < 0.4
 
 
 def test_explorer_widget_builds_and_follows_the_index(subset):
@@ -327,3 +327,19 @@ def test_check_confusion_matrix_explains_mistakes(wrong, words):
     from mnistlib.checks import CheckFailed, check_confusion_matrix
     with pytest.raises(CheckFailed, match=words):
         check_confusion_matrix(wrong)
+
+
+def test_explorer_status_line_reports_a_bad_index_without_raising(subset):
+    x, y, W, b = subset
+    box = prediction_explorer(x, y, W, b, index=2)
+    picture = box.contrib_image.value
+    box.index.max = len(x) + 10       # the box normally forbids this; force an index past the end
+    box.index.value = len(x) + 3
+    assert "0 to 999" in box.status.value and "#c00" in box.status.value   # shown in red
+    assert box.contrib_image.value == picture                               # last good picture stays
+
+
+def test_explorer_rejects_one_hot_labels(subset):
+    x, y, W, b = subset
+    with pytest.raises(ValueError, match=r"y \(n,\) labels"):
+        prediction_explorer(x, np.eye(10)[y], W, b)
