@@ -158,9 +158,10 @@ def add_noise(x, sigma, seed=0):
     _check_float(x)
     if not (np.isfinite(sigma) and sigma >= 0):
         raise ValueError(f"sigma must be a number >= 0; got {sigma!r}")
-    noise = np.random.default_rng(seed).standard_normal(x.shape, dtype=x.dtype)
-    out = x + x.dtype.type(sigma) * noise
-    return np.clip(out, 0, 1, out=out)
+    work = np.float32 if x.dtype == np.float32 else np.float64   # the dtypes the generator draws
+    noise = np.random.default_rng(seed).standard_normal(x.shape, dtype=work)
+    out = x + work(sigma) * noise
+    return np.clip(out, 0, 1, out=out).astype(x.dtype, copy=False)
 
 
 def shift(x, dx, dy):
