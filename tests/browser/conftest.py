@@ -24,6 +24,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -109,6 +110,32 @@ class Server:
         self.stop()
         pytest.fail(f"{self.name} not ready after {timeout} s:\n" + self.log_tail(), pytrace=False)
 
+    def wait_port(self, timeout=90):
+        """Wait until the server accepts connections (for servers without a status API)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"{self.name} exited with code {self.proc.returncode}:\n"
+                            + self.log_tail(), pytrace=False)
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+                return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        pytest.fail(f"{self.name} not listening after {timeout} s:\n" + self.log_tail(), pytrace=False)
+
+    def shutdown_kernels(self):
+        """Shut down every kernel of a Jupyter server (frees memory between tests)."""
+        with urllib.request.urlopen(self.url("api/kernels"), timeout=10) as r:
+            kernels = json.load(r)
+        for k in kernels:
+            req = urllib.request.Request(self.url(f"api/kernels/{k['id']}"), method="DELETE")
+            try:
+                urllib.request.urlopen(req, timeout=30).close()
+            except OSError:
+                pass
+
     def stop(self):
         """Terminate the server and everything it started (kernels), then reap it."""
         if self.proc.poll() is None:
@@ -129,16 +156,22 @@ class Server:
 
 
 @pytest.fixture(scope="session")
-def browser_workdir(tmp_path_factory):
-    """A temp dir holding a copy of notebooks/ and demo/, and the servers' logs."""
+def browser_workdir():
+    """A temp dir holding a copy of notebooks/ and demo/, and the servers' logs.
+
+    Its own mkdtemp rather than pytest's tmp_path: pytest prunes old numbered
+    tmp dirs, which would pull the files from under a running server if another
+    pytest runs at the same time.
+    """
     _require_browser_tools()
-    root = tmp_path_factory.mktemp("browser")
+    root = Path(tempfile.mkdtemp(prefix="mnistlib-browser-"))
     shutil.copytree(REPO_ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     if (REPO_ROOT / "demo").is_dir():
         shutil.copytree(REPO_ROOT / "demo", root / "demo",
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    return root
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -193,6 +226,21 @@ def notebook_server(browser_workdir, jupyter_env):
 
 
 @pytest.fixture(scope="session")
+def voila_server(browser_workdir, jupyter_env):
+    """Voila serving the copy of demo/live_demo.ipynb, with the options of ``python -m mnistlib.demo``."""
+    from mnistlib.demo import voila_command
+
+    notebook = browser_workdir / "demo" / "live_demo.ipynb"
+    if not notebook.is_file():
+        pytest.fail("demo/live_demo.ipynb is missing", pytrace=False)
+    args = voila_command(notebook, port="{port}") + ["--token={token}", "--Voila.port_retries=0"]
+    server = Server("voila", args, jupyter_env, notebook.parent, browser_workdir)
+    server.wait_port()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def chromium():
     """Headless system Chromium, driven by Playwright."""
     _require_browser_tools()
@@ -207,7 +255,7 @@ def chromium():
 @pytest.fixture
 def page(chromium, request):
     """A fresh browser tab (own context: no shared storage) that records page errors."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context = chromium.new_context(viewport={"width": 1400, "height": 2000})
     context.set_default_timeout(30_000)
     page = context.new_page()
     page.errors = []
@@ -229,12 +277,20 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{rep.when}", rep)
 
 
-def shot(page, name):
-    """Save a full-page screenshot as artifacts/browser/<name>.png; return its path."""
+def shot(target, name):
+    """Save a screenshot as artifacts/browser/<name>.png and return its path.
+
+    target: a Playwright page (the whole page is taken) or a locator (just
+    that element, e.g. one widget).
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     path = ARTIFACTS / f"{safe}.png"
-    page.screenshot(path=str(path), full_page=True)
+    if hasattr(target, "goto"):
+        target.screenshot(path=str(path), full_page=True)
+    else:
+        target.scroll_into_view_if_needed()
+        target.screenshot(path=str(path))
     return path
 
 

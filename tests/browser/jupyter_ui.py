@@ -4,23 +4,29 @@ Plain functions over a Playwright ``page``; the tests in this folder import them
 Waits are on selectors or page conditions, never fixed sleeps.
 """
 
+# The notebook on show (JupyterLab keeps other open notebooks in the DOM, hidden).
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden)"
 STDERR = '[data-mime-type="application/vnd.jupyter.stderr"]'
 ERROR_OUTPUT = f".jp-RenderedText{STDERR}"
 
 # True once a "Run All" has finished: no cell is queued/running ([*]) and either
-# every code cell has an execution count or an error stopped the run.
+# every code cell has an execution count or an error stopped the run. Also true
+# when a dialog (e.g. "Select Kernel" after a kernel died) blocks the page.
 _RUN_FINISHED = """() => {
-  const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+  if (document.querySelector('.jp-Dialog')) return true;
+  const prompts = [...document.querySelectorAll('%s .jp-CodeCell .jp-InputArea-prompt')];
   if (prompts.length === 0) return false;
   if (prompts.some(p => p.textContent.includes('*'))) return false;
-  const all_done = prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-  return all_done || document.querySelector('.jp-OutputArea-output.jp-RenderedText%s') !== null;
-}""" % STDERR
+  if (prompts.every(p => /\\[\\d+\\]/.test(p.textContent))) return true;
+  return [...document.querySelectorAll('.jp-OutputArea-output%s')]
+    .some(e => /Traceback|Error/.test(e.textContent));
+}""" % (NOTEBOOK, STDERR)
 
 
 def open_notebook(page, server, name, ui="lab"):
     """Open notebooks/<name> in JupyterLab (ui="lab") or Notebook 7 (ui="notebook")."""
-    path = f"lab/tree/{name}" if ui == "lab" else f"notebooks/{name}"
+    # "reset": a fresh workspace, without the notebooks a previous test opened
+    path = f"lab/tree/{name}?reset" if ui == "lab" else f"notebooks/{name}"
     page.goto(server.url(path))
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
     # the kernel has started once the notebook shows its kernel name / idle status
@@ -42,10 +48,14 @@ def run_all(page, timeout=300_000):
     """Clear all outputs, run all cells, and wait until the run has finished."""
     menu(page, "Edit", "Clear Outputs of All Cells")
     page.wait_for_function(
-        "() => ![...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')]"
+        f"() => ![...document.querySelectorAll('{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt')]"
         ".some(p => /\\d/.test(p.textContent))")
     menu(page, "Run", "Run All Cells")
     page.wait_for_function(_RUN_FINISHED, timeout=timeout, polling=250)
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():
+        raise AssertionError("a dialog interrupted Run All (did the kernel die?): "
+                             + dialog.first.inner_text()[:300])
 
 
 def errors_on_page(page):
