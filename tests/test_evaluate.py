@@ -343,3 +343,38 @@ def test_explorer_rejects_one_hot_labels(subset):
     x, y, W, b = subset
     with pytest.raises(ValueError, match=r"y \(n,\) labels"):
         prediction_explorer(x, np.eye(10)[y], W, b)
+
+
+# --- properties over many random cases ----------------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None)
+@given(dx=st.integers(-6, 6), dy=st.integers(-6, 6), seed=st.integers(0, 2**16))
+def test_shift_there_and_back_keeps_the_middle(dx, dy, seed):
+    x = images(2, seed).reshape(-1, 28, 28)
+    back = shift(shift(x, dx, dy), -dx, -dy)
+    # Pixels that never left the image come back unchanged.
+    np.testing.assert_array_equal(back[:, 6:22, 6:22], x[:, 6:22, 6:22])
+
+
+@settings(max_examples=40, deadline=None)
+@given(degrees=st.floats(-180, 180, allow_nan=False), seed=st.integers(0, 2**16))
+def test_rotate_stays_in_range_and_back_rotation_restores_the_centre(degrees, seed):
+    x = images(2, seed).reshape(-1, 28, 28)
+    out = rotate(x, degrees)
+    assert out.min() >= 0 and out.max() <= 1 + 1e-6       # a blend of pixels never leaves [0, 1]
+    # A smooth image survives rotating there and back, away from the corners.
+    smooth = np.tile(np.linspace(0, 1, 28, dtype=np.float32), (1, 28, 1))
+    back = rotate(rotate(smooth, degrees), -degrees)
+    rows, cols = np.indices((28, 28))
+    disc = (rows - 13.5) ** 2 + (cols - 13.5) ** 2 < 11 ** 2
+    np.testing.assert_allclose(back[0][disc], smooth[0][disc], atol=1e-5)
+
+
+@settings(max_examples=30, deadline=None)
+@given(sigma=st.floats(0, 2, allow_nan=False), seed=st.integers(0, 2**16))
+def test_noise_in_range_for_any_sigma(sigma, seed):
+    out = add_noise(images(2), sigma, seed=seed)
+    assert out.min() >= 0 and out.max() <= 1 and out.dtype == np.float32
