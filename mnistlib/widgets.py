@@ -595,8 +595,9 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
     thr = W_.FloatSlider(value=threshold, min=0.0, max=1.0, step=0.05, description="sure above",
                          readout_format=".0%", continuous_update=False)
     thr.add_class("mnistlib-draw-threshold")
-    compare = W_.Dropdown(options=[("runner-up", None)] + [(str(k), k) for k in range(10)],
-                          value=None, description="why not")
+    # -1 stands for "the runner-up": a Dropdown shows the value None as no selection at all
+    compare = W_.Dropdown(options=[("runner-up", -1)] + [(str(k), k) for k in range(10)],
+                          value=-1, description="why not")
     compare.add_class("mnistlib-draw-compare")
     answer = W_.HTML(value="Draw a digit")
     answer.add_class("mnistlib-draw-answer")
@@ -628,7 +629,8 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
 
     def refresh():
         t = time.perf_counter()
-        r = draw_update(state["ink"], W, b, compare=compare.value, threshold=thr.value, figs=state["figs"])
+        r = draw_update(state["ink"], W, b, compare=None if compare.value < 0 else compare.value,
+                        threshold=thr.value, figs=state["figs"])
         state["figs"] = r["figs"]
         preview.value, probs.value, contrib.value = r["preview_png"], r["probs_png"], r["contrib_png"]
         answer.value = _answer_html(r) if r["x28"] is not None else "Draw a digit"
@@ -688,7 +690,8 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
     _show_message(status, "Draw a digit with the mouse or a finger.")
     box = W_.VBox([
         W_.HBox([W_.VBox([canvas, W_.HBox([clear, brush_slider])]),
-                 W_.VBox([preview, answer], layout=W_.Layout(align_items="center")),
+                 W_.VBox([W_.HTML("<b>what the network sees</b> (28x28)"), preview, answer],
+                         layout=W_.Layout(align_items="center")),
                  probs]),
         W_.HBox([contrib, W_.VBox([thr, compare])]),
         status,

@@ -278,6 +278,12 @@ def test_a_stroke_updates_the_answer_and_the_pictures(model):
     # the drawing the widget rasterised is the one the stroke described
     assert np.abs(box.state["ink"] - draw.render_strokes(draw.digit_strokes(7))).max() < 1e-6
 
+    contrib = images["contrib"].value
+    find(box, "mnistlib-draw-compare").value = 3      # "why a 7 and not a 3?"
+    assert images["contrib"].value != contrib
+    find(box, "mnistlib-draw-compare").value = -1     # back to the runner-up
+    assert images["contrib"].value == contrib
+
     find(box, "mnistlib-draw-threshold").value = 1.0
     assert "not sure (best guess 7" in answer.value
 
