@@ -171,7 +171,8 @@ def check_logits(fn):
     hint = "l = x W + b: x (784,) times W (784, 10) gives (10,); then add b (10,)."
     # 1. one image
     call = "logits(x, W, b) with x (784,), W (784, 10), b (10,)"
-    got = _as_array(name, _call(name, fn, x[0], W, b, call=call), call)
+    got = _as_array(name, _call(name, fn, x[0], W, b, call=call, hint=(
+        "x has shape (784,) and W (784, 10): x @ W gives (10,); W @ x and x @ W.T don't fit.")), call)
     expected = model.logits(x[0], W, b)
     if got.shape == (784,):
         _fail(name, f"{call} returned shape (784,), expected (10,).",
@@ -257,7 +258,9 @@ def check_cross_entropy(fn):
     y = model.as_one_hot(labels, 10)
     expected = model.cross_entropy(p, y)
     call = "cross_entropy(p, y) with p (4, 10) and one-hot y (4, 10)"
-    got = _as_array(name, _call(name, fn, p, y, call=call), call)
+    got = _as_array(name, _call(name, fn, p, y, call=call, hint=(
+        "y is one-hot, shape (n, 10): use y * np.log(p) and sum over axis=-1 "
+        "(y.argmax(axis=-1) gives the class indices, if you prefer -log p_true).")), call)
     per_example = -np.log(p[np.arange(4), labels])
     if got.shape == (4,) and np.allclose(got, per_example, rtol=1e-5):
         _fail(name, f"{call} returned one loss per example (shape (4,)); expected a single number.",

@@ -110,7 +110,7 @@ def test_logits_transposed_W():
     msg = fails(checks.check_logits, lambda x, W, b: W.T @ x + b, "batch")
     assert "raised ValueError" in msg
     fails(checks.check_logits, lambda x, W, b: (W.T @ x.T).T + b if x.ndim == 2 else W.T @ x + b + 1, "wrong value")
-    fails(checks.check_logits, lambda x, W, b: x @ W.T + b, "raised ValueError", "shapes")
+    fails(checks.check_logits, lambda x, W, b: x @ W.T + b, "raised ValueError", "x @ W gives (10,)")
 
 
 def test_logits_wrong_shapes():
@@ -204,6 +204,11 @@ def test_cross_entropy_sign():
 def test_cross_entropy_per_example():
     fails(checks.check_cross_entropy, lambda p, y: -np.sum(y * np.log(np.maximum(p, 1e-12)), axis=-1),
           "one loss per example")
+
+
+def test_cross_entropy_indexing_with_one_hot():
+    fails(checks.check_cross_entropy, lambda p, y: -np.mean(np.log(p[np.arange(len(p)), y])),
+          "raised IndexError", "y is one-hot")
 
 
 def test_cross_entropy_big_clip():
