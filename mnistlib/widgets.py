@@ -788,7 +788,8 @@ def prediction_explorer(x, y, W, b, *, index=0):
                                   description="test image", continuous_update=False)
     index_box.add_class("mnistlib-explorer-index")
     compare = W_.Dropdown(options=[("auto", -1)] + [(str(j), j) for j in range(10)], value=-1,
-                          description="compare with", layout=W_.Layout(width="180px"))
+                          description="compare with", style={"description_width": "initial"},
+                          layout=W_.Layout(width="170px"))
     compare.add_class("mnistlib-explorer-compare")
     prev_btn = W_.Button(description="◀", layout=W_.Layout(width="40px"), tooltip="previous image")
     next_btn = W_.Button(description="▶", layout=W_.Layout(width="40px"), tooltip="next image")
