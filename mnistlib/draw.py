@@ -22,6 +22,8 @@ tested on digits whose right answer is known. ``render_strokes`` draws polylines
 with a round brush, as a canvas widget does.
 """
 
+import functools
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -349,6 +351,16 @@ def _png(rgb):
     return buf.getvalue()
 
 
+@functools.lru_cache(maxsize=None)
+def _font(size=13):
+    """Pillow's default font, loaded once (loading it costs more than drawing a picture)."""
+    from PIL import ImageFont
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has one fixed-size bitmap font
+        return ImageFont.load_default()
+
+
 def preview_png(x28, *, scale=6):
     """The 28x28 input as the network gets it (ink black on white), as PNG bytes.
 
@@ -364,7 +376,7 @@ def preview_png(x28, *, scale=6):
 def contributions_png(x, W, j, k, *, scale=5):
     """The three panels of ``contributions_figure`` (x*w_j, x*w_k, their difference) as PNG bytes."""
     from matplotlib import colormaps
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     W = np.asarray(W, dtype=np.float64)
@@ -382,11 +394,7 @@ def contributions_png(x, W, j, k, *, scale=5):
         x0 = n * (side + gap) + gap // 2
         out[top:top + side, x0:x0 + side] = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
     img = Image.fromarray(out)
-    pen = ImageDraw.Draw(img)
-    try:
-        font = ImageFont.load_default(size=13)
-    except TypeError:  # Pillow < 10.1 has one fixed-size bitmap font
-        font = ImageFont.load_default()
+    pen, font = ImageDraw.Draw(img), _font()
     for n, (_, title) in enumerate(panels):
         pen.text((n * (side + gap) + gap // 2 + side // 2, top // 2), title, fill=(0, 0, 0), font=font, anchor="mm")
     return _png(np.asarray(img))
