@@ -325,48 +325,113 @@ def live_heatmaps(x, y, x_test=None, y_test=None, **options):
     return box
 
 
-def batch_size_explorer_update(batch_size, x, y, x_test=None, y_test=None, *, n_train=1000,
-                               n_test=2000, lr=0.2, epochs=2, seed=0, fig=None):
+class _BatchPlot:
+    """Loss against updates (log scale) and against milliseconds, redrawn by blitting.
+
+    The axes stay fixed so that runs with different batch sizes can be compared
+    by eye: updates from 1 to ``max_updates``, and a time axis that only ever
+    grows (to fit the slowest run so far; only then is the plot redrawn in full).
+    """
+
+    def __init__(self, max_updates, ymax=4.0):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        self.max_updates, self.tmax = max_updates, 10.0
+        self.fig = Figure(figsize=(9, 3), dpi=80)
+        self.canvas = FigureCanvasAgg(self.fig)
+        self.fig.subplots_adjust(left=0.07, right=0.98, top=0.86, bottom=0.18, wspace=0.22)
+        self.lines = []
+        for ax, xlabel in zip(self.fig.subplots(1, 2), ("updates (log scale)", "milliseconds of training")):
+            ax.axhline(math.log(10), color="gray", ls="--", lw=1)
+            self.lines.append(ax.plot([], [], color="C0", lw=2)[0])
+            ax.set(xlabel=xlabel, ylabel="training loss", ylim=(0, ymax))
+            ax.grid(alpha=0.3)
+        self.fig.axes[0].set(xscale="log", xlim=(0.8, 1.25 * max_updates))
+        self.fig.axes[1].set_xlim(0, self.tmax)
+        self.title = self.fig.text(0.5, 0.96, "", ha="center", va="top", fontsize=11)
+        self._capture()
+
+    def _capture(self):
+        saved = [(line.get_xdata(), line.get_ydata()) for line in self.lines], self.title.get_text()
+        for line in self.lines:
+            line.set_data([], [])
+        self.title.set_text("")
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        for line, data in zip(self.lines, saved[0]):
+            line.set_data(*data)
+        self.title.set_text(saved[1])
+
+    def png(self, updates, ms, loss, title, diverged=False):
+        import io
+        from PIL import Image
+        if len(ms) and ms[-1] > self.tmax:
+            # room to spare, so that a slightly slower rerun does not force another full redraw
+            self.tmax = min(m * 10 ** math.ceil(math.log10(1.5 * ms[-1] / m)) for m in (1, 2, 5))
+            self.fig.axes[1].set_xlim(0, self.tmax)
+            self._capture()
+        self.canvas.restore_region(self.background)
+        for line, xs in zip(self.lines, (updates, ms)):
+            line.set_data(np.asarray(xs), np.asarray(loss))
+            line.set_marker("." if len(xs) < 30 else "")
+            line.set_color("#c00" if diverged else "C0")
+            line.axes.draw_artist(line)
+        self.title.set_text(title)
+        self.fig.draw_artist(self.title)
+        buf = io.BytesIO()
+        Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(buf, format="png")
+        return buf.getvalue()
+
+
+def batch_size_explorer_update(batch_size, x, y, x_test=None, y_test=None, *, n_train=500,
+                               n_test=2000, lr=0.2, epochs=2, seed=0, plot=None):
     """Train briefly with mini-batches of ``batch_size``; plot loss against updates and time.
 
     x: (n, 784) float32, y: (n,) labels; the first ``n_train`` examples, ``epochs``
     passes, learning rate ``lr``. batch_size: 1 (one example at a time) up to
-    n_train (the full batch). fig: a previous result's figure, redrawn in place.
-    Returns a dict: fig (Figure), png (bytes), message (str), updates (int),
-    seconds (training time, float), test_acc (float or None), diverged (bool).
+    n_train (the full batch). plot: a previous result's ``plot``, to redraw
+    in place (and keep its time axis, so runs can be compared).
+    Returns a dict: png (bytes), fig (the matplotlib Figure, for a static copy),
+    plot, message (str), updates (int), seconds (training time, float),
+    test_acc (float or None), diverged (bool).
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1; got {batch_size!r}")
-    x, y = x[:n_train], y[:n_train]
+    lr = _check_lr(lr)
+    x, y = x[:n_train], np.asarray(y[:n_train])
+    if y.ndim == 2:                     # one-hot rows -> labels
+        y = y.argmax(axis=1)
     batch_size = min(int(batch_size), len(x))
+    max_updates = _planned_updates(len(x), 1, epochs)
+    total = _planned_updates(len(x), batch_size, epochs)
+    if plot is None or plot.max_updates != max_updates:
+        plot = _BatchPlot(max_updates)
+    # The loss on all n_train images at ~20 moments: exact, unlike the smoothed loss
+    # of recent batches, which lags behind by ~1000 examples. Measuring is not timed.
+    W0 = np.zeros((x.shape[1], 10), dtype=x.dtype)
+    curve = {"updates": [0], "ms": [0.0], "loss": [_mean_loss(x, y, W0, W0[0])]}
+    clock = {"start": time.perf_counter(), "paused": 0.0}
+
+    def record(p):
+        t = time.perf_counter()
+        curve["updates"].append(p.update)
+        curve["ms"].append(1000 * (t - clock["start"] - clock["paused"]))
+        curve["loss"].append(_mean_loss(x, y, p.W, p.b))
+        clock["paused"] += time.perf_counter() - t
+
     try:
-        res = train(x, y, method="minibatch", lr=_check_lr(lr), epochs=epochs, batch_size=batch_size,
-                    seed=seed, evaluate=False, log_every=1)
-        hist, diverged = res.history, False
+        res = train(x, y, method="minibatch", lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
+                    evaluate=False, callback=record, callback_every=max(1, total // 20))
+        diverged = False
     except DivergenceError as e:
-        hist, diverged, reason = e.history, True, str(e)
-    if fig is None:
-        fig = Figure(figsize=(9, 3), dpi=80)
-        fig.subplots_adjust(left=0.07, right=0.98, top=0.88, bottom=0.18, wspace=0.22)
-        for ax, xlabel in zip(fig.subplots(1, 2), ("updates (log scale)", "seconds of training")):
-            ax.axhline(math.log(10), color="gray", ls="--", lw=1)
-            ax.plot([], [], color="C0", lw=2, marker=".")
-            ax.set_xlabel(xlabel)
-            ax.set_ylabel("loss (smoothed)")
-            ax.grid(alpha=0.3)
-        fig.axes[0].set_xscale("log")
-    updates = np.asarray(hist.step_updates)
-    loss = np.asarray(hist.step_loss)
-    # step times are not recorded; spread each epoch's time evenly over its updates
-    seconds = np.interp(updates, [0] + hist.updates, [0.0] + hist.seconds) if hist.updates else updates * 0.0
-    for ax, xs in zip(fig.axes, (updates, seconds)):
-        ax.lines[1].set_data(xs, loss)
-        ax.lines[1].set_marker("." if len(xs) < 50 else "")
-        ax.relim()
-        ax.autoscale_view()
-        ax.set_ylim(0, 1.08 * max([math.log(10)] + [v for v in loss if math.isfinite(v)]))
+        diverged, reason = True, str(e)
+    updates, ms, loss = (np.asarray(curve[k]) for k in ("updates", "ms", "loss"))
+    if len(ms) >= 3:
+        # The first interval also holds train's set-up; estimate it from the next one instead.
+        first = (ms[2] - ms[1]) * updates[1] / (updates[2] - updates[1])
+        ms[1:] -= ms[1] - first
     label = "full batch" if batch_size == len(x) else ("one example" if batch_size == 1 else "")
-    fig.suptitle(f"batch size {batch_size}" + (f" ({label})" if label else ""), fontsize=11)
+    title = f"batch size {batch_size}" + (f" ({label})" if label else "") + f", lr = {lr:g}"
+    png = plot.png(updates, ms, loss, title, diverged)
     test_acc = None
     if diverged:
         message = f"batch size {batch_size}: {reason}"
@@ -374,15 +439,23 @@ def batch_size_explorer_update(batch_size, x, y, x_test=None, y_test=None, *, n_
         if x_test is not None:
             test_acc = accuracy(x_test[:n_test], y_test[:n_test], res.W, res.b)
         acc = "" if test_acc is None else f", test accuracy {test_acc:.1%}"
-        message = (f"batch size {batch_size}: {hist.updates[-1]} updates in "
-                   f"{1000 * hist.seconds[-1]:.0f} ms, loss {loss[-1]:.3f}{acc}")
-    return {"fig": fig, "png": fig_to_png(fig), "message": message,
-            "updates": int(updates[-1]) if len(updates) else 0,
-            "seconds": hist.seconds[-1] if hist.seconds else 0.0,
+        message = (f"batch size {batch_size}: {updates[-1]} updates in {ms[-1]:.0f} ms, "
+                   f"training loss {loss[-1]:.3f}{acc}")
+    return {"png": png, "fig": plot.fig, "plot": plot, "message": message,
+            "updates": int(updates[-1]), "seconds": ms[-1] / 1000,
             "test_acc": test_acc, "diverged": diverged}
 
 
-def batch_size_explorer(x, y, x_test=None, y_test=None, *, batch_size=50, n_train=1000, **options):
+def _mean_loss(x, y, W, b):
+    """Mean cross-entropy of the model (W, b) on x: (n, 784), y: (n,) labels; inf if W blew up."""
+    with np.errstate(all="ignore"):
+        l = x @ W + b
+        l = l - l.max(axis=1, keepdims=True)
+        loss = float(np.mean(np.log(np.exp(l).sum(axis=1)) - l[np.arange(len(y)), y]))
+    return loss if math.isfinite(loss) else float("inf")
+
+
+def batch_size_explorer(x, y, x_test=None, y_test=None, *, batch_size=50, n_train=500, **options):
     """A batch-size control (1 ... full batch); each choice retrains and redraws the loss curves.
 
     x, y, x_test, y_test, options: as for ``batch_size_explorer_update``.
@@ -403,7 +476,7 @@ def batch_size_explorer(x, y, x_test=None, y_test=None, *, batch_size=50, n_trai
     @_guarded(status)
     def redraw(change):
         state.update(batch_size_explorer_update(change["new"], x, y, x_test, y_test, n_train=n_train,
-                                                fig=state["fig"], **options))
+                                                plot=state["plot"], **options))
         image.value = state["png"]
         _show_message(status, state["message"], "warn" if state["diverged"] else "ok")
 

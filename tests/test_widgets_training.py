@@ -183,9 +183,10 @@ def test_live_heatmaps_divergence_is_a_warning_not_a_traceback(mnist):
 def test_batch_size_update_counts_updates_and_redraws(mnist):
     x, y, xt, yt = mnist
     a = widgets.batch_size_explorer_update(1, x, y, xt, yt, n_train=300)
-    b = widgets.batch_size_explorer_update(300, x, y, xt, yt, n_train=300, fig=a["fig"])
+    b = widgets.batch_size_explorer_update(300, x, y, xt, yt, n_train=300, plot=a["plot"])
     assert a["updates"] == 2 * 300 and b["updates"] == 2       # two epochs
-    assert b["fig"] is a["fig"] and a["png"] != b["png"]
+    assert b["plot"] is a["plot"] and a["png"] != b["png"]
+    assert b["png"].startswith(PNG) and b["fig"] is a["fig"]
     assert "batch size 300" in b["message"] and 0 < b["test_acc"] <= 1
 
 
