@@ -798,6 +798,37 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
 # Pick a test image; see the probabilities and which pixels pushed the predicted
 # class up against another class ("why a 3 and not an 8?").
 
+def _keep_background(fig, artists):
+    """Draw ``fig`` once without ``artists`` and keep that picture, for ``_redraw_png``."""
+    _png_of(fig)                      # lay out (constrained layout) with everything visible
+    fig.set_layout_engine("none")     # then freeze that layout
+    for a in artists:
+        a.set_visible(False)
+    fig.canvas.draw()
+    fig.mnistlib_background = fig.canvas.copy_from_bbox(fig.bbox), list(artists)
+    for a in artists:
+        a.set_visible(True)
+
+
+def _redraw_png(fig):
+    """PNG bytes of ``fig``, redrawing only the artists that change ("blitting").
+
+    Axes, ticks and labels stay as ``_keep_background`` drew them; only the bars,
+    images and titles are drawn again. That is about three times faster than a
+    full draw, whose cost is mostly tick labels. A full draw (e.g. ``display(fig)``)
+    still shows the whole, current figure.
+    """
+    import io
+    from PIL import Image
+    background, artists = fig.mnistlib_background
+    fig.canvas.restore_region(background)
+    for a in artists:
+        fig.draw_artist(a)
+    buf = io.BytesIO()
+    Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3]).save(buf, format="png")
+    return buf.getvalue()
+
+
 def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render=True):
     """Everything the explorer shows for test image i, as plain values.
 
@@ -838,10 +869,10 @@ def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render
                                      title=f"image {i}: label {label}, predicted {pred} ({p[pred]:.0%})")
     figs["contrib"] = contribution_figure(x[i], W, pred, compare, fig=figs.get("contrib"))
     for name in new:
-        # Lay a new figure out once, then freeze it: constrained layout on every
-        # redraw would about double the cost of a step.
-        _png_of(figs[name])
-        figs[name].set_layout_engine("none")
+        ax = figs[name].axes
+        changing = (list(ax[0].patches) + [ax[0].title] if name == "probs"
+                    else [a.images[0] for a in ax] + [a.title for a in ax])
+        _keep_background(figs[name], changing)
     verdict = "correct" if pred == label else "a mistake"
     gap = float(l[pred] - l[compare])
     message = (f"image {i}: label {label}, predicted {pred} with p = {p[pred]:.2f} ({verdict}); "
@@ -849,7 +880,7 @@ def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render
     out.update(index=i, label=label, logits=l, probs=p, predicted=pred, compare=compare,
                correct=pred == label, figs=figs, message=message, kind="ok" if pred == label else "warn")
     names = ("probs", "contrib") if render is True else (render or ())
-    out["png"] = {name: _png_of(figs[name]) for name in names}
+    out["png"] = {name: _redraw_png(figs[name]) for name in names}
     return out
 
 
@@ -894,8 +925,8 @@ def prediction_explorer(x, y, W, b, *, index=0):
 
     first = prediction_explorer_update(index_box.value, x, y, W, b, render=False)
     state = {"figs": first["figs"]}
-    probs_image = W_.Image(value=_png_of(first["figs"]["probs"]), format="png", layout=W_.Layout(width="360px"))
-    contrib_image = W_.Image(value=_png_of(first["figs"]["contrib"]), format="png", layout=W_.Layout(width="720px"))
+    probs_image = W_.Image(value=_redraw_png(first["figs"]["probs"]), format="png", layout=W_.Layout(width="360px"))
+    contrib_image = W_.Image(value=_redraw_png(first["figs"]["contrib"]), format="png", layout=W_.Layout(width="720px"))
     probs_image.add_class("mnistlib-explorer-probs")
     contrib_image.add_class("mnistlib-explorer-contrib")
 

@@ -378,3 +378,21 @@ def test_rotate_stays_in_range_and_back_rotation_restores_the_centre(degrees, se
 def test_noise_in_range_for_any_sigma(sigma, seed):
     out = add_noise(images(2), sigma, seed=seed)
     assert out.min() >= 0 and out.max() <= 1 and out.dtype == np.float32
+
+
+def test_explorer_pngs_match_a_full_redraw(subset):
+    """The explorer redraws only what changes; its PNGs must look like a full draw of the figure."""
+    import io
+
+    from PIL import Image
+
+    from mnistlib.plots import fig_to_png
+    x, y, W, b = subset
+    r = prediction_explorer_update(0, x, y, W, b)
+    r = prediction_explorer_update(5, x, y, W, b, compare=2, figs=r["figs"])
+    for name in ("probs", "contrib"):
+        fast = np.asarray(Image.open(io.BytesIO(r["png"][name])).convert("RGB"), dtype=int)
+        full = np.asarray(Image.open(io.BytesIO(fig_to_png(r["figs"][name]))).convert("RGB"), dtype=int)
+        assert fast.shape == full.shape
+        differ = np.abs(fast - full).max(axis=-1) > 40      # antialiasing where bars meet the axis may differ
+        assert differ.mean() < 0.002, f"{name}: {differ.sum()} pixels differ"
