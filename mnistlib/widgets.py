@@ -173,9 +173,10 @@ def lr_explorer_update(lr, x, y, x_test=None, y_test=None, *, n_train=3000, n_te
     x: (n, 784) float32, y: (n,) labels; the first ``n_train`` examples are used
     (mini-batches of ``batch_size``, ``epochs`` passes, fixed ``seed``), so the
     same lr always gives the same picture. x_test, y_test: optional; the first
-    ``n_test`` give the test accuracy. figs: a previous result, whose loss
-    plot is then reused (much faster than making a new one). A diverging run is not an error: it
-    returns diverged=True, the partial loss curve and the reason in ``message``.
+    ``n_test`` give the test accuracy. figs: a previous result, whose loss plot
+    is then reused (much faster than making a new one). A diverging run is not
+    an error: it returns diverged=True, the partial loss curve and the reason
+    in ``message``.
 
     Returns a dict: loss_png, heatmap_png (bytes), loss_fig (the matplotlib
     Figure, for a static copy), message (str), diverged (bool), test_acc (float
