@@ -149,10 +149,19 @@ class _LossPlot:
         self.canvas.restore_region(self.background)
         self.line.set_data(np.asarray(x), np.asarray(loss))
         self.line.set_color("#c00" if diverged else "C0")
+        self.line.set_marker("o" if len(x) < 10 else "")
         self.fig.axes[0].draw_artist(self.line)
         buf = io.BytesIO()
         Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(buf, format="png")
         return buf.getvalue()
+
+
+def _png_image(png, cls):
+    """An ipywidgets.Image shown at the PNG's own width (browsers would stretch it to fit)."""
+    width = int.from_bytes(png[16:20], "big")       # the IHDR chunk of a PNG holds the size
+    img = W_.Image(value=png, format="png", layout=W_.Layout(width=f"{width}px", max_width="100%"))
+    img.add_class(cls)
+    return img
 
 
 def _planned_updates(n, batch_size=50, epochs=2):
@@ -195,6 +204,7 @@ def lr_explorer_update(lr, x, y, x_test=None, y_test=None, *, n_train=3000, n_te
     except DivergenceError as e:
         W, hist, diverged = np.nan_to_num(e.W, nan=0.0, posinf=0.0, neginf=0.0), e.history, True
         message = f"lr = {lr:g}: {e}"
+        stopped_at = _mean_loss(x, _labels_of(y), e.W, e.b)     # inf if W overflowed
     test_acc = None
     if not diverged:
         if x_test is not None:
@@ -202,7 +212,12 @@ def lr_explorer_update(lr, x, y, x_test=None, y_test=None, *, n_train=3000, n_te
         acc = "" if test_acc is None else f", test accuracy {test_acc:.1%}"
         message = (f"lr = {lr:g}: loss {hist.step_loss[-1]:.3f} after "
                    f"{hist.step_updates[-1]} updates{acc}")
-    loss_png = plot.png(hist.step_updates, hist.step_loss, diverged)
+    updates, loss = list(hist.step_updates), list(hist.step_loss)
+    if diverged:
+        # The smoothed loss lags behind; end the curve with the loss where training stopped.
+        updates.append(updates[-1] + 1 if updates else 1)
+        loss.append(min(stopped_at, 100.0))
+    loss_png = plot.png(updates, loss, diverged)
     return {"loss_plot": plot, "loss_fig": plot.fig, "loss_png": loss_png,
             "heatmap_png": heatmaps_png(W), "message": message, "diverged": diverged,
             "test_acc": test_acc, "seconds": time.perf_counter() - t0}
@@ -220,10 +235,8 @@ def lr_explorer(x, y, x_test=None, y_test=None, *, lr=0.5, lr_min=1e-3, lr_max=1
     slider.add_class("mnistlib-lr-slider")
     status = _status("mnistlib-lr-status")
     state = lr_explorer_update(lr, x, y, x_test, y_test, **options)
-    loss_image = W_.Image(value=state["loss_png"], format="png")
-    loss_image.add_class("mnistlib-lr-loss")
-    heatmap_image = W_.Image(value=state["heatmap_png"], format="png")
-    heatmap_image.add_class("mnistlib-lr-heatmaps")
+    loss_image = _png_image(state["loss_png"], "mnistlib-lr-loss")
+    heatmap_image = _png_image(state["heatmap_png"], "mnistlib-lr-heatmaps")
 
     def show(result):
         loss_image.value = result["loss_png"]
@@ -297,11 +310,9 @@ def live_heatmaps(x, y, x_test=None, y_test=None, **options):
     button = W_.Button(description="Train", icon="play", button_style="primary")
     button.add_class("mnistlib-live-train")
     status = _status("mnistlib-live-status")
-    heatmap_image = W_.Image(value=heatmaps_png(np.zeros((784, 10))), format="png")
-    heatmap_image.add_class("mnistlib-live-heatmaps")
+    heatmap_image = _png_image(heatmaps_png(np.zeros((784, 10))), "mnistlib-live-heatmaps")
     plan = {k: options[k] for k in ("batch_size", "epochs") if k in options}
-    loss_image = W_.Image(value=_LossPlot(_planned_updates(len(x), **plan)).png([], []), format="png")
-    loss_image.add_class("mnistlib-live-loss")
+    loss_image = _png_image(_LossPlot(_planned_updates(len(x), **plan)).png([], []), "mnistlib-live-loss")
     _show_message(status, "W = 0: every class gets p = 1/10. Press Train.", "info")
 
     def show(frame):
@@ -398,9 +409,7 @@ def batch_size_explorer_update(batch_size, x, y, x_test=None, y_test=None, *, n_
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1; got {batch_size!r}")
     lr = _check_lr(lr)
-    x, y = x[:n_train], np.asarray(y[:n_train])
-    if y.ndim == 2:                     # one-hot rows -> labels
-        y = y.argmax(axis=1)
+    x, y = x[:n_train], _labels_of(y[:n_train])
     batch_size = min(int(batch_size), len(x))
     max_updates = _planned_updates(len(x), 1, epochs)
     total = _planned_updates(len(x), batch_size, epochs)
@@ -447,6 +456,12 @@ def batch_size_explorer_update(batch_size, x, y, x_test=None, y_test=None, *, n_
             "test_acc": test_acc, "diverged": diverged}
 
 
+def _labels_of(y):
+    """Class labels (n,) from labels or one-hot rows (n, 10)."""
+    y = np.asarray(y)
+    return y.argmax(axis=1) if y.ndim == 2 else y
+
+
 def _mean_loss(x, y, W, b):
     """Mean cross-entropy of the model (W, b) on x: (n, 784), y: (n,) labels; inf if W blew up."""
     with np.errstate(all="ignore"):
@@ -470,8 +485,7 @@ def batch_size_explorer(x, y, x_test=None, y_test=None, *, batch_size=50, n_trai
     control.add_class("mnistlib-batch-size")
     status = _status("mnistlib-batch-status")
     state = batch_size_explorer_update(control.value, x, y, x_test, y_test, n_train=n_train, **options)
-    image = W_.Image(value=state["png"], format="png")
-    image.add_class("mnistlib-batch-loss")
+    image = _png_image(state["png"], "mnistlib-batch-loss")
     _show_message(status, state["message"], "warn" if state["diverged"] else "ok")
 
     @_guarded(status)
