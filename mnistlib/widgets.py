@@ -709,7 +709,8 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
     answer = W_.HTML(value="Draw a digit")
     answer.add_class("mnistlib-draw-answer")
 
-    state = {"ink": np.zeros((size, size), dtype=np.float32), "strokes": [], "current": None, "figs": None}
+    state = {"ink": np.zeros((size, size), dtype=np.float32), "strokes": [], "current": None,
+             "width": brush, "figs": None}
     first = draw_update(state["ink"], W, b)
     state["figs"] = first["figs"]
     preview = W_.Image(value=first["preview_png"], format="png", layout=W_.Layout(width="170px"))
@@ -719,20 +720,38 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
     contrib = W_.Image(value=first["contrib_png"], format="png", layout=W_.Layout(width="560px"))
     contrib.add_class("mnistlib-draw-contrib")
 
-    def repaint():
-        """White background, then every stroke so far (also after the page reloads)."""
+    def paint(commands):
+        """Send drawing commands to the canvas as one message that names the canvas first.
+
+        ipycanvas routes all drawing through one shared manager that names the
+        target canvas only when it changes. A page that connects after the
+        notebook ran (Voila) misses that name and then draws nowhere, so it is
+        named again for every batch.
+        """
+        manager = getattr(canvas, "_canvas_manager", None)
+        if getattr(manager, "_current_canvas", None) is canvas:
+            manager._current_canvas = None
         with hold_canvas():
+            commands()
+
+    def pen(width):
+        canvas.stroke_style = canvas.fill_style = "black"
+        canvas.line_cap = canvas.line_join = "round"
+        canvas.line_width = width
+
+    def repaint():
+        """White background, then every stroke so far (also when the page (re)connects)."""
+        def commands():
             canvas.clear()
             canvas.fill_style = "white"
             canvas.fill_rect(0, 0, size, size)
-            canvas.stroke_style = canvas.fill_style = "black"
-            canvas.line_cap = canvas.line_join = "round"
             for points, width in state["strokes"]:
-                canvas.line_width = width
+                pen(width)
                 if len(points) > 1:
                     canvas.stroke_lines(points)
                 else:
                     canvas.fill_circle(*points[0], width / 2)
+        paint(commands)
 
     def refresh():
         t = time.perf_counter()
@@ -748,26 +767,29 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
             _show_message(status, "Draw a digit with the mouse or a finger.")
 
     def start(x, y):
-        x, y = float(x), float(y)
-        state["current"] = [(x, y)]
-        canvas.line_width = brush_slider.value
-        canvas.fill_circle(x, y, brush_slider.value / 2)
+        x, y, width = float(x), float(y), brush_slider.value
+        state["current"], state["width"] = [(x, y)], width
+
+        def commands():
+            pen(width)
+            canvas.fill_circle(x, y, width / 2)
+        paint(commands)
 
     def extend(x, y):
         points = state["current"]
-        if points is None:
+        if points is None:          # the mouse moves over the canvas without drawing
             return
         x, y = float(x), float(y)
         points.append((x, y))
-        canvas.stroke_line(*points[-2], x, y)
+        paint(lambda: canvas.stroke_line(*points[-2], x, y))
 
     def finish():
         points = state["current"]
         if points is None:
             return
         state["current"] = None
-        state["strokes"].append((points, brush_slider.value))
-        draw.render_strokes([points], brush=brush_slider.value, ink=state["ink"])
+        state["strokes"].append((points, state["width"]))
+        draw.render_strokes([points], brush=state["width"], ink=state["ink"])
         refresh()
 
     guard = _guarded(status)

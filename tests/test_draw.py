@@ -344,3 +344,19 @@ def test_check_center_by_mass_passes_the_reference_and_names_common_mistakes():
                       (lambda p: None, "returned None")]:
         with pytest.raises(CheckFailed, match=words):
             check_center_by_mass(fn)
+
+
+def test_every_drawing_batch_names_its_canvas_so_late_pages_draw_too(model, monkeypatch):
+    # Voila runs the notebook before the page connects; a page that missed ipycanvas's
+    # "switch to this canvas" message would draw nowhere unless each batch repeats it.
+    from ipycanvas.canvas import COMMANDS
+
+    box = widgets.draw_digit(*model)
+    canvas = find(box, "mnistlib-draw-canvas")
+    sent = []
+    monkeypatch.setattr(canvas._canvas_manager, "_send_custom",
+                        lambda command, buffers=[]: sent.append(command))
+    mouse_stroke(canvas, [(100, 60), (110, 150), (120, 240)])
+    assert len(sent) == 3                                   # down, move, move
+    for batch in sent:
+        assert batch[0][0] == COMMANDS["switchCanvas"]
