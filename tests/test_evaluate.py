@@ -1,6 +1,5 @@
 """Tests for mnistlib.evaluate and the prediction explorer (small data, no browser)."""
 
-import time
 
 import numpy as np
 import pytest
@@ -248,18 +247,6 @@ def test_explorer_update_bad_compare_gives_a_message(subset):
     x, y, W, b = subset
     r = prediction_explorer_update(0, x, y, W, b, compare=10)
     assert r["kind"] == "error" and "0 to 9" in r["message"]
-
-
-def test_explorer_redraw_is_fast(subset):
-    x, y, W, b = subset
-    figs = prediction_explorer_update(0, x, y, W, b)["figs"]
-    seconds = []
-    for i in range(1, 6):
-        t = time.process_time()       # CPU time: less sensitive than wall time to a busy machine
-        figs = prediction_explorer_update(i, x, y, W, b, figs=figs)["figs"]
-        seconds.append(time.process_time() - t)
-    # The target is 150 ms (about 100 ms measured); the bound leaves room for slow machines.
-    assert np.median(seconds) < 0.4
 
 
 def test_explorer_widget_builds_and_follows_the_index(subset):
