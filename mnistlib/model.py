@@ -41,6 +41,8 @@ def _check_x(x, n_in):
     if not np.issubdtype(x.dtype, np.floating):
         hint = " (raw pixels? use x.astype(np.float32) / 255)" if x.dtype == np.uint8 else ""
         raise ValueError(f"x must hold floating-point numbers; got dtype {x.dtype}{hint}")
+    if x.ndim == 2 and x.shape[0] == 0:
+        raise ValueError(f"x is an empty batch, shape {x.shape}; give at least one example")
     if x.ndim not in (1, 2) or x.shape[-1] != n_in:
         raise ValueError(
             f"x must have shape ({n_in},) for one image or (n, {n_in}) for a batch; got shape {x.shape}"

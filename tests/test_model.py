@@ -172,6 +172,7 @@ def test_init_params_shapes_and_seed():
     (np.zeros((5, 28, 28)), r"\(n, 784\).*got shape \(5, 28, 28\)"),
     (np.zeros((5, 783)), r"got shape \(5, 783\)"),
     (np.zeros((5, 784), dtype=np.uint8), r"dtype uint8.*255"),
+    (np.zeros((0, 784)), r"empty batch"),
 ])
 def test_bad_x_names_expected_and_received(x, msg):
     W, b = init_params()
