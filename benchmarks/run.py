@@ -14,6 +14,7 @@ average is printed before and after.
 
 import argparse
 import datetime
+import inspect
 import io
 import math
 import os
@@ -343,9 +344,14 @@ def widget_rows(table, d, repeats):
         prev = {}
         sizes = iter([1, 10, 50, 100, 1000] * 100)
 
+        # Pass back whatever the previous call returned for redrawing in place.
+        params = inspect.signature(widgets.batch_size_explorer_update).parameters
+        reuse = next((k for k in ("plot", "fig", "figs") if k in params), None)
+
         def batch_change():
+            again = {reuse: prev.get(reuse)} if reuse else {}
             prev.update(widgets.batch_size_explorer_update(next(sizes), d.x_train, d.y_train, d.x_test, d.y_test,
-                                                           fig=prev.get("fig")))
+                                                           **again))
         row("batch-size explorer, slider change (1 to 1000)", batch_change)
     if hasattr(widgets, "softmax_temperature_update"):
         l = d.x_test[0] @ W
