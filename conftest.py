@@ -28,10 +28,10 @@ def _find_full_mnist():
     try:
         data.download_mnist(progress=False)          # a no-op when the cache has it
         return True, ""
-    except data.DownloadError as e:
+    except data.DownloadError:
         return False, ("the stored notebook outputs come from the full MNIST, which is not here "
-                       f"and could not be downloaded ({str(e).splitlines()[0]}); run "
-                       "`python -m mnistlib download` or set MNIST_DATA_DIR")
+                       "and could not be downloaded; run `python -m mnistlib download` or set "
+                       "MNIST_DATA_DIR")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -22,10 +22,11 @@ tested on digits whose right answer is known. ``render_strokes`` draws polylines
 with a round brush, as a canvas widget does.
 """
 
-import functools
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from .plots import heatmap_tiles_png, rgb_png
 
 BOX = 20          # the longer side of the digit after size normalisation
 FRAME = 28        # the MNIST image is FRAME x FRAME
@@ -310,56 +311,8 @@ def digit_strokes(digit):
 
 # --- pictures -----------------------------------------------------------------
 
-def contributions_figure(x, W, j, k, *, fig=None):
-    """Why class j and not class k: the pixel contributions x_i W_ij, x_i W_ik and their difference.
-
-    x: (784,), W: (784, 10). Logit l_j = sum_i x_i W_ij + b_j, so each panel's
-    sum (in its title) is that logit without the bias. Red pushes the logit up,
-    blue down; the three panels share one colour scale.
-    """
-    x = np.asarray(x, dtype=float).reshape(-1)
-    W = np.asarray(W, dtype=float)
-    if x.shape != (784,) or W.shape != (784, 10):
-        raise ValueError(f"expected x: (784,) and W: (784, 10); got {x.shape} and {W.shape}")
-    cj, ck = x * W[:, j], x * W[:, k]
-    panels = [(cj, f"for {j}: sum {cj.sum():+.1f}"),
-              (ck, f"for {k}: sum {ck.sum():+.1f}"),
-              (cj - ck, f"{j} minus {k}: {cj.sum() - ck.sum():+.1f}")]
-    vmax = max(float(np.abs(c).max()) for c, _ in panels) or 1.0
-    if fig is None:
-        fig = Figure(figsize=(6.6, 2.5), layout="constrained")
-        for ax in fig.subplots(1, 3):
-            ax.imshow(np.zeros((28, 28)), cmap="RdBu_r", vmin=-1, vmax=1)
-            ax.set_axis_off()
-    for ax, (c, title) in zip(fig.axes, panels):
-        im = ax.images[0]
-        im.set_data(c.reshape(28, 28))
-        im.set_clim(-vmax, vmax)
-        ax.set_title(title, fontsize=9)
-    fig.suptitle(f"pixel contributions x * w: why {j} and not {k}?", fontsize=10)
-    return fig
-
-
 # Widgets redraw after every stroke, and a matplotlib redraw costs 40-100 ms per
 # figure; these paint the same pictures straight into PNG bytes in a few ms.
-
-def _png(rgb):
-    import io
-    from PIL import Image
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="png")
-    return buf.getvalue()
-
-
-@functools.lru_cache(maxsize=None)
-def _font(size=13):
-    """Pillow's default font, loaded once (loading it costs more than drawing a picture)."""
-    from PIL import ImageFont
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1 has one fixed-size bitmap font
-        return ImageFont.load_default()
-
 
 def preview_png(x28, *, scale=6):
     """The 28x28 input as the network gets it (ink black on white), as PNG bytes.
@@ -370,34 +323,24 @@ def preview_png(x28, *, scale=6):
     grey = (255 * (1 - np.clip(img, 0, 1))).astype(np.uint8)
     big = grey.repeat(scale, axis=0).repeat(scale, axis=1)
     big = np.pad(big, 1, constant_values=160)
-    return _png(np.stack([big] * 3, axis=-1))
+    return rgb_png(np.stack([big] * 3, axis=-1))
 
 
 def contributions_png(x, W, j, k, *, scale=5):
-    """The three panels of ``contributions_figure`` (x*w_j, x*w_k, their difference) as PNG bytes."""
-    from matplotlib import colormaps
-    from PIL import Image, ImageDraw
+    """Why j and not k, as PNG bytes: x*w_j, x*w_k and their difference on one colour scale.
 
+    x: (784,), W: (784, 10). Each title gives the panel's sum, which is that
+    class's logit without the bias.
+    """
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     W = np.asarray(W, dtype=np.float64)
     if x.shape != (784,) or W.shape != (784, 10):
         raise ValueError(f"expected x: (784,) and W: (784, 10); got {x.shape} and {W.shape}")
     cj, ck = x * W[:, j], x * W[:, k]
-    panels = [(cj, f"for {j}: sum {cj.sum():+.1f}"),
-              (ck, f"for {k}: sum {ck.sum():+.1f}"),
-              (cj - ck, f"{j} minus {k}: {cj.sum() - ck.sum():+.1f}")]
-    vmax = max(float(np.abs(c).max()) for c, _ in panels) or 1.0
-    side, gap, top = 28 * scale, 12, 22
-    out = np.full((side + top + 2, 3 * (side + gap), 3), 255, np.uint8)
-    for n, (c, _) in enumerate(panels):
-        rgb = colormaps["RdBu_r"]((c / vmax + 1) / 2, bytes=True)[:, :3].reshape(28, 28, 3)
-        x0 = n * (side + gap) + gap // 2
-        out[top:top + side, x0:x0 + side] = rgb.repeat(scale, axis=0).repeat(scale, axis=1)
-    img = Image.fromarray(out)
-    pen, font = ImageDraw.Draw(img), _font()
-    for n, (_, title) in enumerate(panels):
-        pen.text((n * (side + gap) + gap // 2 + side // 2, top // 2), title, fill=(0, 0, 0), font=font, anchor="mm")
-    return _png(np.asarray(img))
+    return heatmap_tiles_png([(cj, f"for {j}: sum {cj.sum():+.1f}"),
+                              (ck, f"for {k}: sum {ck.sum():+.1f}"),
+                              (cj - ck, f"{j} minus {k}: {cj.sum() - ck.sum():+.1f}")],
+                             ncols=3, scale=scale, shared_scale=True)
 
 
 def steps_figure(steps, *, fig=None):

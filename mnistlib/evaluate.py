@@ -4,8 +4,9 @@
 - abstaining:    ``coverage_at_thresholds`` (answer only when max_j p_j >= t)
 - explaining:    ``contributions`` (l_j = sum_i x_i W_ij + b_j, pixel by pixel)
 - robustness:    ``add_noise``, ``rotate``, ``shift`` (numpy only) and ``robustness_curve``
-- pictures:      ``confusion_figure``, ``coverage_figure``, ``robustness_figure``,
-                 ``contribution_figure`` (matplotlib Figures, no pyplot, like ``plots``)
+- pictures:      ``confusion_figure``, ``coverage_figure``, ``robustness_figure``
+                 (matplotlib Figures, no pyplot, like ``plots``; the contributions of
+                 one image are drawn by ``plots.contributions_figure``)
 
 Labels are class indices: y: (n,) ints in 0..9. Probabilities p: (n, 10).
 """
@@ -287,39 +288,4 @@ def robustness_figure(panels, *, title=None):
     axes[0].set_ylabel("test accuracy")
     if title is not None:
         fig.suptitle(title)
-    return fig
-
-
-def contribution_figure(x, W, j, k, *, fig=None):
-    """Why class j and not class k? Four 28x28 panels for one image x: (784,).
-
-    The image; its pixel contributions x * W[:, j] and x * W[:, k] (red raises
-    the logit, blue lowers it; one shared colour scale); and their difference,
-    which sums (plus b_j - b_k) to l_j - l_k: positive means j wins.
-    x: (784,), W: (784, 10); j, k: classes. The titles name only the classes
-    (the logits go in the caller's text): redrawing changing text costs more
-    than redrawing the four images.
-    """
-    x = np.asarray(x, dtype=float)
-    cj, ck = contributions(x, W, j), contributions(x, W, k)
-    diff = cj - ck
-    vmax = float(max(np.abs(cj).max(), np.abs(ck).max())) or 1.0
-    dmax = float(np.abs(diff).max()) or 1.0
-    if fig is None:
-        fig = Figure(figsize=(8.4, 2.5), layout="constrained")
-        axes = fig.subplots(1, 4)
-        axes[0].imshow(np.zeros((SIDE, SIDE)), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-        for ax in axes[1:]:
-            ax.imshow(np.zeros((SIDE, SIDE)), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
-        for ax in axes:
-            ax.set_axis_off()
-    ax_img, ax_j, ax_k, ax_d = fig.axes[:4]
-    ax_img.images[0].set_data(x.reshape(SIDE, SIDE))
-    for ax, data, lim in ((ax_j, cj, vmax), (ax_k, ck, vmax), (ax_d, diff, dmax)):
-        ax.images[0].set_data(data.reshape(SIDE, SIDE))
-        ax.images[0].set_clim(-lim, lim)
-    ax_img.set_title("image", fontsize=10)
-    ax_j.set_title(f"x · W[:, {j}]", fontsize=10)
-    ax_k.set_title(f"x · W[:, {k}]", fontsize=10)
-    ax_d.set_title(f"{j} minus {k}", fontsize=10)
     return fig

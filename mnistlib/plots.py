@@ -7,6 +7,7 @@ updated instead of a new figure being made, which keeps widgets fast and lets
 a notebook update one picture through a display handle.
 """
 
+import functools
 import io
 
 import numpy as np
@@ -126,3 +127,147 @@ def probability_bars(p, *, true=None, fig=None, title=None):
         bar.set_linewidth(2)
     ax.set_title(title if title is not None else f"prediction: {best} ({p[best]:.0%})")
     return fig
+
+
+def contributions_figure(x, W, j, k, *, fig=None):
+    """Why class j and not class k? Four 28x28 panels for one image x: (784,).
+
+    The image; its pixel contributions x * W[:, j] and x * W[:, k] (red raises
+    the logit, blue lowers it; one shared colour scale); and their difference,
+    which sums (plus b_j - b_k) to l_j - l_k: positive means j wins.
+    W: (784, 10); j, k: classes. The titles name only the classes, so that a
+    redraw only has to repaint the four images.
+    """
+    x = np.asarray(x, dtype=float).reshape(-1)
+    W = np.asarray(W, dtype=float)
+    if x.shape != (784,) or W.shape != (784, 10):
+        raise ValueError(f"expected x: (784,) and W: (784, 10); got {x.shape} and {W.shape}")
+    cj, ck = x * W[:, j], x * W[:, k]
+    diff = cj - ck
+    vmax = float(max(np.abs(cj).max(), np.abs(ck).max())) or 1.0
+    dmax = float(np.abs(diff).max()) or 1.0
+    if fig is None:
+        fig = Figure(figsize=(8.4, 2.5), layout="constrained")
+        axes = fig.subplots(1, 4)
+        axes[0].imshow(np.zeros((28, 28)), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+        for ax in axes[1:]:
+            ax.imshow(np.zeros((28, 28)), cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
+        for ax in axes:
+            ax.set_axis_off()
+    ax_img, ax_j, ax_k, ax_d = fig.axes[:4]
+    ax_img.images[0].set_data(x.reshape(28, 28))
+    for ax, data, lim in ((ax_j, cj, vmax), (ax_k, ck, vmax), (ax_d, diff, dmax)):
+        ax.images[0].set_data(data.reshape(28, 28))
+        ax.images[0].set_clim(-lim, lim)
+    ax_img.set_title("image", fontsize=10)
+    ax_j.set_title(f"x · W[:, {j}]", fontsize=10)
+    ax_k.set_title(f"x · W[:, {k}]", fontsize=10)
+    ax_d.set_title(f"{j} minus {k}", fontsize=10)
+    return fig
+
+
+# --- fast pictures for widgets ---------------------------------------------------
+# A slider should answer in well under 150 ms, and a full matplotlib draw of a
+# figure with many axes (ticks, labels, layout) can take longer than that. Two
+# ways round it: ``Blit`` redraws only the parts of a figure that change, and
+# ``heatmap_tiles_png`` paints heatmaps straight into a PNG with Pillow (a
+# dependency of matplotlib), in a few milliseconds.
+
+def rgb_png(rgb):
+    """PNG bytes of an (h, w, 3) uint8 image."""
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="png")
+    return buf.getvalue()
+
+
+def png_bytes(fig):
+    """PNG bytes of the figure as drawn by Agg: like ``fig_to_png``, about 1.5x faster."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    return rgb_png(np.asarray(canvas.buffer_rgba())[..., :3])
+
+
+class Blit:
+    """Redraw only the artists of a figure that change ("blitting").
+
+    Draws the figure once without ``changing`` (lines, bars, images, titles)
+    and keeps that picture; ``png()`` then pastes it back and draws only those
+    artists on top: a few ms instead of tens. The layout is frozen after the
+    first draw, so axes limits must not change; call ``recapture()`` if they do.
+    """
+
+    def __init__(self, fig, changing):
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        self.fig, self.changing = fig, list(changing)
+        self.canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+        self.canvas.draw()                   # lay out once with everything visible...
+        fig.set_layout_engine("none")        # ...then keep that layout
+        self.recapture()
+
+    def recapture(self):
+        """Draw and keep the background again (after changing limits or ticks)."""
+        for a in self.changing:
+            a.set_visible(False)
+        self.canvas.draw()
+        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        for a in self.changing:
+            a.set_visible(True)
+
+    def png(self):
+        """PNG bytes of the figure with the changing artists drawn as they are now."""
+        self.canvas.restore_region(self.background)
+        for a in self.changing:
+            self.fig.draw_artist(a)
+        return rgb_png(np.asarray(self.canvas.buffer_rgba())[..., :3])
+
+
+@functools.lru_cache(maxsize=None)
+def _font(size=13):
+    """Pillow's default font, loaded once (loading it costs more than drawing a picture)."""
+    from PIL import ImageFont
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:                    # Pillow < 10.1 has one fixed-size bitmap font
+        return ImageFont.load_default()
+
+
+def heatmap_tiles_png(panels, *, ncols=5, scale=4, shared_scale=False):
+    """28x28 heatmaps in a grid, with a title above each, as PNG bytes.
+
+    panels: a list of (values (784,), title). Same colours as ``weight_heatmaps``:
+    red positive, blue negative, white zero, a symmetric scale per panel (or
+    one for all with ``shared_scale``).
+    """
+    from matplotlib import colormaps
+    from PIL import Image, ImageDraw
+
+    values = np.array([np.asarray(v, dtype=np.float64).reshape(784) for v, _ in panels])
+    vmax = np.abs(values).max(axis=1)
+    if shared_scale:
+        vmax[:] = vmax.max()
+    vmax[vmax == 0] = 1.0
+    rgb = colormaps["RdBu_r"]((values / vmax[:, None] + 1) / 2, bytes=True)[..., :3]
+    side, gap, top = 28 * scale, 8, 18
+    nrows = -(-len(panels) // ncols)
+    canvas = np.full((nrows * (side + top + gap), ncols * (side + gap), 3), 255, np.uint8)
+    corners = []
+    for n in range(len(panels)):
+        r, c = divmod(n, ncols)
+        y0, x0 = r * (side + top + gap) + top, c * (side + gap) + gap // 2
+        canvas[y0:y0 + side, x0:x0 + side] = rgb[n].reshape(28, 28, 3).repeat(scale, 0).repeat(scale, 1)
+        corners.append((x0, y0))
+    img = Image.fromarray(canvas)
+    pen = ImageDraw.Draw(img)
+    for (x0, y0), (_, title) in zip(corners, panels):
+        pen.text((x0 + side // 2, y0 - top // 2), title, fill=(0, 0, 0), font=_font(13), anchor="mm")
+    return rgb_png(np.asarray(img))
+
+
+def heatmaps_png(W, *, scale=4):
+    """``weight_heatmaps`` painted straight to PNG bytes: ten times faster, for widgets."""
+    W = np.asarray(W)
+    if W.shape != (784, 10):
+        raise ValueError(f"W must have shape (784, 10); got shape {W.shape}")
+    return heatmap_tiles_png([(W[:, j], f"class {j}") for j in range(10)], ncols=5, scale=scale)

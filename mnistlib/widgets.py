@@ -28,7 +28,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .model import accuracy
-from .plots import fig_to_png
+from .plots import Blit, heatmaps_png, png_bytes
 from .train import DivergenceError, train
 
 
@@ -57,78 +57,23 @@ def _guarded(status):
     return wrap
 
 
-def _image(fig, cls, width=None):
-    img = W_.Image(value=fig_to_png(fig), format="png")
-    if width:
-        img.layout.width = width
-    img.add_class(cls)
-    return img
-
-
 # --- training widgets: learning-rate explorer, live heatmaps, batch size -----
 # Redrawing ten matplotlib heatmaps costs ~0.3 s, too slow for a slider, so the
-# training widgets paint the heatmaps straight into a PNG (same colours as
-# plots.weight_heatmaps) and keep matplotlib for the small loss plot only.
-
-
-def _font(size):
-    from PIL import ImageFont
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:                   # Pillow < 10.1 has one fixed-size bitmap font
-        return ImageFont.load_default()
-
-
-def heatmaps_png(W, *, scale=4):
-    """The ten columns of W: (784, 10) as 28x28 heatmaps in a 2x5 grid, as PNG bytes.
-
-    Red pushes that class's logit up, blue pushes it down, white is zero; each
-    heatmap has its own symmetric colour scale (as in plots.weight_heatmaps).
-    ~20 ms, about ten times faster than drawing the same with matplotlib.
-    """
-    import io
-    from matplotlib import colormaps
-    from PIL import Image, ImageDraw
-
-    W = np.asarray(W, dtype=np.float64)
-    if W.shape != (784, 10):
-        raise ValueError(f"W must have shape (784, 10); got shape {W.shape}")
-    vmax = np.abs(W).max(axis=0)
-    vmax[vmax == 0] = 1.0
-    rgb = colormaps["RdBu_r"]((W / vmax + 1) / 2, bytes=True)[..., :3]     # (784, 10, 3)
-    side, gap, top = 28 * scale, 8, 18
-    canvas = np.full((2 * (side + top + gap), 5 * (side + gap), 3), 255, np.uint8)
-    for j in range(10):
-        r, c = divmod(j, 5)
-        tile = rgb[:, j].reshape(28, 28, 3).repeat(scale, axis=0).repeat(scale, axis=1)
-        y0, x0 = r * (side + top + gap) + top, c * (side + gap) + gap // 2
-        canvas[y0:y0 + side, x0:x0 + side] = tile
-    img = Image.fromarray(canvas)
-    draw, font = ImageDraw.Draw(img), _font(13)
-    for j in range(10):
-        r, c = divmod(j, 5)
-        draw.text((c * (side + gap) + gap // 2 + side // 2, r * (side + top + gap) + top // 2),
-                  f"class {j}", fill=(0, 0, 0), font=font, anchor="mm")
-    buf = io.BytesIO()
-    img.save(buf, format="png")
-    return buf.getvalue()
+# training widgets use plots.heatmaps_png (painted straight into a PNG) and keep
+# matplotlib, redrawn by blitting, for the small loss plot only.
 
 
 class _LossPlot:
-    """A loss plot with fixed axes that redraws only its line.
+    """A loss plot with fixed axes that redraws only its line (see plots.Blit).
 
-    A full matplotlib redraw (ticks, labels, legend) costs ~40 ms; restoring a
-    saved background and drawing one line ("blitting") costs ~5 ms, which is
-    what keeps the widgets responsive. The axes therefore never rescale: the
-    x axis spans the planned updates and the y axis [0, ymax]; a diverging
-    curve turns red and leaves the top of the plot.
+    A full matplotlib redraw costs ~40 ms, redrawing the line ~5 ms. The axes
+    therefore never rescale: the x axis spans the planned updates and the y
+    axis [0, ymax]; a diverging curve turns red and leaves the top of the plot.
     """
 
     def __init__(self, xmax, ymax=4.0, xlabel="update"):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         self.xmax = xmax
         self.fig = Figure(figsize=(5, 2.8), dpi=100)
-        self.canvas = FigureCanvasAgg(self.fig)
         self.fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.17)
         ax = self.fig.subplots()
         ax.axhline(math.log(10), color="gray", ls="--", lw=1, label="guessing: log 10")
@@ -139,21 +84,14 @@ class _LossPlot:
         ax.set_ylabel("loss")
         ax.legend(loc="upper right", fontsize=8)
         ax.grid(alpha=0.3)
-        self.canvas.draw()
-        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
+        self.blit = Blit(self.fig, [self.line])
 
     def png(self, x, loss, diverged=False):
         """Draw the curve (x, loss) and return the plot as PNG bytes."""
-        import io
-        from PIL import Image
-        self.canvas.restore_region(self.background)
         self.line.set_data(np.asarray(x), np.asarray(loss))
         self.line.set_color("#c00" if diverged else "C0")
         self.line.set_marker("o" if len(x) < 10 else "")
-        self.fig.axes[0].draw_artist(self.line)
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(buf, format="png")
-        return buf.getvalue()
+        return self.blit.png()
 
 
 def _png_image(png, cls):
@@ -342,14 +280,12 @@ class _BatchPlot:
 
     The axes stay fixed so that runs with different batch sizes can be compared
     by eye: updates from 1 to ``max_updates``, and a time axis that only ever
-    grows (to fit the slowest run so far; only then is the plot redrawn in full).
+    grows (to fit the slowest run so far; only then is the background redrawn).
     """
 
     def __init__(self, max_updates, ymax=4.0):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         self.max_updates, self.tmax = max_updates, 10.0
         self.fig = Figure(figsize=(9, 3), dpi=80)
-        self.canvas = FigureCanvasAgg(self.fig)
         self.fig.subplots_adjust(left=0.07, right=0.98, top=0.86, bottom=0.18, wspace=0.22)
         self.lines = []
         for ax, xlabel in zip(self.fig.subplots(1, 2), ("updates (log scale)", "milliseconds of training")):
@@ -360,38 +296,20 @@ class _BatchPlot:
         self.fig.axes[0].set(xscale="log", xlim=(0.8, 1.25 * max_updates))
         self.fig.axes[1].set_xlim(0, self.tmax)
         self.title = self.fig.text(0.5, 0.96, "", ha="center", va="top", fontsize=11)
-        self._capture()
-
-    def _capture(self):
-        saved = [(line.get_xdata(), line.get_ydata()) for line in self.lines], self.title.get_text()
-        for line in self.lines:
-            line.set_data([], [])
-        self.title.set_text("")
-        self.canvas.draw()
-        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
-        for line, data in zip(self.lines, saved[0]):
-            line.set_data(*data)
-        self.title.set_text(saved[1])
+        self.blit = Blit(self.fig, [*self.lines, self.title])
 
     def png(self, updates, ms, loss, title, diverged=False):
-        import io
-        from PIL import Image
         if len(ms) and ms[-1] > self.tmax:
             # room to spare, so that a slightly slower rerun does not force another full redraw
             self.tmax = min(m * 10 ** math.ceil(math.log10(1.5 * ms[-1] / m)) for m in (1, 2, 5))
             self.fig.axes[1].set_xlim(0, self.tmax)
-            self._capture()
-        self.canvas.restore_region(self.background)
+            self.blit.recapture()
         for line, xs in zip(self.lines, (updates, ms)):
             line.set_data(np.asarray(xs), np.asarray(loss))
             line.set_marker("." if len(xs) < 30 else "")
             line.set_color("#c00" if diverged else "C0")
-            line.axes.draw_artist(line)
         self.title.set_text(title)
-        self.fig.draw_artist(self.title)
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(buf, format="png")
-        return buf.getvalue()
+        return self.blit.png()
 
 
 def batch_size_explorer_update(batch_size, x, y, x_test=None, y_test=None, *, n_train=500,
@@ -525,21 +443,9 @@ def softmax_temperature_update(l, T, fig=None):
         fig = probability_bars(p, title=title)
         # Lay the figure out once, then freeze it: constrained layout on every
         # redraw would more than double the cost of a slider step.
-        _png_of(fig)
+        png_bytes(fig)
         fig.set_layout_engine("none")
     return p, probability_bars(p, fig=fig, title=title)
-
-
-def _png_of(fig):
-    """PNG bytes of ``fig``: an Agg draw plus Pillow's encoder, ~1.5x faster than savefig."""
-    import io
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(buf, format="png")
-    return buf.getvalue()
 
 
 def softmax_temperature(l, *, T=1.0, T_min=0.05, T_max=20.0):
@@ -553,7 +459,7 @@ def softmax_temperature(l, *, T=1.0, T_min=0.05, T_max=20.0):
                                step=0.05, description="T", readout_format=".2f",
                                continuous_update=False)
     slider.add_class("mnistlib-temperature-slider")
-    image = W_.Image(value=_png_of(fig), format="png", layout=W_.Layout(width="420px"))
+    image = W_.Image(value=png_bytes(fig), format="png", layout=W_.Layout(width="420px"))
     image.add_class("mnistlib-temperature-bars")
     status = _status("mnistlib-temperature-status")
 
@@ -565,7 +471,7 @@ def softmax_temperature(l, *, T=1.0, T_min=0.05, T_max=20.0):
     @_guarded(status)
     def update(T):
         p, _ = softmax_temperature_update(l, T, fig=fig)
-        image.value = _png_of(fig)
+        image.value = png_bytes(fig)
         describe(T, p)
 
     slider.observe(lambda change: update(change["new"]), names="value")
@@ -620,47 +526,25 @@ def draw_update(canvas_pixels, W, b, *, compare=None, threshold=0.5, figs=None):
         bars = (probs, None)
         contrib_png = draw.contributions_png(x28, W, predicted, other)
     if "bars" not in figs:
-        figs["bars"] = _FastBars()
-    result.update(preview_png=draw.preview_png(shown), probs_png=figs["bars"].png(*bars),
+        figs["bars"] = _fast_bars()
+    result.update(preview_png=draw.preview_png(shown), probs_png=_bars_png(figs["bars"], *bars),
                   contrib_png=contrib_png, figs=figs)
     return result
 
 
-class _FastBars:
-    """plots.probability_bars redrawn by blitting: ~5 ms per update instead of ~60 ms.
+def _fast_bars():
+    """plots.probability_bars redrawn by blitting: ~5 ms per update instead of ~60 ms."""
+    from .plots import probability_bars
+    fig = probability_bars(np.zeros(10), title=" ")
+    ax = fig.axes[0]
+    # the spines are redrawn too, so that the bars never cover the axis line
+    return Blit(fig, [*ax.patches, *ax.spines.values(), ax.title])
 
-    The axes, ticks and labels are drawn once and saved; each update restores
-    that background and draws only the ten bars and the title on top of it.
-    """
 
-    def __init__(self):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from .plots import probability_bars
-
-        self.fig = probability_bars(np.zeros(10), title=" ")
-        self.canvas = FigureCanvasAgg(self.fig)
-        self.ax = self.fig.axes[0]
-        for bar in self.ax.patches:
-            bar.set_visible(False)
-        self.canvas.draw()               # lays the figure out once; later draws keep that layout
-        self.fig.set_layout_engine("none")
-        self.background = self.canvas.copy_from_bbox(self.fig.bbox)
-        for bar in self.ax.patches:
-            bar.set_visible(True)
-
-    def png(self, p, title=None):
-        """PNG bytes of the bars for probabilities p: (10,); ``title`` as in probability_bars."""
-        import io
-        from PIL import Image
-        from .plots import probability_bars
-
-        probability_bars(p, fig=self.fig, title=title)
-        self.canvas.restore_region(self.background)
-        for artist in [*self.ax.patches, *self.ax.spines.values(), self.ax.title]:
-            self.ax.draw_artist(artist)
-        buf = io.BytesIO()
-        Image.fromarray(np.asarray(self.canvas.buffer_rgba())[..., :3]).save(buf, format="png")
-        return buf.getvalue()
+def _bars_png(blit, p, title=None):
+    from .plots import probability_bars
+    probability_bars(p, fig=blit.fig, title=title)
+    return blit.png()
 
 
 def _answer_html(result):
@@ -835,52 +719,21 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
 # Pick a test image; see the probabilities and which pixels pushed the predicted
 # class up against another class ("why a 3 and not an 8?").
 
-def _keep_background(fig, artists):
-    """Draw ``fig`` once without ``artists`` and keep that picture, for ``_redraw_png``."""
-    _png_of(fig)                      # lay out (constrained layout) with everything visible
-    fig.set_layout_engine("none")     # then freeze that layout
-    for a in artists:
-        a.set_visible(False)
-    fig.canvas.draw()
-    fig.mnistlib_background = fig.canvas.copy_from_bbox(fig.bbox), list(artists)
-    for a in artists:
-        a.set_visible(True)
-
-
-def _redraw_png(fig):
-    """PNG bytes of ``fig``, redrawing only the artists that change ("blitting").
-
-    Axes, ticks and labels stay as ``_keep_background`` drew them; only the bars,
-    images and titles are drawn again. That is about three times faster than a
-    full draw, whose cost is mostly tick labels. A full draw (e.g. ``display(fig)``)
-    still shows the whole, current figure.
-    """
-    import io
-    from PIL import Image
-    background, artists = fig.mnistlib_background
-    fig.canvas.restore_region(background)
-    for a in artists:
-        fig.draw_artist(a)
-    buf = io.BytesIO()
-    Image.fromarray(np.asarray(fig.canvas.buffer_rgba())[..., :3]).save(buf, format="png")
-    return buf.getvalue()
-
-
 def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render=True):
     """Everything the explorer shows for test image i, as plain values.
 
     x: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,).
     compare: the class to explain against; None picks the true class if the
     prediction is wrong, else the runner-up.
-    figs: the dict returned last time, to redraw its figures in place (faster).
+    figs: the dict returned last time, to redraw its figures in place (faster);
+    it holds the figures "probs" and "contrib" (and their "blit" redrawers).
     render: True for PNGs of both figures, False for none, or a tuple of names.
     Returns dict(index, label, logits, probs, predicted, compare, correct,
     figs={"probs", "contrib"}, png={name: PNG bytes}, message, kind).
     A bad index or class gives a message with kind "error", never an exception.
     """
-    from .evaluate import contribution_figure
     from .model import logits, softmax
-    from .plots import probability_bars
+    from .plots import contributions_figure, probability_bars
 
     n = len(x)
     out = dict(index=i, label=None, logits=None, probs=None, predicted=None, compare=None,
@@ -900,16 +753,18 @@ def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render
     if compare is None:
         compare = label if pred != label else int(np.argsort(p)[-2])
     compare = int(compare)
+    # Each figure is drawn in full once; after that a Blit redraws only bars, images and titles.
     figs = dict(figs or {})
-    new = [name for name in ("probs", "contrib") if name not in figs]
-    figs["probs"] = probability_bars(p, true=label, fig=figs.get("probs"),
-                                     title=f"image {i}: label {label}, predicted {pred} ({p[pred]:.0%})")
-    figs["contrib"] = contribution_figure(x[i], W, pred, compare, fig=figs.get("contrib"))
-    for name in new:
-        ax = figs[name].axes
-        changing = (list(ax[0].patches) + [ax[0].title] if name == "probs"
-                    else [a.images[0] for a in ax] + [a.title for a in ax])
-        _keep_background(figs[name], changing)
+    blits = figs.setdefault("blit", {})
+    title = f"image {i}: label {label}, predicted {pred} ({p[pred]:.0%})"
+    figs["probs"] = probability_bars(p, true=label, fig=figs.get("probs"), title=title)
+    figs["contrib"] = contributions_figure(x[i], W, pred, compare, fig=figs.get("contrib"))
+    if "probs" not in blits:
+        ax = figs["probs"].axes[0]
+        blits["probs"] = Blit(figs["probs"], [*ax.patches, ax.title])
+    if "contrib" not in blits:
+        axes = figs["contrib"].axes
+        blits["contrib"] = Blit(figs["contrib"], [a.images[0] for a in axes] + [a.title for a in axes])
     verdict = "correct" if pred == label else "a mistake"
     gap = float(l[pred] - l[compare])
     message = (f"image {i}: label {label}, predicted {pred} with p = {p[pred]:.2f} ({verdict}); "
@@ -917,7 +772,7 @@ def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render
     out.update(index=i, label=label, logits=l, probs=p, predicted=pred, compare=compare,
                correct=pred == label, figs=figs, message=message, kind="ok" if pred == label else "warn")
     names = ("probs", "contrib") if render is True else (render or ())
-    out["png"] = {name: _redraw_png(figs[name]) for name in names}
+    out["png"] = {name: blits[name].png() for name in names}
     return out
 
 
@@ -962,8 +817,8 @@ def prediction_explorer(x, y, W, b, *, index=0):
 
     first = prediction_explorer_update(index_box.value, x, y, W, b, render=False)
     state = {"figs": first["figs"]}
-    probs_image = W_.Image(value=_redraw_png(first["figs"]["probs"]), format="png", layout=W_.Layout(width="360px"))
-    contrib_image = W_.Image(value=_redraw_png(first["figs"]["contrib"]), format="png", layout=W_.Layout(width="720px"))
+    probs_image = W_.Image(value=first["figs"]["blit"]["probs"].png(), format="png", layout=W_.Layout(width="360px"))
+    contrib_image = W_.Image(value=first["figs"]["blit"]["contrib"].png(), format="png", layout=W_.Layout(width="720px"))
     probs_image.add_class("mnistlib-explorer-probs")
     contrib_image.add_class("mnistlib-explorer-contrib")
 

@@ -44,3 +44,26 @@ def test_loss_curve_replaces_its_line():
     plots.loss_curve([1, 2], [0.5, 0.25], fig=fig)
     x, y = fig.axes[0].lines[0].get_data()
     assert list(y) == [0.5, 0.25] and len(fig.axes[0].lines) == 1
+
+
+def test_blit_redraws_only_what_changes_and_matches_a_full_draw():
+    import io
+
+    from PIL import Image
+    fig = plots.probability_bars(np.full(10, 0.1))
+    ax = fig.axes[0]
+    blit = plots.Blit(fig, [*ax.patches, ax.title])
+    p = np.linspace(0, 1, 10)
+    plots.probability_bars(p / p.sum(), fig=fig)
+    fast = np.asarray(Image.open(io.BytesIO(blit.png())).convert("RGB"), dtype=int)
+    full = np.asarray(Image.open(io.BytesIO(plots.png_bytes(fig))).convert("RGB"), dtype=int)
+    assert fast.shape == full.shape
+    assert np.mean(np.abs(fast - full).sum(axis=2) > 30) < 0.005
+
+
+def test_heatmap_tiles_png():
+    png = plots.heatmaps_png(np.random.default_rng(0).normal(size=(784, 10)))
+    assert png.startswith(b"\x89PNG")
+    assert plots.heatmaps_png(np.zeros((784, 10))).startswith(b"\x89PNG")   # no division by zero
+    with pytest.raises(ValueError, match=r"\(784, 10\)"):
+        plots.heatmaps_png(np.zeros((10, 784)))
