@@ -50,7 +50,21 @@ def run_all(page, timeout=300_000):
     page.wait_for_function(
         f"() => ![...document.querySelectorAll('{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt')]"
         ".some(p => /\\d/.test(p.textContent))")
-    menu(page, "Run", "Run All Cells")
+    # Right after a notebook opens, JupyterLab now and then drops a Run All while
+    # it connects to the kernel: nothing starts. Then ask again.
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    started = (f"() => document.querySelector('.jp-Dialog') !== null || "
+               f"[...document.querySelectorAll('{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt')]"
+               ".some(p => /[*\\d]/.test(p.textContent))")
+    for _ in range(3):
+        menu(page, "Run", "Run All Cells")
+        try:
+            page.wait_for_function(started, timeout=15_000, polling=100)
+            break
+        except PlaywrightTimeout:
+            print("Run All Cells started no cell within 15 s; asking again")
+    else:
+        raise AssertionError("Run All Cells started no cell, three times")
     page.wait_for_function(_RUN_FINISHED, timeout=timeout, polling=250)
     dialog = page.locator(".jp-Dialog")
     if dialog.count():
