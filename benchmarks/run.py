@@ -118,11 +118,12 @@ class Table:
 
     def add(self, what, result, target="", met=None):
         verdict = "" if met is None else ("met" if met else "MISSED")
-        self.rows.append((what, result, target, verdict))
+        # The load when the row was finished: other programs make timings pessimistic.
+        self.rows.append((what, result, target, verdict, f"{os.getloadavg()[0]:.1f}"))
         print(f"  {what}: {result}  {target} {verdict}", file=sys.stderr, flush=True)
 
     def markdown(self):
-        lines = ["| measurement | result | target | |", "|---|---|---|---|"]
+        lines = ["| measurement | result | target | | load |", "|---|---|---|---|---|"]
         lines += ["| " + " | ".join(r) + " |" for r in self.rows]
         return "\n".join(lines)
 
@@ -459,7 +460,8 @@ def openblas_row(table, repeats, mnistlib_seconds):
                          capture_output=True, text=True, cwd=ROOT, env=env, check=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
     table.add(f"epoch with {' and '.join(set_vars)} unset (subprocess; kernel {', '.join(map(str, r['arch']))})",
-              f"{fmt_s(r['median'])} (with them set: {fmt_s(mnistlib_seconds)})")
+              f"{fmt_s(r['median'])} (with {'it' if len(set_vars) == 1 else 'them'} set: "
+              f"{fmt_s(mnistlib_seconds)})")
 
 
 # --- main -------------------------------------------------------------------------
