@@ -6,9 +6,15 @@ One module per idea, each readable top to bottom:
 - ``model``     logits, softmax, cross-entropy, gradients, predictions
 - ``gradcheck`` numerical gradients by central differences
 - ``train``     gradient descent: one example at a time, mini-batch, full batch
-- ``plots``     weight heatmaps, digit grids, curves
+- ``plots``     digits, weight heatmaps, curves, probability bars; fast redraws
+- ``evaluate``  confusion matrix, "I don't know" thresholds, robustness transforms
+- ``draw``      turn a drawing on a canvas into an MNIST-like 28x28 image
 - ``widgets``   thin ipywidgets shells over the pure functions above
 - ``checks``    checks for the notebooks' "your turn" exercises
+- ``demo``      the live-demo page for a projector (``python -m mnistlib.demo``)
+
+``python -m mnistlib download`` fetches the full MNIST; ``python -m mnistlib train``
+trains headless and saves the weight heatmaps.
 """
 
 __version__ = "0.1.0"
