@@ -128,12 +128,3 @@ def drag_slider(page, selector, fraction):
     page.mouse.down()
     page.mouse.move(x1, y, steps=12)
     page.mouse.up()
-
-
-def type_slider(page, selector, value):
-    """Set an ipywidgets slider by typing into its editable readout, then Enter."""
-    readout = page.locator(f"{selector} .widget-readout").first
-    readout.click()
-    readout.press("Control+A")
-    readout.type(str(value))
-    readout.press("Enter")

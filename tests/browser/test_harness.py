@@ -34,7 +34,7 @@ def scratch_notebook(browser_workdir):
 
 @pytest.mark.parametrize("app", ["lab", "notebook"])
 def test_slider_round_trip(app, request, page, scratch_notebook, screenshot):
-    """A FloatLogSlider renders, and moving it with the keyboard reaches the kernel."""
+    """A FloatLogSlider renders, and dragging it with the mouse reaches the kernel."""
     server = request.getfixturevalue(f"{app}_server")
     ui.open_notebook(page, server, scratch_notebook, ui=app)
     ui.run_all(page)
