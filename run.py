@@ -58,6 +58,10 @@ def main(argv):
     setup(EXTRAS[job])
     py = venv_python()
     if job == "lab":
+        if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in rest:
+            # Jupyter refuses root unless told; containers and classroom VMs often run as root.
+            print("Running as root: starting JupyterLab with --allow-root.")
+            rest = ["--allow-root", *rest]
         return run(py, "-m", "jupyter", "lab", "notebooks/00_start_here.ipynb", *rest)
     if job == "demo":
         return run(py, "-m", "mnistlib.demo", *rest)
