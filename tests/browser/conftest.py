@@ -95,35 +95,35 @@ class Server:
     def log_tail(self, n=40):
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
-    def wait_ready(self, path, timeout=90):
+    def _wait(self, ready, what, timeout):
+        """Poll ready() until it returns True; fail with the server's log if it dies or times out."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 pytest.fail(f"{self.name} exited with code {self.proc.returncode}:\n"
                             + self.log_tail(), pytrace=False)
             try:
-                with urllib.request.urlopen(self.url(path), timeout=5) as r:
-                    if r.status == 200:
-                        return
+                if ready():
+                    return
             except OSError:
-                time.sleep(0.3)
+                pass
+            time.sleep(0.3)
         self.stop()
-        pytest.fail(f"{self.name} not ready after {timeout} s:\n" + self.log_tail(), pytrace=False)
+        pytest.fail(f"{self.name} not {what} after {timeout} s:\n" + self.log_tail(), pytrace=False)
+
+    def wait_ready(self, path, timeout=90):
+        """Wait until ``path`` answers 200."""
+        def ready():
+            with urllib.request.urlopen(self.url(path), timeout=5) as r:
+                return r.status == 200
+        self._wait(ready, "ready", timeout)
 
     def wait_port(self, timeout=90):
         """Wait until the server accepts connections (for servers without a status API)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"{self.name} exited with code {self.proc.returncode}:\n"
-                            + self.log_tail(), pytrace=False)
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
-                return
-            except OSError:
-                time.sleep(0.3)
-        self.stop()
-        pytest.fail(f"{self.name} not listening after {timeout} s:\n" + self.log_tail(), pytrace=False)
+        def ready():
+            socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+            return True
+        self._wait(ready, "listening", timeout)
 
     def shutdown_kernels(self):
         """Shut down every kernel of a Jupyter server (frees memory between tests)."""
