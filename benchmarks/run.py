@@ -300,7 +300,7 @@ def recipe_row(table, d, repeats):
 
 def widget_rows(table, d, repeats):
     """Time from a changed control value to the new PNG, through each widget's pure function."""
-    from mnistlib import widgets
+    from mnistlib import draw_widget, explorer_widget, widgets
     limit = 0.150
     W = train(d.x_train[:3000], d.y_train[:3000], lr=0.5, epochs=1, batch_size=50, evaluate=False).W
 
@@ -362,22 +362,22 @@ def widget_rows(table, d, repeats):
         def temperature_change():
             fig[0] = widgets.softmax_temperature_update(l, next(temps), fig=fig[0])[1]
         row("softmax temperature, slider change", temperature_change)
-    if hasattr(widgets, "prediction_explorer_update"):
+    if explorer_widget is not None:
         b = np.zeros(10, np.float32)
         figs = [None]
         images = iter(range(1000))
 
         def prediction_change():
-            figs[0] = widgets.prediction_explorer_update(next(images), d.x_test, d.y_test, W, b,
+            figs[0] = explorer_widget.prediction_explorer_update(next(images), d.x_test, d.y_test, W, b,
                                                          figs=figs[0])["figs"]
         row("prediction explorer, next image", prediction_change)
-    if hasattr(widgets, "draw_update"):
+    if draw_widget is not None:
         b = np.zeros(10, np.float32)
         figs = [None]
         canvas = np.kron(d.x_test[0].reshape(28, 28), np.ones((10, 10)))      # a 280x280 drawing
 
         def drawn():
-            figs[0] = widgets.draw_update(canvas, W, b, figs=figs[0]).get("figs")
+            figs[0] = draw_widget.draw_update(canvas, W, b, figs=figs[0]).get("figs")
         row("draw a digit, stroke finished -> prediction", drawn)
 
 

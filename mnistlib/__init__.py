@@ -9,7 +9,9 @@ One module per idea, each readable top to bottom:
 - ``plots``     digits, weight heatmaps, curves, probability bars; fast redraws
 - ``evaluate``  confusion matrix, "I don't know" thresholds, robustness transforms
 - ``draw``      turn a drawing on a canvas into an MNIST-like 28x28 image
-- ``widgets``   thin ipywidgets shells over the pure functions above
+- ``widgets``   thin ipywidgets shells over the pure functions above: the training widgets
+- ``explorer_widget``  the prediction explorer (why this class?)
+- ``draw_widget``      draw a digit, watch the network answer
 - ``checks``    checks for the notebooks' "your turn" exercises
 - ``demo``      the live-demo page for a projector (``python -m mnistlib.demo``)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mnistlib import draw, widgets
+from mnistlib import draw, draw_widget
 from mnistlib.data import load_mnist
 from mnistlib.model import predict, softmax, logits
 from mnistlib.train import train
@@ -182,7 +182,7 @@ def test_simple_hand_drawn_digits_are_recognised(model):
 
 def test_draw_update_answers_with_the_prediction_and_its_pictures(model):
     W, b = model
-    r = widgets.draw_update(draw.render_strokes(draw.digit_strokes(1)), W, b, threshold=0.0)
+    r = draw_widget.draw_update(draw.render_strokes(draw.digit_strokes(1)), W, b, threshold=0.0)
     assert r["predicted"] == 1 and r["sure"]
     assert r["message"] == f"1 ({r['confidence']:.0%})"
     assert r["x28"].shape == (784,) and r["probs"].sum() == pytest.approx(1.0)
@@ -193,7 +193,7 @@ def test_draw_update_answers_with_the_prediction_and_its_pictures(model):
 
 def test_draw_update_is_not_sure_below_the_threshold(model):
     W, b = model
-    r = widgets.draw_update(draw.render_strokes(draw.digit_strokes(0)), W, b, threshold=1.0)
+    r = draw_widget.draw_update(draw.render_strokes(draw.digit_strokes(0)), W, b, threshold=1.0)
     assert not r["sure"]
     assert r["message"] == f"I'm not sure (best guess {r['predicted']}, {r['confidence']:.0%})"
 
@@ -201,15 +201,15 @@ def test_draw_update_is_not_sure_below_the_threshold(model):
 def test_draw_update_compares_with_the_chosen_class(model):
     W, b = model
     ink = draw.render_strokes(draw.digit_strokes(7))
-    r = widgets.draw_update(ink, W, b, compare=3)
+    r = draw_widget.draw_update(ink, W, b, compare=3)
     assert r["compare"] == 3
-    r2 = widgets.draw_update(ink, W, b, compare=r["predicted"])     # itself: fall back to the runner-up
+    r2 = draw_widget.draw_update(ink, W, b, compare=r["predicted"])     # itself: fall back to the runner-up
     assert r2["compare"] != r["predicted"]
     assert r["contrib_png"] != r2["contrib_png"] or r2["compare"] == 3
 
 
 def test_draw_update_on_an_empty_canvas_asks_for_a_digit(model):
-    r = widgets.draw_update(np.zeros((280, 280)), *model)
+    r = draw_widget.draw_update(np.zeros((280, 280)), *model)
     assert r["x28"] is None and r["predicted"] is None and r["message"] == "Draw a digit"
     assert r["preview_png"].startswith(PNG) and r["probs_png"].startswith(PNG)
 
@@ -220,7 +220,7 @@ def test_draw_update_on_an_empty_canvas_asks_for_a_digit(model):
 ])
 def test_draw_update_rejects_bad_options(model, kwargs, words):
     with pytest.raises(ValueError, match=words):
-        widgets.draw_update(draw.render_strokes(draw.digit_strokes(1)), *model, **kwargs)
+        draw_widget.draw_update(draw.render_strokes(draw.digit_strokes(1)), *model, **kwargs)
 
 
 # --- the widget -----------------------------------------------------------------------
@@ -246,7 +246,7 @@ def mouse_stroke(canvas, points):
 
 
 def test_widget_has_every_part_the_browser_tests_look_for(model):
-    box = widgets.draw_digit(*model)
+    box = draw_widget.draw_digit(*model)
     assert "mnistlib-draw" in box._dom_classes
     for part in ("canvas", "clear", "brush", "preview", "probs", "contrib", "answer", "threshold", "status"):
         find(box, f"mnistlib-draw-{part}")
@@ -254,7 +254,7 @@ def test_widget_has_every_part_the_browser_tests_look_for(model):
 
 
 def test_a_stroke_updates_the_answer_and_the_pictures(model):
-    box = widgets.draw_digit(*model, threshold=0.0)
+    box = draw_widget.draw_digit(*model, threshold=0.0)
     canvas, answer = find(box, "mnistlib-draw-canvas"), find(box, "mnistlib-draw-answer")
     images = {part: find(box, f"mnistlib-draw-{part}") for part in ("preview", "probs", "contrib")}
     before = {k: w.value for k, w in images.items()}
@@ -279,7 +279,7 @@ def test_a_stroke_updates_the_answer_and_the_pictures(model):
 
 
 def test_touch_strokes_and_moves_without_a_press_are_handled(model):
-    box = widgets.draw_digit(*model, threshold=0.0)
+    box = draw_widget.draw_digit(*model, threshold=0.0)
     canvas, answer = find(box, "mnistlib-draw-canvas"), find(box, "mnistlib-draw-answer")
     touch = lambda event, pts: canvas._handle_frontend_event(
         None, {"event": event, "touches": [{"x": x, "y": y} for x, y in pts]}, [])
@@ -293,7 +293,7 @@ def test_touch_strokes_and_moves_without_a_press_are_handled(model):
 
 
 def test_errors_show_in_the_status_line_not_as_tracebacks(model, monkeypatch):
-    box = widgets.draw_digit(*model)
+    box = draw_widget.draw_digit(*model)
     def broken(*args, **kwargs):
         raise RuntimeError("something broke")
     monkeypatch.setattr(draw, "preprocess", broken)
@@ -338,7 +338,7 @@ def test_every_drawing_batch_names_its_canvas_so_late_pages_draw_too(model, monk
     # "switch to this canvas" message would draw nowhere unless each batch repeats it.
     from ipycanvas.canvas import COMMANDS
 
-    box = widgets.draw_digit(*model)
+    box = draw_widget.draw_digit(*model)
     canvas = find(box, "mnistlib-draw-canvas")
     sent = []
     monkeypatch.setattr(canvas._canvas_manager, "_send_custom",
