@@ -8,7 +8,8 @@ Start with ``load_mnist()``. It looks, in order, in
 3. a download into that cache (mirrors from ``MNIST_MIRRORS`` or a built-in list);
 4. the small subset shipped with the package (4000 training and 1000 test images),
 
-and prints one line saying which one it used.
+and prints one line saying which one it used. ``train_val_split`` then holds out a
+validation set from the training images.
 """
 
 import contextlib
@@ -302,6 +303,29 @@ def one_hot(y, k: int = 10) -> np.ndarray:
     encoded = np.zeros((len(y), k), dtype=np.float32)
     encoded[np.arange(len(y)), y] = 1.0
     return encoded
+
+
+def train_val_split(x, y, n_val=None, seed=0):
+    """Hold out a validation set: (x_train, y_train, x_val, y_val).
+
+    x: (n, ...) images, y: (n,) or (n, 10) labels. ``n_val`` examples (default: one in six,
+    so 10000 of the 60000 MNIST training images) are chosen by a seeded permutation.
+    Hyper-parameters (learning rate, epochs, batch size, weight decay) are chosen by their
+    accuracy on the validation set, so that the test set, used once at the end, still
+    measures how the model does on images it was never tuned on.
+    """
+    x, y = np.asarray(x), np.asarray(y)
+    n = len(x)
+    if len(y) != n:
+        raise ValueError(f"x has {n} examples but y has {len(y)} labels")
+    if n_val is None:
+        n_val = n // 6
+    if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or not 0 < n_val < n:
+        raise ValueError(f"n_val must be a whole number between 1 and {n - 1} "
+                         f"(the number of validation examples); got {n_val!r}")
+    order = np.random.default_rng(seed).permutation(n)
+    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
+    return x[train], y[train], x[val], y[val]
 
 
 def default_cache_dir() -> Path:

@@ -338,3 +338,25 @@ def test_default_cache_dir(monkeypatch, tmp_path):
     monkeypatch.setattr(sys, "platform", "win32")
     monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
     assert data.default_cache_dir() == tmp_path / "local" / "mnistlib"
+
+
+# --- validation split -----------------------------------------------------------------------
+
+def test_train_val_split_holds_out_one_in_six_disjoint_and_repeatable():
+    from mnistlib.data import train_val_split
+    x = np.arange(600, dtype=np.float32).reshape(600, 1)
+    y = np.arange(600) % 10
+    xt, yt, xv, yv = train_val_split(x, y)
+    assert (len(xt), len(xv)) == (500, 100)
+    assert set(xt[:, 0]).isdisjoint(xv[:, 0]) and len(set(xt[:, 0]) | set(xv[:, 0])) == 600
+    assert np.array_equal(yv, xv[:, 0].astype(int) % 10)           # labels stay with their images
+    again = train_val_split(x, y)
+    assert all(np.array_equal(a, b) for a, b in zip((xt, yt, xv, yv), again))
+    assert not np.array_equal(train_val_split(x, y, seed=1)[2], xv)
+
+
+@pytest.mark.parametrize("n_val", [0, 600, -1, 2.5, True, "10"])
+def test_train_val_split_rejects_impossible_sizes(n_val):
+    from mnistlib.data import train_val_split
+    with pytest.raises(ValueError, match="n_val"):
+        train_val_split(np.zeros((600, 784)), np.zeros(600, int), n_val=n_val)
