@@ -24,7 +24,7 @@ def tiny_problem(n, seed=0):
 
 def test_mlp_gradients_against_finite_differences():
     X, y = tiny_problem(3)
-    params = mlp.init_params(seed=1, dtype=np.float64, n_hidden=6)
+    params = mlp.init_params(seed=1, dtype=np.float64, n_hidden=4)
     # no hidden pre-activation within a step of the ReLU's kink (a step across it spoils the estimate)
     assert np.abs(X @ params["W1"] + params["b1"]).min() > 1e-3
     errors = check_model(mlp, params, X, y)
@@ -42,15 +42,31 @@ def test_cnn_gradients_against_finite_differences():
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-def test_mlp_fast_step_equals_loss_and_grads_then_the_update(weight_decay):
+@pytest.mark.parametrize("model, start", [(mlp, dict(n_hidden=5)), (cnn, dict(channels=(3, 4)))], ids=["mlp", "cnn"])
+def test_fast_step_equals_loss_and_grads_then_the_update(model, start, weight_decay):
     X, y = tiny_problem(7)
-    params = mlp.init_params(seed=3, dtype=np.float64, n_hidden=5)
-    L, grads = mlp.loss_and_grads(params, X, y)
-    expected = {k: v * (1 - 0.3 * weight_decay if v.ndim == 2 else 1) - 0.3 * grads[k] for k, v in params.items()}
+    params = model.init_params(seed=3, dtype=np.float64, **start)
+    for k in ("b1", "b2"):
+        params[k][:] = np.random.default_rng(4).normal(0, 0.1, params[k].shape)   # biases that matter
+    L, grads = model.loss_and_grads(params, X, y)
+    expected = {k: v * (1 - 0.3 * weight_decay if v.ndim >= 2 else 1) - 0.3 * grads[k] for k, v in params.items()}
     fast = {k: v.copy() for k, v in params.items()}
-    assert mlp.sgd_step(fast, X, y, 0.3, weight_decay) == pytest.approx(L, rel=1e-12)
+    assert model.sgd_step(fast, X, y, 0.3, weight_decay) == pytest.approx(L, rel=1e-12)
     for k in params:
-        np.testing.assert_allclose(fast[k], expected[k], rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(fast[k], expected[k], rtol=1e-12, atol=1e-15, err_msg=k)
+
+
+def test_cnn_fast_step_on_batches_of_different_sizes_and_ties():
+    """Work arrays are kept per batch size; blank images make every pooling window a tie."""
+    params = cnn.init_params(seed=5, dtype=np.float64, channels=(2, 3))
+    for n in (4, 3, 4):
+        X, y = tiny_problem(n, seed=n)
+        X[0] = 0.0                                      # a blank image: ties everywhere
+        L, grads = cnn.loss_and_grads(params, X, y)
+        fast = {k: v.copy() for k, v in params.items()}
+        assert cnn.sgd_step(fast, X, y, 0.1) == pytest.approx(L, rel=1e-12)
+        for k in params:
+            np.testing.assert_allclose(fast[k], params[k] - 0.1 * grads[k], rtol=1e-12, atol=1e-15, err_msg=k)
 
 
 def test_cnn_splits_large_batches_into_chunks_without_changing_the_numbers(monkeypatch):
@@ -135,17 +151,18 @@ def test_equal_hidden_units_stay_equal(subset_mnist):
 
 # --- training through the one loop ---------------------------------------------------
 
-def test_train_follows_loss_and_grads_for_the_mlp():
-    """train(model=mlp) uses the fast step; it must do what loss_and_grads says."""
+@pytest.mark.parametrize("model, start", [(mlp, dict(n_hidden=5)), (cnn, dict(channels=(2, 3)))], ids=["mlp", "cnn"])
+def test_train_follows_loss_and_grads(model, start):
+    """train(model=...) uses the fast step; it must do what loss_and_grads says."""
     X, y = tiny_problem(12, seed=7)
-    start = mlp.init_params(seed=8, dtype=np.float64, n_hidden=5)
-    r = train(X, y, model=mlp, params=start, lr=0.2, epochs=2, batch_size=4, seed=9, evaluate=False)
+    start = model.init_params(seed=8, dtype=np.float64, **start)
+    r = train(X, y, model=model, params=start, lr=0.2, epochs=2, batch_size=5, seed=9, evaluate=False)
     params = {k: v.copy() for k, v in start.items()}
     rng = np.random.default_rng(9)
     for _ in range(2):
         order = rng.permutation(12)
-        for i in range(0, 12, 4):
-            _, grads = mlp.loss_and_grads(params, X[order[i:i + 4]], y[order[i:i + 4]])
+        for i in range(0, 12, 5):
+            _, grads = model.loss_and_grads(params, X[order[i:i + 5]], y[order[i:i + 5]])
             params = {k: params[k] - 0.2 * grads[k] for k in params}
     for k in params:
         np.testing.assert_allclose(r.params[k], params[k], rtol=1e-10, atol=1e-13)
