@@ -42,7 +42,9 @@ def test_cnn_gradients_against_finite_differences():
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-@pytest.mark.parametrize("model, start", [(mlp, dict(n_hidden=5)), (cnn, dict(channels=(3, 4)))], ids=["mlp", "cnn"])
+@pytest.mark.parametrize("model, start", [(mlp, dict(n_hidden=5)), (cnn, dict(channels=(3, 4))),
+                                          (cnn, dict(channels=(2, 3), kernel=6))],    # odd sizes: 23 -> 11 -> 6 -> 3
+                         ids=["mlp", "cnn", "cnn-6x6"])
 def test_fast_step_equals_loss_and_grads_then_the_update(model, start, weight_decay):
     X, y = tiny_problem(7)
     params = model.init_params(seed=3, dtype=np.float64, **start)
