@@ -21,7 +21,7 @@ import numpy as np
 
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .conv import _offsets, conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, out_size
+from .conv import conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, out_size
 from .layers import (flatten_backward, flatten_forward, linear_backward, linear_forward, relu_backward,
                      relu_forward, softmax_cross_entropy)
 from .model import N_CLASSES
@@ -137,8 +137,9 @@ def loss_and_grads(params, X, y):
 #
 # sgd_step does the arithmetic of loss_and_grads followed by params[k] -= lr * grads[k],
 # rearranged for speed (tests check that the two agree):
-# - images are kept channels first, (C, n, h, w): the product K @ cols gives that order
-#   directly, so no copies to turn (F, n*oh*ow) back into (n, F, oh, ow) and forth again;
+# - images are stored as (C, h, w, n), the batch innermost: the product K @ cols gives
+#   that order directly, and every copy and sum then runs along rows of n or more
+#   numbers at a time (numpy is slow on short rows, such as the 8 columns of a 8x8 map);
 # - every work array is made once per batch size and then reused (_work): a fresh 6 MB
 #   array costs some 1500 page faults, which took as long as the arithmetic;
 # - ReLU after max-pooling gives the same numbers (both keep the largest value), and
@@ -157,32 +158,46 @@ def _workspace(n, params):
     if key not in _work:
         if len(_work) >= 4:                     # a few batch sizes at most (the last batch may be short)
             _work.pop(next(iter(_work)))
-        s1 = 28 - k + 1; q1 = s1 // 2; s2 = q1 - k + 1; q2 = s2 // 2
-        e = lambda *shape, t=dtype: np.empty(shape, t)                     # noqa: E731
-        _work[key] = {"cols1": e(k * k, n * s1 * s1), "z1": e(F1, n, s1, s1), "p1": e(F1, n, q1, q1),
-                      "cols2": e(F1 * k * k, n * s2 * s2), "z2": e(F2, n, s2, s2), "p2": e(F2, n, q2, q2),
-                      "f": e(n, F2 * q2 * q2), "dp2": e(F2, n, q2, q2), "dp1": e(F1, n, q1, q1),
-                      "first1": e(F1, n, q1, q1, t=bool), "taken1": e(F1, n, q1, q1, t=bool),
-                      "first2": e(F2, n, q2, q2, t=bool), "taken2": e(F2, n, q2, q2, t=bool)}
+        s1 = 28 - k + 1
+        q1 = s1 // 2
+        s2 = q1 - k + 1
+        q2 = s2 // 2
+
+        def e(*shape, t=dtype):
+            return np.empty(shape, t)
+
+        _work[key] = {"x": e(1, 28, 28, n), "cols1": e(k * k, s1 * s1 * n), "z1": e(F1, s1, s1, n),
+                      "p1": e(F1, q1, q1, n), "cols2": e(F1 * k * k, s2 * s2 * n), "z2": e(F2, s2, s2, n),
+                      "p2": e(F2, q2, q2, n), "dp2": e(F2, q2, q2, n), "dp1": e(F1, q1, q1, n),
+                      "first1": e(F1, q1, q1, n, t=bool), "taken1": e(F1, q1, q1, n, t=bool),
+                      "first2": e(F2, q2, q2, n, t=bool), "taken2": e(F2, q2, q2, n, t=bool)}
     return _work[key]
 
 
 def _conv(x, K, b, cols, z):
-    """z = the convolution of x (C, n, h, w) with K, as (F, n, oh, ow); its columns go into cols."""
-    C, n, h, w = x.shape
+    """z = the convolution of x (C, h, w, n) with K, as (F, oh, ow, n); its columns go into cols."""
+    C, h, w, n = x.shape
     F, _, kh, kw = K.shape
-    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))              # (C, n, oh, ow, kh, kw)
-    cols.reshape(C, kh, kw, n, h - kh + 1, w - kw + 1)[...] = windows.transpose(0, 4, 5, 1, 2, 3)
+    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))              # (C, oh, ow, n, kh, kw)
+    cols.reshape(C, kh, kw, h - kh + 1, w - kw + 1, n)[...] = windows.transpose(0, 4, 5, 1, 2, 3)
     np.matmul(K.reshape(F, -1), cols, out=z.reshape(F, -1))
     z += b[:, None, None, None]
 
 
+def _entries(z, p):
+    """Entry (r, s) of every 2x2 window of z (C, h, w, n) at once, as views shaped like p."""
+    oh, ow = p.shape[1:3]
+    for r in range(2):
+        for s in range(2):
+            yield z[:, r:r + 2 * oh:2, s:s + 2 * ow:2]
+
+
 def _pool_relu(z, p):
-    """p = max(0, 2x2 max-pool of z), all (C, n, h, w)."""
-    np.copyto(p, z[:, :, 0::2, 0::2][:, :, :p.shape[2], :p.shape[3]])
-    for k, entry in _offsets(z.shape, 2, 2):
-        if k:
-            np.maximum(p, z[entry], out=p)
+    """p = max(0, 2x2 max-pool of z), both (C, h, w, n)."""
+    views = _entries(z, p)
+    np.copyto(p, next(views))
+    for v in views:
+        np.maximum(p, v, out=p)
     np.maximum(p, 0, out=p)
 
 
@@ -192,14 +207,14 @@ def _unpool_unrelu(dp, z, p, dz, first, taken):
     dz may be z itself: each entry of z is read before it is overwritten.
     """
     dp *= p > 0                                  # the ReLU: no gradient where the maximum was <= 0
-    dz[:, :, 2 * p.shape[2]:] = 0                # a last row or column that no window covers
-    dz[:, :, :, 2 * p.shape[3]:] = 0
+    dz[:, 2 * p.shape[1]:] = 0                   # a last row or column that no window covers
+    dz[:, :, 2 * p.shape[2]:] = 0
     taken[...] = False
-    for k, entry in _offsets(z.shape, 2, 2):
-        np.equal(z[entry], p, out=first)         # where p > 0, p is the window's maximum
+    for v, dv in zip(_entries(z, p), _entries(dz, p)):
+        np.equal(v, p, out=first)                # where p > 0, p is the window's maximum
         np.greater(first, taken, out=first)      # first and not taken
         taken |= first
-        np.multiply(dp, first, out=dz[entry])
+        np.multiply(dp, first, out=dv)
 
 
 def sgd_step(params, X, y, lr, weight_decay=0.0):
@@ -213,21 +228,19 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     K1, b1, K2, b2, W3, b3 = (params[k] for k in ("K1", "b1", "K2", "b2", "W3", "b3"))
     X = np.asarray(X)
     n = len(X)
-    if n > CHUNK:
-        raise ValueError(f"sgd_step takes at most {CHUNK} images at a time; got {n}")
     w = _workspace(n, params)
     rows = np.arange(n)
-    x = X.reshape(1, n, 28, 28)                  # (C, n, h, w): one channel, so a view
-    F2, q2 = K2.shape[0], w["p2"].shape[2]
+    F1, F2, k = len(K1), len(K2), K2.shape[2]
+    z1, p1, z2, p2 = w["z1"], w["p1"], w["z2"], w["p2"]
 
     # forward
-    _conv(x, K1, b1, w["cols1"], w["z1"])
-    _pool_relu(w["z1"], w["p1"])
-    _conv(w["p1"], K2, b2, w["cols2"], w["z2"])
-    _pool_relu(w["z2"], w["p2"])
-    f = w["f"]
-    np.copyto(f.reshape(n, F2, q2, q2), w["p2"].transpose(1, 0, 2, 3))     # flatten as (n, F2*q2*q2)
-    l = f @ W3
+    np.copyto(w["x"].reshape(784, n), X.T)       # the batch innermost: (1, 28, 28, n)
+    _conv(w["x"], K1, b1, w["cols1"], z1)
+    _pool_relu(z1, p1)
+    _conv(p1, K2, b2, w["cols2"], z2)
+    _pool_relu(z2, p2)
+    f = p2.reshape(-1, n)                        # flattened, one column per image: f.T is (n, F2*q2*q2)
+    l = f.T @ W3
     l += b3
     l -= l.max(axis=1, keepdims=True)            # the largest logit is now 0: exp cannot overflow
     l_true = l[rows, y]
@@ -240,28 +253,26 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
 
     # backward, updating each parameter once nothing needs its old value
     decay = 1 - lr * weight_decay               # weight decay: W <- W - lr * (dL/dW + lambda W)
-    df = l @ W3.T
+    np.matmul(W3, l.T, out=w["dp2"].reshape(-1, n))                         # dL/df, one column per image
     W3 *= decay
-    W3 -= f.T @ l
+    W3 -= f @ l
     b3 -= l.sum(axis=0)
-    np.copyto(w["dp2"].transpose(1, 0, 2, 3), df.reshape(n, F2, q2, q2))
-    _unpool_unrelu(w["dp2"], w["z2"], w["p2"], w["z2"], w["first2"], w["taken2"])   # z2 now holds dz2
-    D2 = w["z2"].reshape(len(K2), -1)
+    _unpool_unrelu(w["dp2"], z2, p2, z2, w["first2"], w["taken2"])          # z2 now holds dL/dz2
+    D2 = z2.reshape(F2, -1)
     dK2 = D2 @ w["cols2"].T
-    np.matmul(K2.reshape(len(K2), -1).T, D2, out=w["cols2"])                  # now the columns' gradient
+    np.matmul(K2.reshape(F2, -1).T, D2, out=w["cols2"])                     # now the columns' gradient
     K2 *= decay
     K2 -= dK2.reshape(K2.shape)
     b2 -= D2.sum(axis=1)
     dp1 = w["dp1"]
     dp1[...] = 0
-    F1, k = K1.shape[0], K2.shape[2]
-    s2 = w["z2"].shape[2]
-    dcols = w["cols2"].reshape(F1, k, k, n, s2, s2)
-    for p in range(k):
-        for q in range(k):
-            dp1[:, :, p:p + s2, q:q + s2] += dcols[:, p, q]
-    _unpool_unrelu(dp1, w["z1"], w["p1"], w["z1"], w["first1"], w["taken1"])     # z1 now holds dz1
-    D1 = w["z1"].reshape(F1, -1)
+    s2 = z2.shape[1]
+    dcols = w["cols2"].reshape(F1, k, k, s2, s2, n)
+    for r in range(k):
+        for s in range(k):
+            dp1[:, r:r + s2, s:s + s2] += dcols[:, r, s]      # windows overlap: add
+    _unpool_unrelu(dp1, z1, p1, z1, w["first1"], w["taken1"])               # z1 now holds dL/dz1
+    D1 = z1.reshape(F1, -1)
     K1 *= decay
     K1 -= (D1 @ w["cols1"].T).reshape(K1.shape)
     b1 -= D1.sum(axis=1)
