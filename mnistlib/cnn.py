@@ -1,4 +1,4 @@
-"""A small convolutional network (LeNet-style): two convolutions, each with ReLU and max-pooling, then a linear layer.
+"""A small convolutional network (LeNet-style): two convolutions, each with ReLU and max-pooling, then an MLP.
 
                                                           shape of what comes out
     x                     the images, (n, 784) rows       (n, 1, 28, 28)   reshaped
@@ -7,10 +7,14 @@
     conv K2, b2           K2: (16, 8, 5, 5), b2: (16,)    (n, 16, 8, 8)
     ReLU, max-pool 2x2                                     (n, 16, 4, 4)
     flatten                                                (n, 256)
-    linear W3, b3         W3: (256, 10), b3: (10,)        (n, 10)  the logits l
+    linear W3, b3         W3: (256, 100), b3: (100,)      (n, 100)
+    ReLU                                                   (n, 100)
+    linear W4, b4         W4: (100, 10), b4: (10,)        (n, 10)  the logits l
     L = mean cross-entropy of softmax(l) and the labels y
 
-(8 and 16 kernels are the defaults; ``init_params`` takes others.) A model for
+The last three lines are the network of ``mnistlib.mlp``, reading 256 features
+that the convolutions found instead of the 784 pixels. (8 and 16 kernels and
+100 hidden units are the defaults; ``init_params`` takes others.) A model for
 ``mnistlib.train.train(x, y, model=cnn)``, built from the fast layers of
 ``mnistlib.conv`` and those of ``mnistlib.layers``. The convolutions copy each
 image many times (see ``mnistlib.conv``), so large batches are split into
@@ -28,6 +32,7 @@ from .model import N_CLASSES
 
 CHANNELS = (8, 16)
 KERNEL = 5
+N_HIDDEN = 100
 CHUNK = 1000       # images at a time: about 40 MB of im2col columns in float32
 
 # How to train it: train(x, y, model=cnn, **cnn.RECIPE). Chosen by accuracy on the
@@ -35,14 +40,14 @@ CHUNK = 1000       # images at a time: about 40 MB of im2col columns in float32
 RECIPE = dict(lr=0.2, epochs=8, batch_size=50, schedule="linear", weight_decay=0.0)
 
 
-def init_params(seed=0, dtype=np.float32, *, channels=CHANNELS, kernel=KERNEL, init="he"):
-    """Starting parameters {"K1", "b1", "K2", "b2", "W3", "b3"} (shapes in the module docstring).
+def init_params(seed=0, dtype=np.float32, *, channels=CHANNELS, kernel=KERNEL, n_hidden=N_HIDDEN, init="he"):
+    """Starting parameters {"K1", "b1", "K2", "b2", "W3", "b3", "W4", "b4"} (shapes in the module docstring).
 
     channels: (F1, F2), the number of kernels of each convolution; kernel: their
-    size. Biases start at 0; weights are drawn from a generator seeded with
+    size; n_hidden: the hidden units after them. Biases start at 0; weights are drawn from a generator seeded with
     ``seed``: init="he" (default) normal with variance 2 / fan_in, where fan_in
     is the number of inputs one output adds up (C*kh*kw for a kernel, the rows
-    of W3); init="glorot" variance 2 / (fan_in + fan_out); init="zeros"; or a
+    of W3 or W4); init="glorot" variance 2 / (fan_in + fan_out); init="zeros"; or a
     number, the standard deviation.
     """
     rng = np.random.default_rng(seed)
@@ -69,7 +74,8 @@ def init_params(seed=0, dtype=np.float32, *, channels=CHANNELS, kernel=KERNEL, i
     n_flat = F2 * side * side
     return {"K1": weights((F1, 1, kernel, kernel), k2, F1 * k2), "b1": np.zeros(F1, dtype),
             "K2": weights((F2, F1, kernel, kernel), F1 * k2, F2 * k2), "b2": np.zeros(F2, dtype),
-            "W3": weights((n_flat, N_CLASSES), n_flat, N_CLASSES), "b3": np.zeros(N_CLASSES, dtype)}
+            "W3": weights((n_flat, n_hidden), n_flat, n_hidden), "b3": np.zeros(n_hidden, dtype),
+            "W4": weights((n_hidden, N_CLASSES), n_hidden, N_CLASSES), "b4": np.zeros(N_CLASSES, dtype)}
 
 
 def _images(X):
@@ -88,7 +94,8 @@ def logits(params, X):
     a = maxpool2d_forward(a)[0]
     a = np.maximum(conv2d_forward(a, params["K2"], params["b2"])[0], 0)
     a = maxpool2d_forward(a)[0]
-    return a.reshape(len(a), -1) @ params["W3"] + params["b3"]
+    h = np.maximum(a.reshape(len(a), -1) @ params["W3"] + params["b3"], 0)
+    return h @ params["W4"] + params["b4"]
 
 
 def loss_and_grads(params, X, y):
@@ -119,10 +126,14 @@ def loss_and_grads(params, X, y):
     a2, relu2 = relu_forward(z2)
     p2, pool2 = maxpool2d_forward(a2)
     f, flat = flatten_forward(p2)
-    l, linear3 = linear_forward(f, params["W3"], params["b3"])
+    z3, linear3 = linear_forward(f, params["W3"], params["b3"])
+    h, relu3 = relu_forward(z3)
+    l, linear4 = linear_forward(h, params["W4"], params["b4"])
     L, dl = softmax_cross_entropy(l, y)
 
-    df, dW3, db3 = linear_backward(dl, linear3)
+    dh, dW4, db4 = linear_backward(dl, linear4)
+    dz3 = relu_backward(dh, relu3)
+    df, dW3, db3 = linear_backward(dz3, linear3)
     dp2 = flatten_backward(df, flat)
     da2 = maxpool2d_backward(dp2, pool2)
     dz2 = relu_backward(da2, relu2)
@@ -130,7 +141,7 @@ def loss_and_grads(params, X, y):
     da1 = maxpool2d_backward(dp1, pool1)
     dz1 = relu_backward(da1, relu1)
     _, dK1, db1 = conv2d_backward(dz1, conv1)       # dL/dx is not needed: x is the data
-    return L, {"K1": dK1, "b1": db1, "K2": dK2, "b2": db2, "W3": dW3, "b3": db3}
+    return L, {"K1": dK1, "b1": db1, "K2": dK2, "b2": db2, "W3": dW3, "b3": db3, "W4": dW4, "b4": db4}
 
 
 # --- the fast step -----------------------------------------------------------------------
@@ -225,7 +236,7 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     computed faster (see the notes above). For a 2x2 pooling after each
     convolution of stride 1, no padding: the network of this module.
     """
-    K1, b1, K2, b2, W3, b3 = (params[k] for k in ("K1", "b1", "K2", "b2", "W3", "b3"))
+    K1, b1, K2, b2, W3, b3, W4, b4 = (params[k] for k in ("K1", "b1", "K2", "b2", "W3", "b3", "W4", "b4"))
     X = np.asarray(X)
     n = len(X)
     w = _workspace(n, params)
@@ -240,8 +251,11 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     _conv(p1, K2, b2, w["cols2"], z2)
     _pool_relu(z2, p2)
     f = p2.reshape(-1, n)                        # flattened, one column per image: f.T is (n, F2*q2*q2)
-    l = f.T @ W3
-    l += b3
+    h = f.T @ W3
+    h += b3
+    np.maximum(h, 0, out=h)
+    l = h @ W4
+    l += b4
     l -= l.max(axis=1, keepdims=True)            # the largest logit is now 0: exp cannot overflow
     l_true = l[rows, y]
     np.exp(l, out=l)
@@ -253,10 +267,15 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
 
     # backward, updating each parameter once nothing needs its old value
     decay = 1 - lr * weight_decay               # weight decay: W <- W - lr * (dL/dW + lambda W)
-    np.matmul(W3, l.T, out=w["dp2"].reshape(-1, n))                         # dL/df, one column per image
+    dh = l @ W4.T
+    dh *= h > 0                                  # through the ReLU: h > 0 exactly where z3 > 0
+    W4 *= decay
+    W4 -= h.T @ l
+    b4 -= l.sum(axis=0)
+    np.matmul(W3, dh.T, out=w["dp2"].reshape(-1, n))                        # dL/df, one column per image
     W3 *= decay
-    W3 -= f @ l
-    b3 -= l.sum(axis=0)
+    W3 -= f @ dh
+    b3 -= dh.sum(axis=0)
     _unpool_unrelu(w["dp2"], z2, p2, z2, w["first2"], w["taken2"])          # z2 now holds dL/dz2
     D2 = z2.reshape(F2, -1)
     dK2 = D2 @ w["cols2"].T
