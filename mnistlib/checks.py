@@ -682,64 +682,70 @@ class _Sealer:
     """While active, every variable the learner's function could read data from is a _Seal.
 
     That is: the globals of the function's notebook (or module) that hold arrays, its
-    default arguments and the variables it closes over, and ``mnistlib.data.load_mnist``.
-    ``touched`` lists what the function used; ``is_test(name)`` says whether that was
-    (or held) the test set. Everything is put back on exit, even after an error.
+    default arguments, the variables it closes over, and ``mnistlib.data.load_mnist``.
+    ``touched`` lists the names of those the function used; ``what(name)`` describes
+    one for a message, and says whether it was (or held) the test set. Everything is
+    put back on exit, even after an error.
     """
 
     def __init__(self, fn):
-        self.touched, self._undo, self._test = [], [], set()
+        self.touched, self._undo, self._what, self._tests = [], [], {}, []
         self.fn = inspect.unwrap(getattr(fn, "func", fn))      # functools.partial and wraps
 
-    def _seal(self, name, value, is_test=False):
-        if is_test:
-            self._test.add(name)
-        return _Seal(name, self.touched)
+    def what(self, name):
+        """(description, is_test) of a sealed name, e.g. ("the notebook's variable x_val", False)."""
+        return self._what[name]
 
-    def is_test(self, name):
-        return name in self._test
+    def _holds_test(self, name, value):
+        if "test" in name.lower() or "load_mnist" in name:
+            return True
+        if isinstance(value, np.ndarray):
+            return any(np.may_share_memory(value, t) for t in self._tests)
+        return any(isinstance(getattr(value, a, None), np.ndarray) for a in ("x_test", "y_test"))
+
+    def _seal(self, name, value, description, undo):
+        self._what[name] = (description, self._holds_test(name, value))
+        self._undo.append(undo)
+        return _Seal(name, self.touched)
 
     def __enter__(self):
         from . import data
         fn = self.fn
         g = getattr(fn, "__globals__", None)
-        if isinstance(g, dict) and not str(g.get("__name__", "")).startswith("mnistlib"):
-            holders = {k: v for k, v in g.items()
-                       if not k.startswith("_") and k not in ("In", "Out") and _holds_data(v)}
-            test_arrays = [getattr(v, a) for v in holders.values() if not isinstance(v, np.ndarray)
-                           for a in ("x_test", "y_test") if isinstance(getattr(v, a, None), np.ndarray)]
-            for k, v in holders.items():
-                is_test = ("test" in k.lower() or any(isinstance(getattr(v, a, None), np.ndarray)
-                                                      for a in ("x_test", "y_test") if not isinstance(v, np.ndarray))
-                           or isinstance(v, np.ndarray) and any(np.may_share_memory(v, t) for t in test_arrays))
-                self._undo.append(functools.partial(g.__setitem__, k, v))
-                g[k] = self._seal(k, v, is_test)
-            for k, v in list(g.items()):
-                if v is data.load_mnist:
-                    self._undo.append(functools.partial(g.__setitem__, k, v))
-                    g[k] = self._seal(f"{k}()", v, True)
-        self._undo.append(functools.partial(setattr, data, "load_mnist", data.load_mnist))
-        data.load_mnist = self._seal("load_mnist()", None, True)
-        defaults = getattr(fn, "__defaults__", None)
-        if defaults and any(_holds_data(d) for d in defaults):
-            names = fn.__code__.co_varnames[:fn.__code__.co_argcount][-len(defaults):]
-            self._undo.append(functools.partial(setattr, fn, "__defaults__", defaults))
-            fn.__defaults__ = tuple(self._seal(f"the default value of {n}", d, "test" in n.lower())
-                                    if _holds_data(d) else d for n, d in zip(names, defaults))
-        kwdefaults = getattr(fn, "__kwdefaults__", None)
-        if kwdefaults and any(_holds_data(d) for d in kwdefaults.values()):
-            self._undo.append(functools.partial(setattr, fn, "__kwdefaults__", kwdefaults))
-            fn.__kwdefaults__ = {k: self._seal(f"the default value of {k}", d, "test" in k.lower())
-                                 if _holds_data(d) else d for k, d in kwdefaults.items()}
-        code, cells = getattr(fn, "__code__", None), getattr(fn, "__closure__", None) or ()
-        for k, cell in zip(code.co_freevars if code else (), cells):
+        if not isinstance(g, dict) or str(g.get("__name__", "")).startswith("mnistlib"):
+            g = {}                                 # mnistlib's own functions read no notebook data
+        holders = {k: v for k, v in g.items()
+                   if not (k.startswith("__") and k.endswith("__")) and _holds_data(v)}
+        # The test arrays, wherever they sit (data.x_test), so that copies of them are recognised.
+        self._tests = [getattr(v, a) for v in holders.values() if not isinstance(v, np.ndarray)
+                       for a in ("x_test", "y_test") if isinstance(getattr(v, a, None), np.ndarray)]
+        for k, v in holders.items():
+            g[k] = self._seal(k, v, f"the notebook's variable {k}", functools.partial(g.__setitem__, k, v))
+        for k, v in list(g.items()):
+            if v is data.load_mnist:
+                g[k] = self._seal(f"{k}()", v, f"{k}()", functools.partial(g.__setitem__, k, v))
+        data.load_mnist = self._seal("load_mnist()", None, "load_mnist()",
+                                     functools.partial(setattr, data, "load_mnist", data.load_mnist))
+        code = getattr(fn, "__code__", None)
+        defaults = getattr(fn, "__defaults__", None) or ()
+        if code and any(_holds_data(d) for d in defaults):
+            names = code.co_varnames[:code.co_argcount][-len(defaults):]
+            undo = functools.partial(setattr, fn, "__defaults__", defaults)
+            fn.__defaults__ = tuple(self._seal(n, d, f"the default value of {n}", undo) if _holds_data(d) else d
+                                    for n, d in zip(names, defaults))
+        kwdefaults = getattr(fn, "__kwdefaults__", None) or {}
+        if any(_holds_data(d) for d in kwdefaults.values()):
+            undo = functools.partial(setattr, fn, "__kwdefaults__", kwdefaults)
+            fn.__kwdefaults__ = {k: self._seal(k, d, f"the default value of {k}", undo) if _holds_data(d) else d
+                                 for k, d in kwdefaults.items()}
+        for k, cell in zip(code.co_freevars if code else (), getattr(fn, "__closure__", None) or ()):
             try:
                 v = cell.cell_contents
             except ValueError:                  # an empty cell
                 continue
             if _holds_data(v):
-                self._undo.append(functools.partial(setattr, cell, "cell_contents", v))
-                cell.cell_contents = self._seal(k, v, "test" in k.lower())
+                cell.cell_contents = self._seal(k, v, f"{k}, from the function around it",
+                                                functools.partial(setattr, cell, "cell_contents", v))
         return self
 
     def __exit__(self, *exc):
@@ -763,25 +769,26 @@ def check_choose_recipe(fn):
                   "then measure the accuracy of that model on (x_val, y_val).")
     score_more = ("result = train(x_train, y_train, **settings); "
                   "val_accs.append(accuracy(x_val, y_val, result.W, result.b))")
-    sealer = _Sealer(fn)
+    sealer, got = _Sealer(fn), None
     try:
         with sealer:
             got = _call(name, fn, grid, x_tr, y_tr, x_va, y_va, call=call, hint=score_hint, more=score_more)
     except CheckFailed:
         if not sealer.touched:
             raise
+    returned = list(got) if isinstance(got, (tuple, list)) else [got]
+    sealer.touched += [object.__getattribute__(v, "_seal_name") for v in returned if isinstance(v, _Seal)]
     if sealer.touched:
-        used = sealer.touched[0]
-        if sealer.is_test(used):
+        used, is_test = sealer.what(sealer.touched[0])
+        if is_test:
             _fail(name, f"your function used the test set ({used}). A choice made by looking at the test set "
                         "makes the test accuracy an overestimate: it no longer measures images the choice "
                         "never saw.",
                   "use only the function's arguments: (x_train, y_train) to train, (x_val, y_val) to measure.",
                   "measure each model with accuracy(x_val, y_val, result.W, result.b); the test set waits "
                   "for the very end of the notebook.")
-        _fail(name, f"your function read the notebook's variable {used} instead of its own arguments. It "
-                    "must decide from what it is given, so that it works on any data, and surely does not "
-                    "see the test set.",
+        _fail(name, f"your function used {used} instead of only its arguments. It must decide from what "
+                    "it is given, so that it works on any data, and surely does not see the test set.",
               "use only grid, x_train, y_train, x_val and y_val inside the function.")
     if grid != [dict(s) for s in _RECIPE_GRID]:
         _fail(name, f"{call}: your function changed the grid it was given (now {grid!r:.200}).",
@@ -842,7 +849,8 @@ def check_choose_recipe(fn):
                f"but candidate {j} ({grid[j]}) scores {_fmt(val_accs[j])}")
         if i == int(np.argmax(train_accs)):
             _fail(name, f"{call}: {why}. You picked the best on the training images "
-                        f"({_fmt(train_accs[i])}): it fits them best by memorising them, not by generalising.",
+                        f"({train_accs[i]:.1%} of them right): it fits them best by memorising them, not by "
+                        "generalising.",
                   "pick by the validation accuracies you computed, not by training accuracy.",
                   "best = grid[int(np.argmax(val_accs))], with val_accs measured on (x_val, y_val).")
         if i == len(grid) - 1:
@@ -928,6 +936,9 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
     for a, b, what in ((y_true, y_true, "y_true with itself"), (y_pred, y_pred, "y_pred with itself")):
         if not np.array_equal(expected, confusion_matrix(a, b)) and np.array_equal(got, confusion_matrix(a, b)):
             _fail(name, f"{call} paired {what}.", "each image gives one pair (y_true[k], y_pred[k]).")
+    if got.sum() == expected.sum():
+        hint = ("every image is counted, but some in the wrong cell: row t and column p for an image of true "
+                "class t predicted as p (with np.histogram2d, one bin per class: bins=np.arange(11)).")
     _compare(name, got, expected, call=call, hint=hint, more=more, floating=False)
 
 
@@ -949,7 +960,7 @@ def check_confusion_matrix(fn):
     cases = [
         ("y_true = [1, 1, 1, 7, 7, 3], y_pred = [1, 7, 1, 7, 7, 3]",
          np.array([1, 1, 1, 7, 7, 3]), np.array([1, 7, 1, 7, 7, 3])),
-        ("400 images, 300 of them 3s predicted as 3", many, many_pred),
+        ("400 images, over 300 of them 3s predicted as 3", many, many_pred),
         ("50 images, no 9 among the true classes but some among the predictions", no_nine, no_nine_pred),
         ("300 random labels", rng.integers(0, 10, 300), rng.integers(0, 10, 300)),
     ]

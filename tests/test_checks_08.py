@@ -115,15 +115,16 @@ def template(score="accuracy(x_val, y_val, result.W, result.b)", pick="argmax", 
 WRONG = {
     "scores on the test set (x_test)": (
         "x_test, y_test = data.x_test, data.y_test\n" + template("accuracy(x_test, y_test, result.W, result.b)"),
-        ["used the test set (x_test)", "overestimate"]),
+        ["used the test set (the notebook's variable x_test)", "overestimate"]),
     "scores on data.x_test": (
-        template("accuracy(data.x_test, data.y_test, result.W, result.b)"), ["used the test set (data)"]),
+        template("accuracy(data.x_test, data.y_test, result.W, result.b)"),
+        ["used the test set (the notebook's variable data)"]),
     "passes the test set to train as validation": ("""
 x_test, y_test = data.x_test, data.y_test
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
     val_accs = [train(x_train, y_train, x_val=x_test, y_val=y_test, **s).history.val_acc[-1] for s in grid]
     return grid[int(np.argmax(val_accs))], val_accs
-""", ["used the test set (x_test)"]),
+""", ["used the test set (the notebook's variable x_test)"]),
     "loads MNIST again inside": (template(
         "accuracy(load_mnist().x_test, load_mnist().y_test, result.W, result.b)"),
         ["used the test set (load_mnist())"]),
@@ -146,7 +147,7 @@ def make(x_test, y_test):
         return grid[int(np.argmax(val_accs))], val_accs
     return choose_recipe
 choose_recipe = make(data.x_test, data.y_test)
-""", ["used the test set (x_test)"]),
+""", ["used the test set (x_test, from the function around it)"]),
     "peeks at the test set and swallows the error": ("""
 x_test, y_test = data.x_test, data.y_test
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
@@ -159,7 +160,21 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
             pass
         val_accs.append(accuracy(x_val, y_val, r.W, r.b))
     return grid[int(np.argmax(val_accs))], val_accs
-""", ["used the test set (x_test)"]),
+""", ["used the test set (the notebook's variable x_test)"]),
+    "returns the notebook's data": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    return data, [0.5] * len(grid)
+""", ["used the test set (the notebook's variable data)"]),
+    "closes over the test set under another name": ("""
+def make(a, b):
+    def choose_recipe(grid, x_train, y_train, x_val, y_val):
+        accs = [accuracy(a, b, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b) for s in grid]
+        return grid[int(np.argmax(accs))], accs
+    return choose_recipe
+choose_recipe = make(data.x_test, data.y_test)
+""", ["used the test set (a, from the function around it)"]),
+    "stores the test set in a private name": ("_x, _y = data.x_test, data.y_test\n" + template(
+        "accuracy(_x, _y, result.W, result.b)"), ["used the test set (the notebook's variable _x)"]),
     "reads the notebook's x_val, not its argument": ("""
 def choose_recipe(grid, xt, yt, xv, yv):
     val_accs = []
@@ -167,7 +182,7 @@ def choose_recipe(grid, xt, yt, xv, yv):
         r = train(xt, yt, **s)
         val_accs.append(accuracy(x_val, y_val, r.W, r.b))
     return grid[int(np.argmax(val_accs))], val_accs
-""", ["read the notebook's variable x_val"]),
+""", ["used the notebook's variable x_val instead of only its arguments"]),
     "scores on the training images": (
         template("accuracy(x_train, y_train, result.W, result.b)"), ["accuracies on the training images"]),
     "picks by training accuracy": ("""
@@ -178,7 +193,7 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
         val_accs.append(accuracy(x_val, y_val, r.W, r.b))
         train_accs.append(accuracy(x_train, y_train, r.W, r.b))
     return grid[int(np.argmax(train_accs))], val_accs
-""", ["best on the training images"]),
+""", ["best on the training images (100.0% of them right)", "memorising"]),
     "returns the last tried (indentation)": ("""
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
     best_acc, val_accs = 0, []
@@ -416,7 +431,8 @@ WRONG_CONFUSION = {
     "fancy indexing counts repeats once": (fancy_indexing, ["at most once", "fancy indexing"]),
     "float matrix": (with_dtype(float), ["floating-point", "dtype float64"]),
     "float histogram2d": (lambda t, p: np.histogram2d(t, p, bins=np.arange(11))[0], ["floating-point"]),
-    "histogram2d with bins=10": (lambda t, p: np.histogram2d(t, p, bins=10)[0].astype(int), ["entries differ"]),
+    "histogram2d with bins=10": (lambda t, p: np.histogram2d(t, p, bins=10)[0].astype(int),
+                                 ["entries differ", "in the wrong cell", "bins=np.arange(11)"]),
     "rows divided by their totals": (
         lambda t, p: loop(t, p) / np.maximum(loop(t, p).sum(axis=1, keepdims=True), 1), ["divided each row"]),
     "size from the largest label": (
