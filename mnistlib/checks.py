@@ -686,7 +686,7 @@ def check_gradients_loop(fn):
         _gradient_pair(name, fn, X, y, W, b, f"gradients_loop{inputs}")
     loops = _python_loops(fn)
     if loops is not None:
-        if not any(what.startswith("a for") or what.startswith("a while") for what, _ in loops):
+        if not any(what.startswith(("a for", "a while", "a comprehension")) for what, _ in loops):
             _fail(name, "your function gives the right numbers, but without a loop over the examples. "
                         "This is the loop version; the next exercise is the one without a loop.",
                   "go through the examples one at a time: for m in range(len(X)): ...")

@@ -532,6 +532,10 @@ def test_gradients_vectorised_names_the_mistake(fn, phrases):
     fails(checks.check_gradients_vectorised, fn, *phrases)
 
 
+def test_gradients_loop_accepts_a_comprehension_as_its_loop():
+    assert checks.check_gradients_loop(vec_comprehension, strict=True) is vec_comprehension
+
+
 def test_gradients_vectorised_nudges_first_then_gives_the_line(capsys):
     checks.check_gradients_vectorised(vec_comprehension)
     first = capsys.readouterr().out
