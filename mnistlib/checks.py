@@ -689,7 +689,8 @@ def check_gradients_loop(fn):
         if not any(what.startswith(("a for", "a while", "a comprehension")) for what, _ in loops):
             _fail(name, "your function gives the right numbers, but without a loop over the examples. "
                         "This is the loop version; the next exercise is the one without a loop.",
-                  "go through the examples one at a time: for m in range(len(X)): ...")
+                  "go through the examples one at a time, with a for loop.",
+                  "for m in range(len(X)): add example m's gradients to running sums; divide by n at the end.")
         for what, line in loops:
             if "gradients()" in what:
                 _fail(name, f"your function has {what} (line {line} of it). Compute each example's "
@@ -833,7 +834,7 @@ def _epoch_mistakes(X, y, W, b, lr, bs, orders):
     if orders:
         mistakes.append((*_replay(X, y, W, b, lr, same(np.arange(n))),
                          "drew a random order but went through X in its original order",
-                         "the point of the order is to use it: " + take, None))
+                         "take each batch's rows from the order you drew, not from X as it is.", take))
     else:
         mistakes.append((*_replay(X, y, W, b, lr, same(np.arange(n))),
                          "did not shuffle: it went through X in its original order",
@@ -855,20 +856,23 @@ def _epoch_mistakes(X, y, W, b, lr, bs, orders):
         else:
             what = f"stopped after {k} of the {n} examples: " + (
                 "it skipped the last, shorter batch" if n - k < bs else "it stopped one batch early")
-            hint = (f"the batches start at 0, {bs}, {2 * bs}, ... up to the last start below n; "
-                    "range(0, n, batch_size) gives exactly these (the last slice may be shorter).")
-        mistakes.append((*_replay(X, y, W, b, lr, same(o[:k])), what, hint, None))
+            hint = (f"the batches start at 0, {bs}, {2 * bs}, ... and go on while the start is below "
+                    f"n = {n}; the last batch may be shorter.")
+        mistakes.append((*_replay(X, y, W, b, lr, same(o[:k])), what, hint,
+                         "for start in range(0, len(X), batch_size): rows = order[start:start + batch_size]"))
     mistakes.append((*_replay(X, y, W, b, lr, [(o, o)]), f"made a single update with all {n} examples",
                      "one update per batch of batch_size examples.", None))
     mistakes.append((*_replay(X, y, W, b, lr, [(o[i:i + 1], o[i:i + 1]) for i in range(n)]),
                      "made one update per example, not per batch",
-                     f"take batch_size = {bs} examples at a time: rows = order[start:start + batch_size].", None))
+                     f"take batch_size = {bs} examples at a time, and make one update with their mean gradient.",
+                     "rows = order[start:start + batch_size]; dW, db, _ = gradients(X[rows], y[rows], W, b)"))
     k = -(-n // bs)
     if n // bs != k:
         mistakes.append((*_replay(X, y, W, b, lr, [(r, r) for r in np.array_split(o, n // bs)]),
                          f"made {n // bs} batches of more than batch_size = {bs} examples",
-                         f"{n} examples in batches of at most {bs} make {k} batches: "
-                         f"np.array_split(order, {k}), or range(0, n, batch_size).", None))
+                         f"{n} examples in batches of at most {bs} make {k} batches.",
+                         f"np.array_split(order, {k}), or slices order[start:start + batch_size] "
+                         "for start in range(0, n, batch_size)."))
     sum_dW, sum_db = sum(g[0] for g in grads), sum(g[1] for g in grads)
     mistakes.append((W - lr * sum_dW, b - lr * sum_db,
                      "took every batch's gradient at the W it started with, not at the W after the "
@@ -879,9 +883,10 @@ def _epoch_mistakes(X, y, W, b, lr, bs, orders):
                      "update W and b after every batch, inside the loop.", None))
     mistakes.append((W - lr * grads[-1][0], b - lr * grads[-1][1],
                      "started every update again from the W it was given, so only the last batch counts",
-                     "keep each update: W = W - lr * dW (not W_new = ..., with W unchanged).", None))
+                     "keep each update, so that the next batch starts from it.",
+                     "W = W - lr * dW (not W_new = W - lr * dW, which leaves W as it was)."))
     mistakes.append((*_replay(X, y, W, b, lr, same(o), update_b=False), "updated W but not b",
-                     "b gets its own update in the same loop: b = b - lr * db.", None))
+                     "b gets its own update, in the same loop as W.", "b = b - lr * db"))
     return mistakes
 
 

@@ -858,3 +858,16 @@ def test_the_epoch_of_the_exercise_is_the_first_epoch_of_train():
     res = train(X, y, lr=0.5, epochs=1, batch_size=50, seed=3, evaluate=False)
     np.testing.assert_allclose(W, res.W, atol=1e-5)
     np.testing.assert_allclose(b, res.b, atol=1e-5)
+
+
+@pytest.mark.parametrize("fn", [epoch_to_n_plus_1, epoch_full_batches_only, epoch_unshuffled, epoch_order_unused,
+                                epoch_images_only, epoch_new_order_every_batch, epoch_update_not_kept, epoch_b_fixed,
+                                epoch_per_example, epoch_split_too_few])
+def test_minibatch_epoch_nudges_first_and_gives_the_code_on_request(fn, capsys):
+    checks.check_minibatch_epoch(fn)
+    first = capsys.readouterr().out
+    assert 'hint("minibatch_epoch")' in first
+    for code in ("order[start:start + batch_size]", "range(0, len(X)", "= W - lr", "= b - lr", "array_split("):
+        assert code not in first, f"{code!r} in the first hint:\n{first}"
+    checks.hint("minibatch_epoch")
+    assert "Hint for minibatch_epoch:" in capsys.readouterr().out
