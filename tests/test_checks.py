@@ -871,3 +871,19 @@ def test_minibatch_epoch_nudges_first_and_gives_the_code_on_request(fn, capsys):
         assert code not in first, f"{code!r} in the first hint:\n{first}"
     checks.hint("minibatch_epoch")
     assert "Hint for minibatch_epoch:" in capsys.readouterr().out
+
+
+MINE_07 = [checks.check_gradients_loop, checks.check_gradients_vectorised, checks.check_minibatch_epoch]
+
+
+@pytest.mark.parametrize("check", MINE_07)
+def test_notebook_07_checks_say_not_implemented_none_and_crash(check):
+    def todo(*args):
+        raise NotImplementedError("your turn")
+
+    def crash(*args):
+        raise KeyError("oops")
+    fails(check, todo, "not implemented yet")
+    fails(check, lambda *args: None, "returned None")
+    fails(check, crash, "raised KeyError", "oops")
+    fails(check, lambda *args: ("a", "b"), "not numbers")
