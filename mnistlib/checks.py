@@ -611,15 +611,18 @@ def _softmax_batches():
             (ten, "a batch l of shape (10, 10) whose rows range from about -30 to 30")]
 
 
-def _call_batch(name, fn, l, call):
-    """_call for a batch l, with the keepdims hint when a shape (n,) fails to broadcast."""
+def _call_logits(name, fn, l, call):
+    """_call for logits l, with a specific hint when one row, or a batch, trips over an axis."""
     try:
         return _call(name, fn, l, call=call)
     except CheckFailed as failure:
         text = str(failure).split("\nHint:")[0][len(name) + 2:]
-        if "broadcast" in text:
+        if l.ndim == 2 and "broadcast" in text:
             _fail(name, f"{text}\nYour function works for one row of logits, but not for a batch.",
                   _KEEPDIMS.format(n=len(l)), _KEEPDIMS_MORE)
+        if l.ndim == 1 and "axis" in text:
+            _fail(name, f"{text}\nOne row of logits, shape (10,), has a single axis.",
+                  "axis=-1, the last axis, means the classes both for one row (10,) and for a batch (n, 10).")
         raise
 
 
@@ -662,14 +665,12 @@ def check_softmax(fn):
     """fn(l) -> softmax(l), each row summing to 1.  l: (10,) or (n, 10)."""
     name = "softmax"
     n_checks = 0
-    cases = [(l, text, not_finite, hint) for l, text, not_finite, hint in _softmax_rows()]
-    cases += [(l, text, "your softmax returns {bad} on {text}.",
-               "on a batch, each row needs its own shift, from that row's own logits.")
-              for l, text in _softmax_batches()]
+    per_row = "on a batch, each row needs its own shift, from that row's own logits."
+    cases = _softmax_rows() + [(l, text, "your softmax returns {bad} on {text}.", per_row)
+                               for l, text in _softmax_batches()]
     for l, text, not_finite, hint in cases:
         call = f"softmax(l) with {text}"
-        got = _as_array(name, _call_batch(name, fn, l, call) if l.ndim == 2 else _call(name, fn, l, call=call),
-                        call)
+        got = _as_array(name, _call_logits(name, fn, l, call), call)
         expected = model.softmax(l)
         if got.shape == expected.shape and not np.all(np.isfinite(got)) and not_finite:
             bad = "nan" if np.any(np.isnan(got)) else "inf"
@@ -713,8 +714,7 @@ def check_log_softmax(fn):
     n_checks = 0
     for l, text, hint in _log_softmax_cases():
         call = f"log_softmax(l) with {text}"
-        got = _as_array(name, _call_batch(name, fn, l, call) if l.ndim == 2 else _call(name, fn, l, call=call),
-                        call)
+        got = _as_array(name, _call_logits(name, fn, l, call), call)
         expected = model.log_softmax(l)
         if got.shape == expected.shape and not np.all(np.isfinite(got)):
             bad = "nan" if np.any(np.isnan(got)) else ("-inf" if np.any(got == -np.inf) else "inf")

@@ -438,6 +438,14 @@ def test_softmax_missing_keepdims(where, capsys):
     assert "keepdims=True" in capsys.readouterr().out
 
 
+def test_softmax_written_for_batches_only():
+    def rows_only(l):
+        e = np.exp(l - l.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    fails(checks.check_softmax, rows_only, "raised AxisError", "a single axis", "axis=-1")
+    fails(checks.check_log_softmax, lambda l: rows_only(l) * 0 + l - l.max(axis=1, keepdims=True), "a single axis")
+
+
 def test_softmax_missing_keepdims_on_a_square_batch():
     # Rows that always broadcast: a (10, 10) batch hides the missing keepdims from numpy.
     def square_only(l):
