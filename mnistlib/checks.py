@@ -220,6 +220,8 @@ def _describe_difference(got, expected, rtol, atol):
     if ee > 0:
         k = float(g @ e) / ee
         if not np.isclose(k, 1, rtol=1e-3) and np.allclose(g, k * e, rtol=1e-4, atol=atol * max(1, abs(k))):
+            if np.allclose(g, 0, atol=atol):
+                return "Every entry is 0."
             return f"Every entry is {_factor_text(k)} the expected value."
     bad = ~np.isclose(g, e, rtol=rtol, atol=atol)
     if got.size == 1:
