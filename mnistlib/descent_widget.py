@@ -268,9 +268,10 @@ def descent_explorer_update(lr, bowl="2-D", steps=20, *, max_steps=50, plots=Non
     L0, L = float(losses[0]), float(losses[-1])
     reached = (f"after {steps} step{'' if steps == 1 else 's'} the loss is {L:.3g}, "
                f"{L / L0:.2g} times its start {L0:g}" if steps else f"the loss starts at {L0:g}")
-    message = f"lr = {lr:g} on the {b.name} bowl: {text}. {reached[0].upper()}{reached[1:]}."
+    # A log slider snaps to its grid (0.08 becomes 0.0794328...): three digits are what it shows.
+    message = f"lr = {lr:.3g} on the {b.name} bowl: {text}. {reached[0].upper()}{reached[1:]}."
     colour = {"converges": "C0", "zigzags": "C1", "bounces": "#c00", "diverges": "#c00"}[kind]
-    title = f"lr = {lr:g}, step {steps}: {kind}"
+    title = f"lr = {lr:.3g}, step {steps}: {kind}"
     png = plots[key].png(path, title, colour)
     return {"png": png, "fig": plots[key].fig, "path": path, "losses": losses, "kind": kind,
             "message": message, "diverged": kind == "diverges", "plots": plots}
