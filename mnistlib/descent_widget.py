@@ -185,10 +185,11 @@ class _PathArtists:
         self.path.set_data(xs, ys)
         self.start.set_data(xs[:1], ys[:1])
         self.end.set_data(xs[-1:], ys[-1:])
-        losses = self.bowl.loss(path)
-        with np.errstate(over="ignore"):
-            self.loss.set_data(np.arange(len(path)), np.minimum(losses, 1e200))
-        self.path.set_marker("o" if len(path) <= 60 else "")
+        with np.errstate(over="ignore"):            # a diverging path's loss may overflow to inf
+            self.loss.set_data(np.arange(len(path)), np.minimum(self.bowl.loss(path), 1e200))
+
+
+_COLOURS = {"converges": "C0", "zigzags": "C1", "bounces": "#c00", "diverges": "#c00"}
 
 
 def paths_figure(bowl, paths, *, titles=None):
@@ -210,9 +211,8 @@ def paths_figure(bowl, paths, *, titles=None):
     for col, (lr, path) in enumerate(paths.items()):
         ax_bowl, ax_loss = axes[0, col], axes[1, col]
         _draw_bowl(ax_bowl, bowl)
-        colour = {"converges": "C0", "zigzags": "C1", "bounces": "C3", "diverges": "C3"}[describe(bowl, lr)[0]]
-        _PathArtists(ax_bowl, ax_loss, bowl, max_steps, color=colour).set(path)
         kind = describe(bowl, lr)[0]
+        _PathArtists(ax_bowl, ax_loss, bowl, max_steps, color=_COLOURS[kind]).set(path)
         ax_bowl.set_title(titles[lr] if titles and lr in titles else f"lr = {lr:g}: {kind}", fontsize=10)
         if col:
             ax_bowl.set_ylabel("")
@@ -270,7 +270,7 @@ def descent_explorer_update(lr, bowl="2-D", steps=20, *, max_steps=50, plots=Non
                f"{L / L0:.2g} times its start {L0:g}" if steps else f"the loss starts at {L0:g}")
     # A log slider snaps to its grid (0.08 becomes 0.0794328...): three digits are what it shows.
     message = f"lr = {lr:.3g} on the {b.name} bowl: {text}. {reached[0].upper()}{reached[1:]}."
-    colour = {"converges": "C0", "zigzags": "C1", "bounces": "#c00", "diverges": "#c00"}[kind]
+    colour = _COLOURS[kind]
     title = f"lr = {lr:.3g}, step {steps}: {kind}"
     png = plots[key].png(path, title, colour)
     return {"png": png, "fig": plots[key].fig, "path": path, "losses": losses, "kind": kind,
