@@ -465,28 +465,6 @@ def _gradient_inputs(n=5):
     return x, y, W, b
 
 
-def _explained(name, fn, call, known):
-    """``fn``, except that an exception a known mistake causes becomes a CheckFailed naming it.
-
-    known: [(a piece of the exception's text, hint, more)].
-    """
-    @functools.wraps(fn)
-    def run(*args):
-        try:
-            return fn(*args)
-        except Exception as e:
-            for text, hint, more in known:
-                if text in str(e):
-                    _fail(name, f"your function raised {type(e).__name__} on {call}: {e}", hint, more)
-            raise
-    return run
-
-
-_UNPACK = ("too many values to unpack",
-           "mnistlib.model.gradients returns three values: dW, db and the loss. Unpack all three.",
-           "dW, db, loss = gradients(X, y, W, b)   (or dW, db, _ = ... if you don't need the loss)")
-
-
 def _central_difference(f, a, h):
     from .gradcheck import numerical_gradient
     return numerical_gradient(lambda: f(a), a, h)
@@ -567,19 +545,25 @@ def check_numerical_gradient(fn):
     return 2
 
 
-_RAW_LABELS_HINT = ("y holds class numbers, shape (n,), such as 3 and 7; P - Y needs one-hot rows, "
-                    "shape (n, 10), with a 1 in the column of the true class.")
+def _example_advice(error):
+    """Hints for the exceptions example_gradients raises most often (see _explained_call)."""
+    advice = _unpack_advice(error)
+    text = str(error)
+    if advice is None and "broadcast" in text and "(784,)" in text and "(10,)" in text:
+        advice = ("x has 784 entries and p - y has 10: dW pairs every pixel i with every class j, "
+                  "dW[i, j] = x_i (p_j - y_j), a 784 x 10 table.", "np.outer(x, p - y)")
+    return advice
 
 
-@exercise("batch_gradients", reference=lambda: lambda X, y, W, b: model.gradients(X, y, W, b)[:2])
-def check_batch_gradients(fn):
-    """fn(X, y, W, b) -> (dW, db), the gradients of the mean loss.  X: (n, 784); y: (n,) labels."""
-    name = "batch_gradients"
-    one_hot_more = "Y = as_one_hot(y, 10), then P - Y"
-    known = [_UNPACK, ("(5,10) (5,)", _RAW_LABELS_HINT, one_hot_more), ("(5,) (5,10)", _RAW_LABELS_HINT, one_hot_more)]
-
-    def run(X, y, W, b, call):
-        got = _call(name, _explained(name, fn, call, known), X, y, W, b, call=call)
+@exercise("example_gradients", reference=lambda: lambda x, y, W, b: model.gradients(x, y, W, b)[:2])
+def check_example_gradients(fn):
+    """fn(x, y, W, b) -> (dW: (784, 10), db: (10,)) for one example.  x: (784,); y: its class, 0..9."""
+    name = "example_gradients"
+    X, labels, W, b = _gradient_inputs(2)
+    chain = "dL/dW_ij = (dL/dl_j) (dl_j/dW_ij) = (p_j - y_j) x_i: pixel i times class j's share of the error."
+    for x, y in zip(X, labels.tolist()):                   # two examples, of classes 3 and 0
+        call = f"example_gradients(x, y, W, b) with x of shape (784,) and y = {y}"
+        got = _explained_call(name, fn, x, y, W, b, call=call, explain=_example_advice)
         if not (isinstance(got, (tuple, list)) and len(got) == 2):
             _fail(name, f"{call} returned {type(got).__name__}"
                   f"{f' of {len(got)} values' if isinstance(got, (tuple, list)) else ''}; expected a pair (dW, db).",
@@ -587,58 +571,46 @@ def check_batch_gradients(fn):
         gW, gb = _as_array(name, got[0], call + " (dW)"), _as_array(name, got[1], call + " (db)")
         if gW.shape == (10,) and gb.shape == (784, 10):
             _fail(name, f"{call} returned (db, dW); expected (dW, db), in that order.", "return dW, db")
-        return gW, gb
-
-    X, y, W, b = _gradient_inputs(5)
-    n = len(X)
-    dW, db, _ = model.gradients(X, y, W, b)
-    P, Y = model.softmax(model.logits(X, W, b)), model.as_one_hot(y, 10)
-    call = "batch_gradients(X, y, W, b) with X (5, 784), y = [3, 0, 7, 9, 1], W (784, 10), b (10,)"
-    gW, gb = run(X, y, W, b, call)
-    if gW.shape == (10, 784):
-        _fail(name, f"{call} returned dW of shape (10, 784); expected (784, 10), the shape of W.",
-              "of X (n, 784) and P - Y (n, 10), which product has the shape of W, (784, 10)?",
-              "dW = X.T @ (P - Y) / n")
-    mean_nudge = "the loss is the mean of the n examples' losses, so its gradient is the mean of their gradients."
-    if gW.shape == dW.shape and np.all(np.isfinite(gW)):
-        for w, why, nudge, more in [
-                (n * dW, "is n = 5 times too large", mean_nudge, "divide the sum over the examples by n: X.T @ (P - Y) / n"),
-                (-dW, "has the wrong sign", "dL/dl is p - y, predicted minus true.", "X.T @ (P - Y), not X.T @ (Y - P)"),
-                (X.T @ P / n, "ignores the labels", "dL/dl = p - y: subtract the one-hot labels from P.",
-                 "Y = as_one_hot(y, 10); dW = X.T @ (P - Y) / n"),
-                (X.T @ (model.softmax(X @ W) - Y) / n, "leaves out the bias b", "the probabilities come from "
-                 "the logits l = XW + b.", "P = softmax(logits(X, W, b))"),
-                (X.T @ (P - y[:, None]) / n, "subtracts the class numbers (3, 0, 7, ...) from P, not one-hot rows",
-                 _RAW_LABELS_HINT, one_hot_more)]:
-            if np.allclose(gW, w, rtol=1e-5, atol=1e-8):
-                _fail(name, f"{call}: dW {why}.", nudge, more)
-    _compare(name, gW, dW, call=call + " (dW)",
-             hint="write it for one example first, dW = x^T (p - y) (784 x 1 times 1 x 10), then average over the rows of X.",
-             more="dW = X.T @ (P - Y) / n, with P = softmax(logits(X, W, b)) and Y = as_one_hot(y, 10)")
-    if gb.shape == ():
-        _fail(name, f"{call} returned db as a single number; expected shape (10,), one entry per class.",
-              "average over the examples (the rows) only, not over the classes too.", "db = (P - Y).mean(axis=0)")
-    if gb.shape == (n,):
-        _fail(name, f"{call} returned db of shape ({n},), one number per example; expected (10,), one per class.",
-              "average over the examples, that is down the rows of P - Y, along axis 0.", "db = (P - Y).mean(axis=0)")
-    if gb.shape == db.shape and np.all(np.isfinite(gb)):
-        for w, why, nudge, more in [
-                (n * db, "is n = 5 times too large", mean_nudge, "db = (P - Y).mean(axis=0)"),
-                (-db, "has the wrong sign", "dL/dl is p - y, predicted minus true.", "(P - Y), not (Y - P)"),
-                (P.mean(axis=0), "ignores the labels", "dL/db = p - y for one example; subtract the one-hot labels.",
-                 "db = (P - Y).mean(axis=0)")]:
-            if np.allclose(gb, w, rtol=1e-5, atol=1e-8):
-                _fail(name, f"{call}: db {why}.", nudge, more)
-    _compare(name, gb, db, call=call + " (db)", hint="for one example db = p - y; for a batch, its mean over the rows.",
-             more="db = (P - Y).mean(axis=0)")
-
-    # 2. A batch of one: the formulas without the average.
-    call = "batch_gradients(X[:1], y[:1], W, b), a batch of one example"
-    gW, gb = run(X[:1], y[:1], W, b, call)
-    dW1, db1, _ = model.gradients(X[0], y[0], W, b)
-    _compare(name, gW, dW1, call=call + " (dW)", hint="for one example dW_ij = x_i (p_j - y_j).")
-    _compare(name, gb, db1, call=call + " (db)", hint="for one example db_j = p_j - y_j.")
-
+        dW, db, _ = model.gradients(x, y, W, b)
+        p = model.softmax(model.logits(x, W, b))
+        y_hot = model.as_one_hot(y, 10)
+        if gW.shape == (10, 784):
+            _fail(name, f"{call} returned dW of shape (10, 784); expected (784, 10), the shape of W.",
+                  "dW[i, j] belongs to W[i, j]: the pixel i comes first, the class j second.",
+                  "np.outer(x, p - y) has shape (784, 10); np.outer(p - y, x) is its transpose.")
+        if gW.shape in ((784,), (10,)):
+            _fail(name, f"{call} returned dW of shape {gW.shape}; expected (784, 10), one number per weight.",
+                  "every weight W[i, j] gets its own derivative, x_i (p_j - y_j): a table of 784 x 10.",
+                  "np.outer(x, p - y)")
+        raw = "subtracts the label number y from every p_j, not the one-hot row"
+        raw_hint = (f"y = {y} is the class number; p - y needs the one-hot row: ten numbers, 1 at the true class.",
+                    "as_one_hot(y, 10) (or np.eye(10)[y]), then p - that")
+        if gW.shape == dW.shape and np.all(np.isfinite(gW)):
+            for w, why, nudge, more in [
+                    (-dW, "has the wrong sign", "dL/dl = p - y, predicted minus true.", "np.outer(x, p - y)"),
+                    (np.outer(x, p), "ignores the label", "dL/dl = p - y: subtract the one-hot label from p.",
+                     "np.outer(x, p - y)"),
+                    (np.outer(x, p - y), raw, *raw_hint),
+                    (np.outer(x, model.softmax(x @ W) - y_hot), "leaves out the bias b",
+                     "p comes from the logits l = xW + b.", "p = softmax(logits(x, W, b))"),
+                    (np.outer(np.ones(784), p - y_hot), "does not depend on x",
+                     "W[i, j] multiplies the pixel x_i in the logit l_j: by how much does l_j change when "
+                     "W[i, j] grows by 1?", chain)]:
+                if np.allclose(gW, w, rtol=1e-6, atol=1e-10):
+                    _fail(name, f"{call}: dW {why}.", nudge, more)
+        _compare(name, gW, dW, call=call + " (dW)", hint="follow the chain: which logits does W[i, j] change, and "
+                 "by how much per unit?", more=chain)
+        if gb.shape == ():
+            _fail(name, f"{call} returned db as a single number; expected shape (10,), like b.",
+                  "each bias b_j gets its own derivative.", "db = p - y")
+        if gb.shape == db.shape and np.all(np.isfinite(gb)):
+            for w, why, nudge, more in [(-db, "has the wrong sign", "dL/dl = p - y, predicted minus true.", "db = p - y"),
+                                        (p, "ignores the label", "subtract the one-hot label from p.", "db = p - y"),
+                                        (p - y, raw, *raw_hint)]:
+                if np.allclose(gb, w, rtol=1e-6, atol=1e-10):
+                    _fail(name, f"{call}: db {why}.", nudge, more)
+        _compare(name, gb, db, call=call + " (db)", hint="b_j moves the logit l_j by exactly as much as b_j "
+                 "changes, and no other logit.", more="dl_j/db_j = 1, so dL/db_j = dL/dl_j: db = p - y")
     return 2
 
 
@@ -774,7 +746,7 @@ def check_update_step(fn):
     W1, b1, _ = step(X, y, W, b, lr)
     dW, db, _ = model.gradients(X, y, W, b)
     call = "update_step(X, y, W, b, lr=0.5) with X (5, 784), y = [3, 0, 7, 9, 1]"
-    got = _call(name, _explained(name, fn, call, [_UNPACK]), X, y, W, b, lr, call=call)
+    got = _explained_call(name, fn, X, y, W, b, lr, call=call, explain=_unpack_advice)
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
         _fail(name, f"{call} returned {type(got).__name__}"
               f"{f' of {len(got)} values' if isinstance(got, (tuple, list)) else ''}; expected a pair (W_new, b_new).",

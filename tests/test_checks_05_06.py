@@ -28,7 +28,7 @@ def passes(check, fn):
     assert check(fn, strict=True) is fn
 
 
-ALL = [checks.check_numerical_gradient, checks.check_batch_gradients, checks.check_gradient_descent,
+ALL = [checks.check_numerical_gradient, checks.check_example_gradients, checks.check_gradient_descent,
        checks.check_bowl_lr, checks.check_update_step]
 
 
@@ -192,99 +192,104 @@ def test_numerical_gradient_shape_and_signature_mistakes():
     fails(checks.check_numerical_gradient, lambda f, a, h=1e-5: "grad", "not numbers")
 
 
-# --- 05: batch_gradients ------------------------------------------------------
+# --- 05: example_gradients ------------------------------------------------------
 
-def bg_vectorised(X, y, W, b):
-    P = softmax(logits(X, W, b))
-    Y = as_one_hot(y, 10)
-    return X.T @ (P - Y) / len(X), (P - Y).mean(axis=0)
-
-
-def bg_loop(X, y, W, b):
-    dW, db = np.zeros_like(W), np.zeros_like(b)
-    for x_m, y_m in zip(X, y):
-        delta = softmax(x_m @ W + b)
-        delta[y_m] -= 1
-        dW += np.outer(x_m, delta)
-        db += delta
-    return dW / len(X), db / len(X)
+def eg_outer(x, y, W, b):
+    delta = softmax(logits(x, W, b)) - as_one_hot(y, 10)
+    return np.outer(x, delta), delta
 
 
-def bg_einsum(X, y, W, b):
-    delta = softmax(X @ W + b) - np.eye(10)[y]
-    return np.einsum("ni,nj->ij", X, delta) / X.shape[0], np.einsum("nj->j", delta) / X.shape[0]
-
-
-def bg_library(X, y, W, b):
-    dW, db, _ = gradients(X, y, W, b)
+def eg_loops(x, y, W, b):
+    p = softmax(x @ W + b)
+    dW, db = np.zeros((784, 10)), np.zeros(10)
+    for j in range(10):
+        d = p[j] - (1.0 if j == y else 0.0)
+        db[j] = d
+        for i in range(784):
+            dW[i, j] = x[i] * d
     return dW, db
 
 
-@pytest.mark.parametrize("fn", [bg_vectorised, bg_loop, bg_einsum, bg_library])
-def test_batch_gradients_right_answers_pass(fn):
-    passes(checks.check_batch_gradients, fn)
+def eg_broadcast(x, y, W, b):
+    delta = softmax(x @ W + b)
+    delta[y] -= 1
+    return x[:, None] * delta[None, :], delta
 
 
-def bg_with(dW=None, db=None):
-    """The right gradients, with dW and/or db replaced by a wrong formula of (X, y, W, b, P, Y)."""
-    def batch_gradients(X, y, W, b):
-        P, Y, n = softmax(logits(X, W, b)), as_one_hot(y, 10), len(X)
-        right_dW, right_db = X.T @ (P - Y) / n, (P - Y).mean(axis=0)
-        return (right_dW if dW is None else dW(X, y, W, b, P, Y),
-                right_db if db is None else db(X, y, W, b, P, Y))
-    return batch_gradients
+def eg_einsum(x, y, W, b):
+    delta = softmax(logits(x, W, b)) - np.eye(10)[y]
+    return np.einsum("i,j->ij", x, delta), delta
+
+
+def eg_library(x, y, W, b):
+    dW, db, _ = gradients(x, y, W, b)
+    return dW, db
+
+
+@pytest.mark.parametrize("fn", [eg_outer, eg_loops, eg_broadcast, eg_einsum, eg_library])
+def test_example_gradients_right_answers_pass(fn):
+    passes(checks.check_example_gradients, fn)
+
+
+def eg_with(dW=None, db=None):
+    """The right gradients, with dW and/or db replaced by a wrong formula of (x, y, W, b, p, y_hot)."""
+    def example_gradients(x, y, W, b):
+        p, y_hot = softmax(logits(x, W, b)), as_one_hot(y, 10)
+        return (np.outer(x, p - y_hot) if dW is None else dW(x, y, W, b, p, y_hot),
+                p - y_hot if db is None else db(x, y, W, b, p, y_hot))
+    return example_gradients
 
 
 @pytest.mark.parametrize("fn, phrases, code", [
-    (bg_with(dW=lambda X, y, W, b, P, Y: X.T @ (P - Y)), ["dW is n = 5 times too large", "mean"], "/ n"),
-    (bg_with(dW=lambda X, y, W, b, P, Y: X.T @ (Y - P) / len(X)), ["dW has the wrong sign", "predicted minus true"],
-     "not X.T @ (Y - P)"),
-    (bg_with(dW=lambda X, y, W, b, P, Y: X.T @ P / len(X)), ["dW ignores the labels"], "as_one_hot"),
-    (bg_with(dW=lambda X, y, W, b, P, Y: X.T @ (softmax(X @ W) - Y) / len(X)), ["leaves out the bias b"],
-     "logits(X, W, b)"),
-    (bg_with(dW=lambda X, y, W, b, P, Y: (P - Y).T @ X / len(X)), ["shape (10, 784)", "(784, 10)"], "X.T @ (P - Y)"),
-    (bg_with(dW=lambda X, y, W, b, P, Y: np.einsum("ni,nj->ji", X, P - Y) / len(X)), ["shape (10, 784)"], None),
-    (bg_with(dW=lambda X, y, W, b, P, Y: X.T @ (P - y[:, None]) / len(X)), ["class numbers", "one-hot"],
-     "as_one_hot(y, 10)"),
-    (bg_with(dW=lambda X, y, W, b, P, Y: X.T @ (P - Y) / 5), ["batch of one"], None),
-    (bg_with(db=lambda X, y, W, b, P, Y: (P - Y).sum(axis=0)), ["db is n = 5 times too large"], "mean(axis=0)"),
-    (bg_with(db=lambda X, y, W, b, P, Y: (Y - P).mean(axis=0)), ["db has the wrong sign"], None),
-    (bg_with(db=lambda X, y, W, b, P, Y: P.mean(axis=0)), ["db ignores the labels"], "mean(axis=0)"),
-    (bg_with(db=lambda X, y, W, b, P, Y: (P - Y).mean()), ["db as a single number", "(10,)"], "axis=0"),
-    (bg_with(db=lambda X, y, W, b, P, Y: (P - Y).mean(axis=1)), ["db of shape (5,)", "axis 0"], "axis=0"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(x, yh - p)), ["dW has the wrong sign", "predicted minus true"],
+     "np.outer(x, p - y)"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(x, p)), ["dW ignores the label"], "np.outer(x, p - y)"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(x, p - y), db=lambda x, y, W, b, p, yh: p - y),
+     ["subtracts the label number y", "one-hot row"], "as_one_hot(y, 10)"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(x, softmax(x @ W) - yh)), ["leaves out the bias b"],
+     "softmax(logits(x, W, b))"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(np.ones(784), p - yh)), ["does not depend on x"], "(p_j - y_j) x_i"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(p - yh, x)), ["shape (10, 784)", "(784, 10)"],
+     "np.outer(p - y, x) is its transpose"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: x * (p - yh).sum()), ["shape (784,)", "one number per weight"],
+     "np.outer(x, p - y)"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: 2 * np.outer(x, p - yh)), ["2 times the expected"], None),
+    (eg_with(db=lambda x, y, W, b, p, yh: yh - p), ["db has the wrong sign"], "db = p - y"),
+    (eg_with(db=lambda x, y, W, b, p, yh: p), ["db ignores the label"], "db = p - y"),
+    (eg_with(db=lambda x, y, W, b, p, yh: (p - yh).sum()), ["db as a single number"], "db = p - y"),
+    (eg_with(db=lambda x, y, W, b, p, yh: x @ np.outer(x, p - yh)), ["(db) returned a wrong value"], "dl_j/db_j = 1"),
 ])
-def test_batch_gradients_wrong_formulas_are_named(fn, phrases, code):
-    text, more = first_step_and_more(checks.check_batch_gradients, fn)
+def test_example_gradients_wrong_formulas_are_named(fn, phrases, code):
+    text, more = first_step_and_more(checks.check_example_gradients, fn)
     for phrase in phrases:
         assert phrase in text, text
     if code:
         assert code not in text and code in more, (text, more)
 
 
-def test_batch_gradients_with_raw_labels_explains_one_hot():
-    def raw(X, y, W, b):
-        P = softmax(logits(X, W, b))
-        return X.T @ (P - y) / len(X), (P - y).mean(axis=0)
-    err = fails(checks.check_batch_gradients, raw, "raised ValueError", "could not be broadcast",
-                "class numbers", "one-hot rows")
-    assert "as_one_hot(y, 10)" in err.more
+def test_example_gradients_elementwise_product_explains_the_outer_product():
+    def elementwise(x, y, W, b):
+        delta = softmax(logits(x, W, b)) - as_one_hot(y, 10)
+        return x * delta, delta
+    err = fails(checks.check_example_gradients, elementwise, "raised ValueError", "broadcast",
+                "every pixel i with every class j")
+    assert "np.outer(x, p - y)" in err.more
 
 
-def test_batch_gradients_return_mistakes():
-    fails(checks.check_batch_gradients, lambda X, y, W, b: gradients(X, y, W, b), "tuple of 3 values",
+def test_example_gradients_return_mistakes():
+    fails(checks.check_example_gradients, lambda x, y, W, b: gradients(x, y, W, b), "tuple of 3 values",
           "expected a pair (dW, db)")
-    fails(checks.check_batch_gradients, lambda X, y, W, b: gradients(X, y, W, b)[1::-1],
-          "returned (db, dW)")
+    fails(checks.check_example_gradients, lambda x, y, W, b: gradients(x, y, W, b)[1::-1], "returned (db, dW)")
 
-    def unpack_two(X, y, W, b):
-        dW, db = gradients(X, y, W, b)
+    def unpack_two(x, y, W, b):
+        dW, db = gradients(x, y, W, b)
         return dW, db
-    err = fails(checks.check_batch_gradients, unpack_two, "too many values to unpack", "three values")
-    assert "dW, db, loss = gradients(X, y, W, b)" in err.more
+    err = fails(checks.check_example_gradients, unpack_two, "too many values to unpack", "three things")
+    assert "dW, db, _ = gradients(...)" in err.more
 
 
-def test_a_wrong_batch_gradient_is_described_not_dumped():
-    err = fails(checks.check_batch_gradients, bg_with(dW=lambda X, y, W, b, P, Y: X.T @ (P - Y) / 50),
+def test_a_wrong_example_gradient_is_described_not_dumped():
+    err = fails(checks.check_example_gradients, eg_with(dW=lambda x, y, W, b, p, yh: np.outer(x, p - yh) / 10),
                 "1/10 of the expected")
     assert "..." not in str(err) and len(str(err)) < 600
 
@@ -460,8 +465,8 @@ def test_update_step_unpacking_two_of_three():
         dW, db = gradients(X, y, W, b)
         return W - lr * dW, b - lr * db
     text, more = first_step_and_more(checks.check_update_step, unpack_two)
-    assert "too many values to unpack" in text and "three values" in text
-    assert "dW, db, loss = gradients(X, y, W, b)" in more
+    assert "too many values to unpack" in text and "three things" in text
+    assert "dW, db, _ = gradients(...)" in more
 
 
 @pytest.mark.parametrize("fn, phrases", [
