@@ -78,6 +78,14 @@ class Mirror(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", "10000000")
             self.end_headers()
             self.trickle(b"\x1f\x8b" + b"\x00" * 1000)
+        elif kind == "labelsstuck":  # the real files, but the last one never quite arrives
+            if name == "t10k-labels-idx1-ubyte.gz":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(real)))
+                self.end_headers()
+                self.trickle(real[:1000])
+            else:
+                self.reply(200, real)
         elif kind == "tricklehead":  # even the status line comes a byte at a time
             self.trickle(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000\r\nX-Padding: " + b"a" * 1000)
         elif kind == "stall":
