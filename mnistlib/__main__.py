@@ -48,7 +48,8 @@ def at_least_one(text):
 # --- download -----------------------------------------------------------------------------------
 
 def _download(args, parser):
-    from .data import CacheDirError, DownloadError, check_cache_dir, default_cache_dir, download_mnist
+    from .data import (CacheDirError, DownloadError, check_cache_dir, default_cache_dir,
+                       download_mnist)
     cache = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
     try:
         check_cache_dir(cache)
@@ -173,7 +174,8 @@ def main(argv=None):
     t.add_argument("--no-download", action="store_true", help="never download; use what is here")
     t.add_argument("--method", choices=["example", "minibatch", "full"], default="minibatch")
     t.add_argument("--lr", type=positive, default=1.0, help="learning rate (default 1.0)")
-    t.add_argument("--epochs", type=at_least_one, default=4, help="passes over the data (default 4)")
+    t.add_argument("--epochs", type=at_least_one, default=4,
+                   help="passes over the data (default 4)")
     t.add_argument("--batch-size", type=at_least_one, default=None,
                    help="examples per update, for --method minibatch (default 50)")
     t.add_argument("--schedule", choices=["constant", "linear"], default="linear")

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 # The loopback mirrors of the download tests.
-from test_download import assert_cache_holds_verified_mnist, mirrors, real_files, server  # noqa: F401
+from test_download import (assert_cache_holds_verified_mnist, mirrors, real_files,  # noqa: F401
+                           server)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -82,7 +83,8 @@ BAD_TRAIN_ARGUMENTS = {
     "missing data dir": (["--data-dir", "{tmp}/nowhere"],
                          "--data-dir {tmp}/nowhere does not exist; give the directory that holds "
                          "the four MNIST files"),
-    "data dir is a file": (["--data-dir", "{tmp}/file"], "--data-dir {tmp}/file is not a directory"),
+    "data dir is a file": (["--data-dir", "{tmp}/file"],
+                           "--data-dir {tmp}/file is not a directory"),
     "empty data dir": (["--data-dir", "{tmp}"], "train-images-idx3-ubyte: not found"),
     "out in a missing directory": (["--out", "{tmp}/nowhere/w.png"],
                                    "--out {tmp}/nowhere/w.png: the directory {tmp}/nowhere does "
@@ -151,7 +153,8 @@ def test_method_example_says_one_example_per_update(tmp_path, offline):
     r = run_cli("train", "--method", "example", "--epochs", "1", "--lr", "0.1",
                 "--out", str(tmp_path / "w.png"), env=offline)
     assert r.returncode == 0, r.stderr
-    assert "training: example gradient descent, lr=0.1, one example per update, 1 epochs" in r.stdout
+    assert ("training: example gradient descent, lr=0.1, one example per update, 1 epochs"
+            in r.stdout)
     assert "batch size" not in r.stdout
 
 

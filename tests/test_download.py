@@ -87,7 +87,8 @@ class Mirror(http.server.BaseHTTPRequestHandler):
             else:
                 self.reply(200, real)
         elif kind == "tricklehead":  # even the status line comes a byte at a time
-            self.trickle(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000\r\nX-Padding: " + b"a" * 1000)
+            self.trickle(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000\r\nX-Padding: "
+                         + b"a" * 1000)
         elif kind == "stall":
             self.server.wake.wait(STALL_SECONDS)
         elif kind == "stallbody":
