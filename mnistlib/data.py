@@ -297,7 +297,9 @@ def load_mnist(data_dir=None, *, shape="flat", dtype="float32", one_hot=False,
     dtype="float32": x in [0, 1];  dtype="uint8": x in 0..255, as stored.
     one_hot=False: y (n,) int64 in 0..9;  one_hot=True: y (n, 10) float32.
     data_dir (or MNIST_DATA_DIR) must hold the four MNIST files, raw or .gz; otherwise the
-    cache is used, then a download (if ``download``), then the bundled subset.
+    cache is used, then a download (if ``download``), then the bundled subset. The
+    download waits at most 10 s for a silent server and gives up after DOWNLOAD_DEADLINE
+    seconds in all (``download_mnist`` takes other limits).
     """
     if shape not in SHAPES:
         raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
