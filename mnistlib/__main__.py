@@ -174,8 +174,8 @@ def main(argv=None):
     t.add_argument("--no-download", action="store_true", help="never download; use what is here")
     t.add_argument("--method", choices=["example", "minibatch", "full"], default="minibatch")
     t.add_argument("--lr", type=positive, default=1.0, help="learning rate (default 1.0)")
-    t.add_argument("--epochs", type=at_least_one, default=4,
-                   help="passes over the data (default 4)")
+    t.add_argument("--epochs", type=at_least_one, default=8,
+                   help="passes over the data (default 8, the recipe chosen on validation in notebook 08)")
     t.add_argument("--batch-size", type=at_least_one, default=None,
                    help="examples per update, for --method minibatch (default 50)")
     t.add_argument("--schedule", choices=["constant", "linear"], default="linear")
