@@ -46,17 +46,37 @@ WRONG = {
         "p[np.arange(len(y)), y] -= 1\n"
         "return W + lr * x.T @ p / len(x), b + lr * p.mean(axis=0)",
         "climbs up the loss instead of down"),
+    "gradients_loop": (
+        "the sum of the example gradients, not their mean",
+        "dW, db = np.zeros_like(W), np.zeros_like(b)\n"
+        "for m in range(len(X)):\n"
+        "    l = X[m] @ W + b\n"
+        "    p = np.exp(l - l.max())\n"
+        "    p = p / p.sum()\n"
+        "    p[y[m]] -= 1\n"
+        "    dW += np.outer(X[m], p)\n"
+        "    db += p\n"
+        "return dW, db",
+        "dW is 5 times too large: the sum of the example gradients, not their mean"),
+    "gradients_vectorised": (
+        "dW not divided by n",
+        "l = X @ W + b\n"
+        "P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "P = P / P.sum(axis=1, keepdims=True)\n"
+        "P[np.arange(len(y)), y] -= 1\n"
+        "return X.T @ P, P.sum(axis=0) / len(X)",
+        "dW is 5 times too large"),
     "minibatch_epoch": (
-        "the first batch every time",
-        "for start in range(0, len(x), batch_size):\n"
-        "    xb, yb = x[:batch_size], y[:batch_size]\n"
-        "    l = xb @ W + b\n"
-        "    p = np.exp(l - l.max(axis=1, keepdims=True))\n"
-        "    p = p / p.sum(axis=1, keepdims=True)\n"
-        "    p[np.arange(len(yb)), yb] -= 1\n"
-        "    W, b = W - lr * xb.T @ p / len(xb), b - lr * p.mean(axis=0)\n"
+        "the batches in the data's order, not shuffled",
+        "for start in range(0, len(X), batch_size):\n"
+        "    Xb, yb = X[start:start + batch_size], y[start:start + batch_size]\n"
+        "    l = Xb @ W + b\n"
+        "    P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "    P = P / P.sum(axis=1, keepdims=True)\n"
+        "    P[np.arange(len(yb)), yb] -= 1\n"
+        "    W, b = W - lr * Xb.T @ P / len(Xb), b - lr * P.mean(axis=0)\n"
         "return W, b",
-        "returned a wrong value"),
+        "your epoch did not shuffle"),
     "confusion_matrix": (
         "rows and columns swapped",
         "C = np.zeros((10, 10), dtype=int)\n"
