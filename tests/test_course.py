@@ -257,12 +257,12 @@ def _submitted_cell(source_cell, student, first):
 
     None: the release's placeholder, left as it is.
     """
-    if student == "solutions":                          # the worked answer, markers gone
-        return "\n".join(x for x in source_cell.source.split("\n")
-                         if not (markers.BEGIN.match(x) or markers.END.match(x)))
     if student == "wrong" and first:
         body = wrong_answer(source_cell.metadata.nbgrader["grade_id"])[1]
         return markers.strip_solutions(source_cell.source, placeholder=body.split("\n"))[0]
+    if student in ("solutions", "wrong"):               # the worked answer, markers gone
+        return "\n".join(x for x in source_cell.source.split("\n")
+                         if not (markers.BEGIN.match(x) or markers.END.match(x)))
     return None
 
 
