@@ -17,19 +17,27 @@ WRONG = {
         "forgot to divide by 255",
         "return image.reshape(784).astype(np.float32)",
         "expected values in [0, 1]"),
-    "logits": (
-        "forgot the bias",
-        "return x @ W",
-        "without the bias"),
+    "ink_box": (
+        "bottom and right one past the ink, as a slice's end",
+        "grid = x.reshape(28, 28) > 0\n"
+        "rows = np.flatnonzero(grid.any(axis=1))\n"
+        "cols = np.flatnonzero(grid.any(axis=0))\n"
+        "return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1",
+        "one past the last row and column with ink"),
+    "nearest_mean_params": (
+        "the 1/2 of |m_j|^2 lost",
+        "return means.T, -(means ** 2).sum(axis=1)",
+        "Your b is 2 times what your W needs"),
     "softmax": (
         "no shift by the maximum: exp overflows",
         "e = np.exp(l)\n"
         "return e / e.sum(axis=-1, keepdims=True)",
         "returns nan for large logits"),
-    "cross_entropy": (
-        "the sum over the batch, not the mean",
-        "return float(-np.sum(y * np.log(p)))",
-        "the sum over the 4 examples; expected the mean"),
+    "log_softmax": (
+        "the log of softmax: -inf where p rounds to 0",
+        "e = np.exp(l - l.max(axis=-1, keepdims=True))\n"
+        "return np.log(e / e.sum(axis=-1, keepdims=True))",
+        "returned -inf where log p is about -1002.2"),
     "batch_gradients": (
         "forgot to divide by n",
         "l = x @ W + b\n"
@@ -77,6 +85,16 @@ WRONG = {
         "    W, b = W - lr * Xb.T @ P / len(Xb), b - lr * P.mean(axis=0)\n"
         "return W, b",
         "your epoch did not shuffle"),
+    "choose_recipe": (
+        "each recipe scored on the training images",
+        "from mnistlib.model import accuracy\n"
+        "from mnistlib.train import train\n"
+        "val_accs = []\n"
+        "for settings in grid:\n"
+        "    result = train(x_train, y_train, **settings, evaluate=False)\n"
+        "    val_accs.append(accuracy(x_train, y_train, result.W, result.b))\n"
+        "return grid[int(np.argmax(val_accs))], val_accs",
+        "your scores are the accuracies on the training images"),
     "confusion_matrix": (
         "rows and columns swapped",
         "C = np.zeros((10, 10), dtype=int)\n"
@@ -101,3 +119,93 @@ WRONG = {
 def wrong_answer(name):
     """(mistake, body, message) for exercise ``name``: from WRONG, else FORGOT_RETURN."""
     return WRONG.get(name, FORGOT_RETURN)
+
+
+# Right answers written differently from the worked solutions: the visible check and the
+# hidden tests of the exercise must both accept each (tests/test_course.py).
+RIGHT = {
+    "flatten": [
+        "return np.ravel(image) / 255.0",
+        "return (image.astype(np.float64) / 255).flatten()",
+    ],
+    "ink_box": [
+        "rows = [r for r in range(28) if x[28 * r:28 * r + 28].max() > 0]\n"
+        "cols = [c for c in range(28) if x[c::28].max() > 0]\n"
+        "return rows[0], rows[-1], cols[0], cols[-1]",
+        "r, c = np.nonzero(x.reshape(28, 28))\n"
+        "return r.min(), r.max(), c.min(), c.max()",
+    ],
+    "nearest_mean_params": [
+        "W = np.stack([m for m in means], axis=1)\n"
+        "b = np.array([-0.5 * m @ m for m in means])\n"
+        "return W, b",
+        "return 2 * means.T, -(means ** 2).sum(axis=1)",
+    ],
+    "softmax": [
+        "z = l - np.max(l, axis=-1, keepdims=True)\n"
+        "return np.exp(z) / np.sum(np.exp(z), axis=-1, keepdims=True)",
+        "e = np.exp(l - l.max(axis=-1)[..., None])\n"
+        "return e / e.sum(axis=-1)[..., None]",
+    ],
+    "log_softmax": [
+        "m = np.max(l, axis=-1, keepdims=True)\n"
+        "return (l - m) - np.log(np.sum(np.exp(l - m), axis=-1, keepdims=True))",
+        "return l - np.logaddexp.reduce(l, axis=-1, keepdims=True)",
+    ],
+    "choose_recipe": [
+        "from mnistlib.model import accuracy\n"
+        "from mnistlib.train import train\n"
+        "models = [train(x_train, y_train, evaluate=False, **g) for g in grid]\n"
+        "val_accs = [accuracy(x_val, y_val, m.W, m.b) for m in models]\n"
+        "return max(zip(grid, val_accs), key=lambda pair: pair[1])[0], val_accs",
+    ],
+    "confusion_matrix": [
+        "C = np.zeros((10, 10), dtype=np.int64)\n"
+        "np.add.at(C, (y_true, y_pred), 1)\n"
+        "return C",
+        "return np.bincount(10 * np.asarray(y_true) + np.asarray(y_pred), minlength=100).reshape(10, 10)",
+    ],
+    "gradients_loop": [
+        "dW, db = np.zeros(W.shape), np.zeros(b.shape)\n"
+        "for x, t in zip(X, y):\n"
+        "    l = x @ W + b\n"
+        "    p = np.exp(l - l.max())\n"
+        "    d = p / p.sum() - np.eye(10)[t]\n"
+        "    dW = dW + np.outer(x, d)\n"
+        "    db = db + d\n"
+        "return dW / len(X), db / len(X)",
+    ],
+    "gradients_vectorised": [
+        "l = X @ W + b\n"
+        "P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "P /= P.sum(axis=1, keepdims=True)\n"
+        "P[np.arange(len(y)), y] -= 1\n"
+        "return np.einsum('ni,nj->ij', X, P) / len(X), P.mean(axis=0)",
+    ],
+    "minibatch_epoch": [
+        "idx = np.arange(len(X))\n"
+        "rng.shuffle(idx)\n"
+        "for start in range(0, len(X), batch_size):\n"
+        "    rows = idx[start:start + batch_size]\n"
+        "    Xb, yb = X[rows], y[rows]\n"
+        "    l = Xb @ W + b\n"
+        "    P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "    P = P / P.sum(axis=1, keepdims=True)\n"
+        "    P[np.arange(len(yb)), yb] -= 1\n"
+        "    W, b = W - lr * Xb.T @ P / len(Xb), b - lr * P.mean(axis=0)\n"
+        "return W, b",
+    ],
+    "center_by_mass": [
+        "h, w = patch.shape\n"
+        "total = r_sum = c_sum = 0.0\n"
+        "for r in range(h):\n"
+        "    for c in range(w):\n"
+        "        total += patch[r, c]\n"
+        "        r_sum += r * patch[r, c]\n"
+        "        c_sum += c * patch[r, c]\n"
+        "top, left = int(np.round(14 - r_sum / total)), int(np.round(14 - c_sum / total))\n"
+        "frame = np.zeros((28, 28))\n"
+        "frame[top:top + h, left:left + w] = patch\n"
+        "return frame",
+    ],
+}

@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -38,7 +39,7 @@ import make_course  # noqa: E402
 import markers  # noqa: E402
 from student_version import student_notebook  # noqa: E402
 
-from course_wrong_answers import wrong_answer  # noqa: E402
+from course_wrong_answers import RIGHT, wrong_answer  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -198,6 +199,38 @@ def test_each_wrong_answer_is_rejected_with_its_message(path):
         with pytest.raises(checks.CheckFailed) as failed:
             check(namespace[ex.name], strict=True)
         assert message in str(failed.value), f"{ex.name}, {mistake}: {failed.value}"
+
+
+def _hidden_block(source):
+    lines = source.split("\n")
+    start = next(i for i, x in enumerate(lines) if markers.BEGIN_HIDDEN.match(x))
+    end = next(i for i, x in enumerate(lines) if markers.END_HIDDEN.match(x))
+    return "\n".join(lines[start + 1:end])
+
+
+HIDDEN_CASES = [(path, ex) for path in NOTEBOOKS for ex in exercises_of(path) if ex.hidden_tests]
+
+
+@pytest.mark.parametrize("path, ex", HIDDEN_CASES, ids=[f"{p.stem}-{e.name}" for p, e in HIDDEN_CASES])
+def test_hidden_tests_accept_right_answers_written_differently(path, ex):
+    """The worked solution and each answer in RIGHT pass the visible check and the hidden tests,
+    silently: a warning on stderr would cost the points in nbgrader."""
+    from mnistlib import model
+    from mnistlib.train import train
+    # What the worked solutions and hidden tests use from the notebooks' imports.
+    imported = {"np": np, "train": train, **{k: v for k, v in vars(model).items() if not k.startswith("_")}}
+    cell = nbformat.read(path, as_version=4).cells[ex.solution_cell].source
+    check = getattr(checks, ex.check.split(".")[-1])
+    sources = [cell] + [markers.strip_solutions(cell, placeholder=body.split("\n"))[0]
+                        for body in RIGHT.get(ex.name, [])]
+    hidden = _hidden_block(nbformat.read(path, as_version=4).cells[ex.check_cell].source)
+    for source in sources:
+        namespace = dict(imported)
+        exec(source, namespace)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            check(namespace[ex.name], strict=True)
+            exec(hidden, namespace)
 
 
 # --- part 2: nbgrader for real -----------------------------------------------------------
