@@ -38,22 +38,46 @@ WRONG = {
         "e = np.exp(l - l.max(axis=-1, keepdims=True))\n"
         "return np.log(e / e.sum(axis=-1, keepdims=True))",
         "returned -inf where log p is about -1002.2"),
-    "batch_gradients": (
-        "forgot to divide by n",
+    "numerical_gradient": (
+        "the forward difference",
+        "grad = np.zeros(a.shape)\n"
+        "for i in np.ndindex(a.shape):\n"
+        "    value = a[i]\n"
+        "    f0 = f(a)\n"
+        "    a[i] = value + h\n"
+        "    grad[i] = (f(a) - f0) / h\n"
+        "    a[i] = value\n"
+        "return grad",
+        "your estimate is the forward difference"),
+    "example_gradients": (
+        "the outer product the wrong way round",
         "l = x @ W + b\n"
-        "p = np.exp(l - l.max(axis=1, keepdims=True))\n"
-        "p = p / p.sum(axis=1, keepdims=True)\n"
-        "p[np.arange(len(y)), y] -= 1\n"
-        "return x.T @ p, p.sum(axis=0)",
-        "dW is n times too large"),
+        "p = np.exp(l - l.max())\n"
+        "p = p / p.sum()\n"
+        "p[y] -= 1\n"
+        "return np.outer(p, x), p",
+        "returned dW of shape (10, 784); expected (784, 10)"),
     "update_step": (
         "a step up the gradient",
-        "l = x @ W + b\n"
+        "l = X @ W + b\n"
         "p = np.exp(l - l.max(axis=1, keepdims=True))\n"
         "p = p / p.sum(axis=1, keepdims=True)\n"
         "p[np.arange(len(y)), y] -= 1\n"
-        "return W + lr * x.T @ p / len(x), b + lr * p.mean(axis=0)",
+        "return W + lr * X.T @ p / len(X), b + lr * p.mean(axis=0)",
         "climbs up the loss instead of down"),
+    "gradient_descent": (
+        "the path without its starting point",
+        "w = w0\n"
+        "path = []\n"
+        "for _ in range(steps):\n"
+        "    w = w - lr * grad(w)\n"
+        "    path.append(w)\n"
+        "return np.array(path)",
+        "your path starts after the first step"),
+    "bowl_lr": (
+        "the largest rate that does not diverge, 0.2",
+        "return 0.2",
+        "it never settles"),
     "gradients_loop": (
         "the sum of the example gradients, not their mean",
         "dW, db = np.zeros_like(W), np.zeros_like(b)\n"
@@ -164,6 +188,43 @@ RIGHT = {
         "np.add.at(C, (y_true, y_pred), 1)\n"
         "return C",
         "return np.bincount(10 * np.asarray(y_true) + np.asarray(y_pred), minlength=100).reshape(10, 10)",
+    ],
+    "numerical_gradient": [
+        "a = a.copy()\n"
+        "grad = np.zeros_like(a, dtype=np.float64)\n"
+        "flat, out = a.reshape(-1), grad.reshape(-1)\n"
+        "for k in range(flat.size):\n"
+        "    old = flat[k]\n"
+        "    flat[k] = old + h\n"
+        "    up = f(a)\n"
+        "    flat[k] = old - h\n"
+        "    down = f(a)\n"
+        "    flat[k] = old\n"
+        "    out[k] = (up - down) / (2 * h)\n"
+        "return grad",
+    ],
+    "example_gradients": [
+        "l = x @ W + b\n"
+        "p = np.exp(l - l.max())\n"
+        "d = p / p.sum() - np.eye(10)[y]\n"
+        "return x[:, None] * d[None, :], d",
+    ],
+    "update_step": [
+        "l = X @ W + b\n"
+        "P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "P = P / P.sum(axis=1, keepdims=True)\n"
+        "P[np.arange(len(y)), y] -= 1\n"
+        "return W - lr * np.einsum('ni,nj->ij', X, P) / len(X), b - lr * P.sum(axis=0) / len(X)",
+    ],
+    "gradient_descent": [
+        "path = np.empty((steps + 1,) + np.shape(w0))\n"
+        "path[0] = w0\n"
+        "for t in range(steps):\n"
+        "    path[t + 1] = path[t] - lr * grad(path[t])\n"
+        "return path",
+    ],
+    "bowl_lr": [
+        "return 0.18",
     ],
     "gradients_loop": [
         "dW, db = np.zeros(W.shape), np.zeros(b.shape)\n"
