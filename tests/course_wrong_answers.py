@@ -225,6 +225,7 @@ RIGHT = {
     ],
     "bowl_lr": [
         "return 0.18",
+        "return 0.14",
     ],
     "gradients_loop": [
         "dW, db = np.zeros(W.shape), np.zeros(b.shape)\n"
