@@ -73,6 +73,6 @@ def test_ci_runs_the_readme_test_command():
 def test_no_mnist_files_in_the_repository():
     bad = []
     for folder, subfolders, files in os.walk(ROOT):
-        subfolders[:] = [d for d in subfolders if d not in (".venv", ".git", "node_modules")]
+        subfolders[:] = [d for d in subfolders if d not in (".venv", ".venv-teach", ".git", "node_modules")]
         bad += [os.path.join(folder, f) for f in files if "ubyte" in f]
     assert not bad, bad
