@@ -1,11 +1,13 @@
 """Is the series fast enough to train live?  Times the training loop, the widgets and the notebooks.
 
-    MNIST_DATA_DIR=/path/to/mnist python benchmarks/run.py [--quick] [--notebooks]
+    MNIST_DATA_DIR=/path/to/mnist python benchmarks/run.py [--quick] [--notebooks | --classroom]
 
 Prints the machine (cores, CPU, numpy, BLAS), then a Markdown table: one row per
 measurement, with its target and whether it was met. benchmarks/README.md says
 what each row measures. --quick: fewer repeats, for checking the script itself.
---notebooks: also execute every notebook headless (not written back).
+--notebooks: also execute every notebook headless (not written back), each in a
+fresh kernel whose peak memory and CPU time are read, and size a classroom server
+from them. --classroom: those rows only.
 
 The numbers only count on the full MNIST; the script says so loudly when
 load_mnist fell back to the bundled subset. Run it on a quiet machine: the load
@@ -394,25 +396,110 @@ def widget_rows(table, d, repeats):
 
 # --- 5. the notebooks ----------------------------------------------------------
 
+# Appended to each notebook in memory: the kernel reports its own peak memory and CPU time.
+KERNEL_USAGE = """
+import json as _json, resource as _resource, sys as _sys
+_usage = _resource.getrusage(_resource.RUSAGE_SELF)
+_peak_mb = _usage.ru_maxrss / (1024 * 1024 if _sys.platform == "darwin" else 1024)
+try:
+    for _line in open("/proc/self/status"):
+        if _line.startswith("VmHWM:"):
+            _peak_mb = int(_line.split()[1]) / 1024
+except OSError:
+    pass
+print(_json.dumps({"peak_mb": _peak_mb, "cpu_s": _usage.ru_utime + _usage.ru_stime}))
+"""
+
+
 def notebook_rows(table):
+    """Each notebook in a fresh kernel: wall time, and the kernel's CPU seconds and peak memory."""
+    import json
     import nbformat
     from nbclient import NotebookClient
     paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    total = 0.0
+    total, usage = 0.0, {}
     for p in paths:
         nb = nbformat.read(p, as_version=4)        # executed in memory, never written back
+        nb.cells.append(nbformat.v4.new_code_cell(KERNEL_USAGE))
         client = NotebookClient(nb, timeout=600, kernel_name="python3",
                                 resources={"metadata": {"path": str(p.parent)}})
         t = time.perf_counter()
         try:
             client.execute()
-            result = f"{time.perf_counter() - t:.1f} s"
+            seconds = time.perf_counter() - t
+            out = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+            usage[p.name] = json.loads(out.strip().splitlines()[-1])
+            result = (f"{seconds:.1f} s; kernel: {usage[p.name]['cpu_s']:.1f} CPU s, "
+                      f"peak {usage[p.name]['peak_mb']:.0f} MB")
         except Exception as e:
             result = f"{time.perf_counter() - t:.1f} s, FAILED: {type(e).__name__}"
         total += time.perf_counter() - t
-        table.add(f"notebook {p.name}", result)
+        table.add(f"notebook {p.name} (fresh kernel: wall time; CPU time and peak memory (VmHWM) "
+                  "of the kernel process)", result)
     table.add(f"all {len(paths)} notebooks, executed headless one after another", f"{total:.1f} s",
               "< 3 min", total < 180)
+    return usage
+
+
+def jupyter_server_mb():
+    """Resident memory (MB) of a JupyterLab server that has started and served /lab once: what a
+    JupyterHub starts for each student, before any kernel."""
+    import socket
+    import tempfile
+    import urllib.request
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as home:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
+             "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=bench", f"--ServerApp.root_dir={home}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token=bench", timeout=5).read()
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("JupyterLab did not start")
+                    time.sleep(0.5)
+            for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+            raise RuntimeError("no VmRSS in /proc")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+SERVER_GB, KEPT_FOR_SYSTEM_GB = 16, 2
+
+
+def classroom_rows(table, usage):
+    """Turn the notebooks' kernels into "one student needs about X MB; a 16 GB server holds N"."""
+    if not usage:
+        return
+    name, worst = max(usage.items(), key=lambda kv: kv[1]["peak_mb"])
+    try:
+        server = jupyter_server_mb()
+        table.add("JupyterLab server of one student, started and /lab served once (VmRSS)", f"{server:.0f} MB")
+    except Exception as e:                          # no JupyterLab, or no /proc: report the kernels alone
+        table.add("JupyterLab server of one student", f"not measured: {type(e).__name__}: {e}")
+        server = 0.0
+    student = worst["peak_mb"] + server
+    n = int((SERVER_GB - KEPT_FOR_SYSTEM_GB) * 1024 // student)
+    table.add(f"classroom server: one student = the largest kernel peak ({name}) + their JupyterLab server; "
+              f"{SERVER_GB} GB less {KEPT_FOR_SYSTEM_GB} GB for the system",
+              f"one student needs about {student:.0f} MB; a {SERVER_GB} GB server holds about {n} students "
+              "(one running kernel each)")
+    cpu_name, cpu_worst = max(usage.items(), key=lambda kv: kv[1]["cpu_s"])
+    all_cpu = sum(u["cpu_s"] for u in usage.values())
+    table.add("classroom server: CPU for one student's Run All",
+              f"{cpu_worst['cpu_s']:.1f} CPU s for the heaviest ({cpu_name}), {all_cpu:.0f} CPU s for the "
+              f"whole series; 30 students running {cpu_name} at once on 2 cores wait about "
+              f"{30 * cpu_worst['cpu_s'] / 2:.0f} s")
 
 
 # --- 6. peak memory -------------------------------------------------------------
@@ -481,6 +568,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter runs")
     parser.add_argument("--notebooks", action="store_true", help="also execute every notebook headless")
+    parser.add_argument("--classroom", action="store_true",
+                        help="only the notebooks and the classroom-server rows (what a JupyterHub needs)")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 7
 
@@ -504,15 +593,16 @@ def main(argv=None):
         print(line, file=sys.stderr, flush=True)
 
     table = Table()
-    seconds = epoch_rows(table, d, repeats, both_thread_counts=not args.quick)
-    floor_rows(table, d, repeats, seconds)
-    openblas_row(table, repeats, seconds)
-    recipe_row(table, d, 3 if args.quick else 5)
-    method_rows(table, d, args.quick)
-    widget_rows(table, d, 5 if args.quick else 10)
-    memory_row(table)
-    if args.notebooks:
-        notebook_rows(table)
+    if not args.classroom:
+        seconds = epoch_rows(table, d, repeats, both_thread_counts=not args.quick)
+        floor_rows(table, d, repeats, seconds)
+        openblas_row(table, repeats, seconds)
+        recipe_row(table, d, 3 if args.quick else 5)
+        method_rows(table, d, args.quick)
+        widget_rows(table, d, 5 if args.quick else 10)
+        memory_row(table)
+    if args.notebooks or args.classroom:
+        classroom_rows(table, notebook_rows(table))
     header.append(f"load average: {load_before} before, {load()} after (1, 5, 15 min)")
 
     print("\n".join(header))

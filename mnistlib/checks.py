@@ -93,6 +93,9 @@ def exercise(name, reference):
             print(f"✓ {name}: all {n} checks passed")
             return fn
         check.exercise = name
+        # mnistlib's version: the graded course's check cells hand it to the cells below
+        # before re-raising a strict failure (tools/make_course.py).
+        check.reference = lambda: _as_reference(reference())
         return check
     return wrap
 
