@@ -82,7 +82,9 @@ def exercise(name, reference):
             except CheckFailed as failure:
                 _last_failure[name] = failure
                 if strict:
-                    raise
+                    # A fresh error with no chained context: what the learner sees (also in
+                    # nbgrader's feedback) is the message, not the check's inner workings.
+                    raise CheckFailed(str(failure), failure.more) from None
                 print(f"✗ {failure}")
                 if failure.more:
                     print(f'  For a more specific hint, run: hint("{name}")')
