@@ -1,11 +1,17 @@
 """Fixtures for the end-to-end tests: Jupyter servers and headless Chromium.
 
-Every test here carries the ``browser`` marker; skip them all with
+Every test here carries the ``browser`` marker; leave them out with
 ``-m "not browser"``. They need:
-- Chromium at /usr/bin/chromium (``sudo .ci/browser-deps`` on Debian),
+- Chromium at /usr/bin/chromium (``sudo bash .ci/browser-deps`` on Debian),
   or another Chromium named by the environment variable CHROMIUM;
 - Playwright for Python, Voila: ``pip install -e '.[lab,browser]'``.
   Never ``playwright install``: the tests drive the system Chromium.
+Where one of them is missing, they are skipped and the end of the run says why
+(in CI, where nothing may be skipped, that is a failure: see the root conftest.py).
+
+Every wait follows the state of the page or the kernel (a selector, a status
+line, the kernel's own status), never the clock: timeouts only bound how long
+a broken page may take to fail.
 
 Servers run from this environment on 127.0.0.1, on a free port, with a random
 token and throw-away config/runtime/settings directories, on a temporary copy of
@@ -38,7 +44,6 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-SKIP_HINT = 'or skip the browser tests with: python -m pytest -m "not browser"'
 
 # JupyterLab user settings for the test server: no news or update pop-ups, and
 # every cell kept in the DOM (no windowing), so selectors find all outputs.
@@ -50,22 +55,33 @@ LAB_SETTINGS = {
 }
 
 
-def _require_browser_tools():
-    """Fail (not error) with what to install, if Playwright or Chromium is missing."""
+def missing_browser_tools():
+    """What the browser tests need and this machine lacks, as short sentences (none: [])."""
     problems = []
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        problems.append(f"Chromium not found at {CHROMIUM}; install it with: sudo bash .ci/browser-deps "
+                        "(or set CHROMIUM=/path/to/chromium)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         problems.append("Playwright for Python is not installed: pip install -e '.[browser]'")
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        problems.append(f"Chromium not found at {CHROMIUM}: on Debian run "
-                        "'sudo .ci/browser-deps' (apt-get install chromium), "
-                        "or set CHROMIUM=/path/to/chromium")
     if shutil.which("voila", path=str(Path(sys.executable).parent)) is None:
         problems.append("Voila is not installed: pip install -e '.[browser]'")
+    return problems
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without Chromium, Playwright or Voila, skip every browser test with the reason.
+
+    The root conftest.py prints the reason once at the end of the run, and turns
+    these skips into failures in CI.
+    """
+    browser_items = [item for item in items if item.get_closest_marker("browser")]
+    problems = missing_browser_tools() if browser_items else []
     if problems:
-        pytest.fail("browser tests cannot run:\n  - " + "\n  - ".join(problems)
-                    + "\n" + SKIP_HINT, pytrace=False)
+        skip = pytest.mark.skip(reason="; ".join(problems))
+        for item in browser_items:
+            item.add_marker(skip)
 
 
 def free_port():
@@ -163,7 +179,6 @@ def browser_workdir():
     tmp dirs, which would pull the files from under a running server if another
     pytest runs at the same time.
     """
-    _require_browser_tools()
     root = Path(tempfile.mkdtemp(prefix="mnistlib-browser-"))
     shutil.copytree(REPO_ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -201,7 +216,10 @@ def _jupyter_server(app, browser_workdir, jupyter_env):
             "--ServerApp.port_retries=0", "--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={browser_workdir / 'notebooks'}",
             "--ServerApp.open_browser=False", "--LabApp.news_url=",
-            "--LabApp.extension_manager=readonly"]
+            "--LabApp.extension_manager=readonly",
+            # window.jupyterapp: the tests read the kernel's state from the app itself
+            "--LabApp.expose_app_in_browser=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True"]
     if os.geteuid() == 0:  # CI containers run as root
         args.append("--allow-root")
     server = Server(app, args, jupyter_env, browser_workdir, browser_workdir)
@@ -243,7 +261,6 @@ def voila_server(browser_workdir, jupyter_env):
 @pytest.fixture(scope="session")
 def chromium():
     """Headless system Chromium, driven by Playwright."""
-    _require_browser_tools()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

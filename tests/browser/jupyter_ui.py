@@ -1,7 +1,10 @@
 """Driving JupyterLab 4 / Notebook 7 / Voila pages with Playwright.
 
 Plain functions over a Playwright ``page``; the tests in this folder import them.
-Waits are on selectors or page conditions, never fixed sleeps.
+Every wait is on the page's or the kernel's state (a selector, a status line, the
+kernel's status), never a fixed sleep or a guess at how long something takes; the
+timeouts only bound how long a broken page takes to fail, and are generous
+because the machine may be busy.
 """
 
 # The notebook on show (JupyterLab keeps other open notebooks in the DOM, hidden).
@@ -23,19 +26,28 @@ _RUN_FINISHED = """() => {
 }""" % (NOTEBOOK, STDERR)
 
 
+# True once the notebook on show is connected to its kernel and that kernel is idle:
+# read from the app itself (window.jupyterapp, see the servers' expose_app_in_browser).
+# A status-bar text can say "Idle" before any kernel exists; Run All then opens a
+# "Select Kernel" dialog instead of running.
+_KERNEL_READY = """(name) => {
+  const app = window.jupyterapp;
+  const panel = app && app.shell && app.shell.currentWidget;
+  if (!panel || !panel.context || !panel.context.path.endsWith(name)) return false;
+  const ctx = panel.sessionContext;
+  const kernel = ctx && ctx.session && ctx.session.kernel;
+  return ctx.isReady && !!kernel && kernel.connectionStatus === 'connected'
+    && kernel.status === 'idle' && document.querySelector('%s .jp-Cell') !== null;
+}""" % NOTEBOOK
+
+
 def open_notebook(page, server, name, ui="lab"):
-    """Open notebooks/<name> in JupyterLab (ui="lab") or Notebook 7 (ui="notebook")."""
+    """Open notebooks/<name> in JupyterLab (ui="lab") or Notebook 7 (ui="notebook"),
+    and wait until its kernel is connected and idle."""
     # "reset": a fresh workspace, without the notebooks a previous test opened
     path = f"lab/tree/{name}?reset" if ui == "lab" else f"notebooks/{name}"
     page.goto(server.url(path))
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    # the kernel has started once the notebook shows its kernel name / idle status
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.jp-Notebook-ExecutionIndicator, "
-        ".jp-NotebookKernelStatus, .jp-KernelStatus')].some(e => "
-        "(e.getAttribute('data-status') || e.textContent || '').toLowerCase().includes('idle'))"
-        " || document.querySelector('.jp-Notebook-ExecutionIndicator[data-status=\"idle\"]') !== null",
-        timeout=60_000)
+    page.wait_for_function(_KERNEL_READY, arg=name, timeout=120_000, polling=100)
 
 
 def menu(page, top, item):
@@ -44,32 +56,28 @@ def menu(page, top, item):
     page.locator(".lm-Menu-content .lm-Menu-itemLabel").get_by_text(item, exact=True).first.click()
 
 
-def run_all(page, timeout=300_000):
-    """Clear all outputs, run all cells, and wait until the run has finished."""
+def run_all(page, timeout=600_000):
+    """Clear all outputs, run all cells, and wait until the run has finished.
+
+    Call after ``open_notebook`` (which waits for the kernel). Run All queues every
+    cell at once, so each prompt shows [*] (or a number) as soon as it took effect.
+    """
     menu(page, "Edit", "Clear Outputs of All Cells")
     page.wait_for_function(
         f"() => ![...document.querySelectorAll('{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt')]"
         ".some(p => /\\d/.test(p.textContent))")
-    # Right after a notebook opens, JupyterLab now and then drops a Run All while
-    # it connects to the kernel: nothing starts. Then ask again.
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    started = (f"() => document.querySelector('.jp-Dialog') !== null || "
-               f"[...document.querySelectorAll('{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt')]"
-               ".some(p => /[*\\d]/.test(p.textContent))")
-    for _ in range(3):
-        menu(page, "Run", "Run All Cells")
-        try:
-            page.wait_for_function(started, timeout=15_000, polling=100)
-            break
-        except PlaywrightTimeout:
-            print("Run All Cells started no cell within 15 s; asking again")
-    else:
-        raise AssertionError("Run All Cells started no cell, three times")
+    menu(page, "Run", "Run All Cells")
+    page.wait_for_function(
+        f"() => document.querySelector('.jp-Dialog') !== null || "
+        f"[...document.querySelectorAll('{NOTEBOOK} .jp-CodeCell .jp-InputArea-prompt')]"
+        ".some(p => /[*\\d]/.test(p.textContent))", polling=100)
     page.wait_for_function(_RUN_FINISHED, timeout=timeout, polling=250)
     dialog = page.locator(".jp-Dialog")
     if dialog.count():
         raise AssertionError("a dialog interrupted Run All (did the kernel die?): "
                              + dialog.first.inner_text()[:300])
+    # The last outputs' widget views render after the kernel has answered.
+    page.wait_for_function("() => !document.body.innerText.includes('Loading widget...')")
 
 
 def errors_on_page(page):
