@@ -412,7 +412,7 @@ from mnistlib.data import load_mnist
 from mnistlib.train import train
 d = load_mnist(verbose=False)
 train(d.x_train, d.y_train, lr=1.0, epochs=4, batch_size=50, schedule="linear",
-      x_test=d.x_test, y_test=d.y_test)
+      x_val=d.x_test, y_val=d.y_test)
 peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss   # kilobytes on Linux
 try:
     for line in open("/proc/self/status"):

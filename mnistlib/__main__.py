@@ -26,7 +26,7 @@ def _download(args):
 
 
 def _train(args):
-    from .data import load_mnist
+    from .data import load_mnist, train_val_split
     from .model import accuracy
     from .plots import weight_heatmaps
     from .train import DivergenceError, train
@@ -35,17 +35,19 @@ def _train(args):
 
     def report(p):
         h = p.history
-        test = f"  test accuracy {h.test_acc[-1]:.4f}" if h.test_acc else ""
-        print(f"epoch {p.epoch:2d}  loss {p.loss:.4f}  train accuracy {h.train_acc[-1]:.4f}{test}"
+        val = f"  validation accuracy {h.val_acc[-1]:.4f}" if h.val_acc else ""
+        print(f"epoch {p.epoch:2d}  loss {p.loss:.4f}  train accuracy {h.train_acc[-1]:.4f}{val}"
               f"  ({h.seconds[-1]:.2f} s training)", flush=True)
 
     print(f"training: {args.method} gradient descent, lr={args.lr:g}, batch size {args.batch_size}, "
           f"{args.epochs} epochs, {args.schedule} schedule")
+    # The recipe was chosen on the validation split; the test set is used once, below.
+    x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train)
     t = time.perf_counter()
     try:
-        result = train(data.x_train, data.y_train, method=args.method, lr=args.lr,
+        result = train(x_train, y_train, method=args.method, lr=args.lr,
                        epochs=args.epochs, batch_size=args.batch_size, schedule=args.schedule,
-                       seed=args.seed, x_test=data.x_test, y_test=data.y_test, callback=report)
+                       seed=args.seed, x_val=x_val, y_val=y_val, callback=report)
     except DivergenceError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

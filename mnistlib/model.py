@@ -48,6 +48,12 @@ def _check_x(x, n_in):
             f"x must have shape ({n_in},) for one image or (n, {n_in}) for a batch; got shape {x.shape}"
             + (" (an image? flatten it with x.reshape(-1, 784))" if x.shape[-2:] == (28, 28) else "")
         )
+    if not np.isfinite(x).all():
+        # NaN in gives NaN (or class 0) out, silently; say where the bad pixel is instead.
+        where = np.argwhere(~np.isfinite(x))[0]
+        at = f"example {where[0]}, pixel {where[1]}" if x.ndim == 2 else f"pixel {where[0]}"
+        raise ValueError(f"x holds NaN or infinite values (the first at {at}): the images are "
+                         "broken, so check how they were made (e.g. a division by zero)")
     return x
 
 
@@ -59,12 +65,21 @@ def as_one_hot(y, k, n=None):
     """
     y = np.asarray(y)
     if y.ndim == 0 or (y.ndim == 1 and np.issubdtype(y.dtype, np.integer)):
+        if y.ndim == 0 and not (np.issubdtype(y.dtype, np.integer) or float(y).is_integer()):
+            raise ValueError(f"a class label must be a whole number 0..{k - 1}; got {y!r}")
         idx = y.astype(np.int64)
         if idx.size and (idx.min() < 0 or idx.max() >= k):
             raise ValueError(f"class labels must be between 0 and {k - 1}; got values from {idx.min()} to {idx.max()}")
         out = np.eye(k)[idx]
     elif y.shape[-1] == k and y.ndim in (1, 2):
         out = y.astype(np.float64) if not np.issubdtype(y.dtype, np.floating) else y
+        # A row that sums to 2, or to 0, would give a loss that means nothing (0.0 for an
+        # all-zero row); negative "probabilities" likewise.
+        sums = out.sum(axis=-1)
+        if not np.isfinite(out).all() or (out < 0).any() or not np.allclose(sums, 1, atol=1e-4):
+            raise ValueError(f"one-hot labels must be rows of {k} non-negative numbers summing to 1 "
+                             f"(a single 1 for the true class); got rows summing to "
+                             f"{np.round(np.atleast_1d(sums)[:5], 4).tolist()}")
     else:
         raise ValueError(f"y must be class indices of shape (n,) or one-hot of shape (n, {k}); got shape {y.shape} and dtype {y.dtype}")
     if n is not None:
@@ -101,10 +116,9 @@ def log_softmax(l):
     Subtracting max_k l_k first changes nothing mathematically (softmax is
     invariant to adding a constant) but keeps every exp() at most exp(0) = 1.
     """
-    l = np.asarray(l)
-    if not np.issubdtype(l.dtype, np.floating):
-        l = l.astype(np.float64)
-    shifted = l - l.max(axis=-1, keepdims=True)
+    l = _check_logits(l)
+    with np.errstate(over="ignore"):   # a spread beyond the float range gives -inf: log p rounds to it
+        shifted = l - l.max(axis=-1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
@@ -114,32 +128,58 @@ def softmax(l):
     Finite for any finite logits: the largest logit becomes exp(0) = 1, so the
     denominator is at least 1 and nothing overflows.
     """
+    l = _check_logits(l)
+    with np.errstate(over="ignore"):
+        e = np.exp(l - l.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _check_logits(l):
+    """l as a float array with at least one entry per row, all finite, else a ValueError."""
     l = np.asarray(l)
     if not np.issubdtype(l.dtype, np.floating):
         l = l.astype(np.float64)
-    e = np.exp(l - l.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    if l.ndim == 0 or l.shape[-1] == 0 or l.size == 0:
+        raise ValueError(f"logits must have shape (10,) or (n, 10); got shape {l.shape}")
+    if not np.isfinite(l).all():
+        raise ValueError("logits must be finite numbers; got NaN or inf (did training diverge, or do "
+                         "the inputs hold NaN?)")
+    return l
 
 
 def cross_entropy(p, y, *, from_logits=False):
     """L = -sum_j y_j log p_j, averaged over the batch (a float).
 
     p: probabilities (10,) or (n, 10); with ``from_logits=True``, logits instead,
-    and log p comes from log_softmax so it is finite even when p underflows to 0.
-    y: class indices or one-hot rows.
+    and log p comes from log_softmax so it is finite even when p underflows to 0:
+    finite for any finite logits whose spread (largest minus smallest) is below the
+    largest float64, about 1.8e308.
+    y: class indices or one-hot rows (non-negative, each summing to 1).
     """
     p = np.asarray(p)
+    what = "logits" if from_logits else "p"
     if p.ndim not in (1, 2):
-        raise ValueError(f"expected probabilities of shape (10,) or (n, 10); got shape {p.shape}")
+        raise ValueError(f"expected {what} of shape (10,) or (n, 10); got shape {p.shape}")
+    if p.ndim == 2 and p.shape[0] == 0:
+        raise ValueError(f"{what} is an empty batch, shape {p.shape}; give at least one example")
     y = as_one_hot(y, p.shape[-1], n=p.shape[0] if p.ndim == 2 else None)
     if y.shape != p.shape:
-        raise ValueError(f"y has shape {y.shape} but {'logits' if from_logits else 'p'} has shape {p.shape}")
+        raise ValueError(f"y has shape {y.shape} but {what} has shape {p.shape}")
     if from_logits:
-        logp = log_softmax(p)
+        # float64: logits of +-3e38 in float32 (or +-65000 in float16) have a spread that only
+        # overflows in their own precision.
+        logp = log_softmax(np.asarray(p, dtype=np.float64))
     else:
+        if not np.isfinite(p).all() or (p < 0).any() or (p > 1 + 1e-6).any():
+            raise ValueError("p must hold probabilities between 0 and 1 (the output of softmax); got "
+                             f"values from {np.nanmin(p):.4g} to {np.nanmax(p):.4g}"
+                             + (" and NaN" if np.isnan(p).any() else "")
+                             + ". Logits? Use from_logits=True")
         # p can round to exactly 0; the smallest positive float keeps log() finite.
         logp = np.log(np.maximum(p, np.finfo(np.result_type(p, np.float32)).tiny))
-    per_example = -(y * logp).sum(axis=-1)
+    # Only the classes with y_j > 0 count: 0 * log p_j must be 0 even where log p_j = -inf.
+    terms = np.multiply(y, logp, out=np.zeros(np.broadcast_shapes(y.shape, logp.shape)), where=y > 0)
+    per_example = -terms.sum(axis=-1)
     return float(np.mean(per_example))
 
 

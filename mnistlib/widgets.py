@@ -118,20 +118,20 @@ def _check_lr(lr):
     return float(lr)
 
 
-def lr_explorer_update(lr, x, y, x_test=None, y_test=None, *, n_train=3000, n_test=2000,
+def lr_explorer_update(lr, x, y, x_val=None, y_val=None, *, n_train=3000, n_val=2000,
                        batch_size=50, epochs=2, seed=0, figs=None):
     """Retrain briefly with learning rate ``lr`` and return what the explorer shows.
 
     x: (n, 784) float32, y: (n,) labels; the first ``n_train`` examples are used
     (mini-batches of ``batch_size``, ``epochs`` passes, fixed ``seed``), so the
-    same lr always gives the same picture. x_test, y_test: optional; the first
-    ``n_test`` give the test accuracy. figs: a previous result, whose loss plot
+    same lr always gives the same picture. x_val, y_val: optional; the first
+    ``n_val`` give the validation accuracy. figs: a previous result, whose loss plot
     is then reused (much faster than making a new one). A diverging run is not
     an error: it returns diverged=True, the partial loss curve and the reason
     in ``message``.
 
     Returns a dict: loss_png, heatmap_png (bytes), loss_fig (the matplotlib
-    Figure, for a static copy), message (str), diverged (bool), test_acc (float
+    Figure, for a static copy), message (str), diverged (bool), val_acc (float
     or None), seconds (time this call took), loss_plot (for ``figs``).
     Bad input (lr <= 0, wrong shapes) raises ValueError.
     """
@@ -148,11 +148,11 @@ def lr_explorer_update(lr, x, y, x_test=None, y_test=None, *, n_train=3000, n_te
         W, hist, diverged = np.nan_to_num(e.W, nan=0.0, posinf=0.0, neginf=0.0), e.history, True
         message = f"lr = {lr:g}: {e}"
         stopped_at = _mean_loss(x, _labels_of(y), e.W, e.b)     # inf if W overflowed
-    test_acc = None
+    val_acc = None
     if not diverged:
-        if x_test is not None:
-            test_acc = accuracy(x_test[:n_test], y_test[:n_test], W, res.b)
-        acc = "" if test_acc is None else f", test accuracy {test_acc:.1%}"
+        if x_val is not None:
+            val_acc = accuracy(x_val[:n_val], y_val[:n_val], W, res.b)
+        acc = "" if val_acc is None else f", validation accuracy {val_acc:.1%}"
         message = (f"lr = {lr:g}: loss {hist.step_loss[-1]:.3f} after "
                    f"{hist.step_updates[-1]} updates{acc}")
     updates, loss = list(hist.step_updates), list(hist.step_loss)
@@ -163,13 +163,13 @@ def lr_explorer_update(lr, x, y, x_test=None, y_test=None, *, n_train=3000, n_te
     loss_png = plot.png(updates, loss, diverged)
     return {"loss_plot": plot, "loss_fig": plot.fig, "loss_png": loss_png,
             "heatmap_png": heatmaps_png(W), "message": message, "diverged": diverged,
-            "test_acc": test_acc, "seconds": time.perf_counter() - t0}
+            "val_acc": val_acc, "seconds": time.perf_counter() - t0}
 
 
-def lr_explorer(x, y, x_test=None, y_test=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3, **options):
+def lr_explorer(x, y, x_val=None, y_val=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3, **options):
     """A log-scale learning-rate slider; each change retrains and redraws the loss and heatmaps.
 
-    x, y, x_test, y_test, options: as for ``lr_explorer_update``. Returns a VBox
+    x, y, x_val, y_val, options: as for ``lr_explorer_update``. Returns a VBox
     (attributes ``slider``, ``loss_image``, ``heatmap_image``, ``status`` for tests).
     """
     slider = W_.FloatLogSlider(value=lr, base=10, min=math.log10(lr_min), max=math.log10(lr_max),
@@ -177,7 +177,7 @@ def lr_explorer(x, y, x_test=None, y_test=None, *, lr=0.5, lr_min=1e-3, lr_max=1
                                continuous_update=False)
     slider.add_class("mnistlib-lr-slider")
     status = _status("mnistlib-lr-status")
-    state = lr_explorer_update(lr, x, y, x_test, y_test, **options)
+    state = lr_explorer_update(lr, x, y, x_val, y_val, **options)
     loss_image = _png_image(state["loss_png"], "mnistlib-lr-loss")
     heatmap_image = _png_image(state["heatmap_png"], "mnistlib-lr-heatmaps")
 
@@ -188,7 +188,7 @@ def lr_explorer(x, y, x_test=None, y_test=None, *, lr=0.5, lr_min=1e-3, lr_max=1
 
     @_guarded(status)
     def redraw(change):
-        state.update(lr_explorer_update(change["new"], x, y, x_test, y_test, figs=state, **options))
+        state.update(lr_explorer_update(change["new"], x, y, x_val, y_val, figs=state, **options))
         show(state)
 
     slider.observe(redraw, names="value")
@@ -199,8 +199,8 @@ def lr_explorer(x, y, x_test=None, y_test=None, *, lr=0.5, lr_min=1e-3, lr_max=1
     return box
 
 
-def live_training(x, y, x_test=None, y_test=None, *, on_frame, lr=1.0, epochs=2, batch_size=50,
-                  every=100, schedule="linear", seed=0, n_test=2000):
+def live_training(x, y, x_val=None, y_val=None, *, on_frame, lr=1.0, epochs=2, batch_size=50,
+                  every=100, schedule="linear", seed=0, n_val=2000):
     """Train by mini-batch gradient descent, calling ``on_frame(frame)`` as it goes.
 
     x: (n, 784) float32, y: (n,) labels. ``on_frame`` gets a dict every ``every``
@@ -236,18 +236,18 @@ def live_training(x, y, x_test=None, y_test=None, *, on_frame, lr=1.0, epochs=2,
               done=True, diverged=True)
         return None
     acc = ""
-    if x_test is not None:
-        acc = f", test accuracy {accuracy(x_test[:n_test], y_test[:n_test], res.W, res.b):.1%}"
+    if x_val is not None:
+        acc = f", validation accuracy {accuracy(x_val[:n_val], y_val[:n_val], res.W, res.b):.1%}"
     frame(res.W, res.history, f"done: {total} updates in {time.perf_counter() - t0:.1f} s{acc}",
           total, done=True)
     return res
 
 
-def live_heatmaps(x, y, x_test=None, y_test=None, **options):
+def live_heatmaps(x, y, x_val=None, y_val=None, **options):
     """A "Train" button that trains and shows the heatmaps and loss changing as it goes.
 
     Works while the click handler runs because each image update is sent to the
-    browser at once. x, y, x_test, y_test, options: as for ``live_training``.
+    browser at once. x, y, x_val, y_val, options: as for ``live_training``.
     Returns a VBox (attributes ``button``, ``heatmap_image``, ``loss_image``, ``status``).
     """
     button = W_.Button(description="Train", icon="play", button_style="primary")
@@ -268,7 +268,7 @@ def live_heatmaps(x, y, x_test=None, y_test=None, **options):
     def run(_button=None):
         button.disabled = True          # a second click would queue a second run
         try:
-            live_training(x, y, x_test, y_test, on_frame=show, **options)
+            live_training(x, y, x_val, y_val, on_frame=show, **options)
         finally:
             button.disabled = False
 
@@ -317,8 +317,8 @@ class _BatchPlot:
         return self.blit.png()
 
 
-def batch_size_explorer_update(batch_size, x, y, x_test=None, y_test=None, *, n_train=500,
-                               n_test=2000, lr=0.2, epochs=2, seed=0, plot=None):
+def batch_size_explorer_update(batch_size, x, y, x_val=None, y_val=None, *, n_train=500,
+                               n_val=2000, lr=0.2, epochs=2, seed=0, plot=None):
     """Train briefly with mini-batches of ``batch_size``; plot loss against updates and time.
 
     x: (n, 784) float32, y: (n,) labels; the first ``n_train`` examples, ``epochs``
@@ -327,7 +327,7 @@ def batch_size_explorer_update(batch_size, x, y, x_test=None, y_test=None, *, n_
     in place (and keep its time axis, so runs can be compared).
     Returns a dict: png (bytes), fig (the matplotlib Figure, for a static copy),
     plot, message (str), updates (int), seconds (training time, float),
-    test_acc (float or None), diverged (bool).
+    val_acc (float or None), diverged (bool).
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
         raise ValueError(f"batch_size must be a whole number >= 1; got {batch_size!r}")
@@ -365,18 +365,18 @@ def batch_size_explorer_update(batch_size, x, y, x_test=None, y_test=None, *, n_
     label = "full batch" if batch_size == len(x) else ("one example" if batch_size == 1 else "")
     title = f"batch size {batch_size}" + (f" ({label})" if label else "") + f", lr = {lr:g}"
     png = plot.png(updates, ms, loss, title, diverged)
-    test_acc = None
+    val_acc = None
     if diverged:
         message = f"batch size {batch_size}: {reason}"
     else:
-        if x_test is not None:
-            test_acc = accuracy(x_test[:n_test], y_test[:n_test], res.W, res.b)
-        acc = "" if test_acc is None else f", test accuracy {test_acc:.1%}"
+        if x_val is not None:
+            val_acc = accuracy(x_val[:n_val], y_val[:n_val], res.W, res.b)
+        acc = "" if val_acc is None else f", validation accuracy {val_acc:.1%}"
         message = (f"batch size {batch_size}: {updates[-1]} updates in {ms[-1]:.0f} ms, "
                    f"training loss {loss[-1]:.3f}{acc}")
     return {"png": png, "fig": plot.fig, "plot": plot, "message": message,
             "updates": int(updates[-1]), "seconds": ms[-1] / 1000,
-            "test_acc": test_acc, "diverged": diverged}
+            "val_acc": val_acc, "diverged": diverged}
 
 
 def _labels_of(y):
@@ -394,10 +394,10 @@ def _mean_loss(x, y, W, b):
     return loss if math.isfinite(loss) else float("inf")
 
 
-def batch_size_explorer(x, y, x_test=None, y_test=None, *, batch_size=50, n_train=500, **options):
+def batch_size_explorer(x, y, x_val=None, y_val=None, *, batch_size=50, n_train=500, **options):
     """A batch-size control (1 ... full batch); each choice retrains and redraws the loss curves.
 
-    x, y, x_test, y_test, options: as for ``batch_size_explorer_update``.
+    x, y, x_val, y_val, options: as for ``batch_size_explorer_update``.
     Returns a VBox (attributes ``control``, ``image``, ``status``).
     """
     n = min(n_train, len(x))
@@ -407,13 +407,13 @@ def batch_size_explorer(x, y, x_test=None, y_test=None, *, batch_size=50, n_trai
                                  continuous_update=False, style={"description_width": "initial"})
     control.add_class("mnistlib-batch-size")
     status = _status("mnistlib-batch-status")
-    state = batch_size_explorer_update(control.value, x, y, x_test, y_test, n_train=n_train, **options)
+    state = batch_size_explorer_update(control.value, x, y, x_val, y_val, n_train=n_train, **options)
     image = _png_image(state["png"], "mnistlib-batch-loss")
     _show_message(status, state["message"], "warn" if state["diverged"] else "ok")
 
     @_guarded(status)
     def redraw(change):
-        state.update(batch_size_explorer_update(change["new"], x, y, x_test, y_test, n_train=n_train,
+        state.update(batch_size_explorer_update(change["new"], x, y, x_val, y_val, n_train=n_train,
                                                 plot=state["plot"], **options))
         image.value = state["png"]
         _show_message(status, state["message"], "warn" if state["diverged"] else "ok")

@@ -198,3 +198,48 @@ def test_bad_labels_are_reported():
         as_one_hot(np.zeros((3, 7)), 10)
     with pytest.raises(ValueError, match="4 labels"):
         accuracy(x, [0, 1, 2, 3], W, b)
+
+
+# --- inputs that used to give NaN, or a loss of 0, without a word ------------------------------
+
+@pytest.mark.parametrize("dtype, big", [(np.float64, 1e308), (np.float32, 3e38), (np.float16, 65000)])
+def test_cross_entropy_from_logits_is_finite_for_huge_finite_logits(dtype, big):
+    from mnistlib.model import cross_entropy
+    l = np.array([[big, -big] + [0] * 8, [-big, big] + [0] * 8], dtype=dtype)
+    assert cross_entropy(l, [0, 1], from_logits=True) == 0.0
+    if dtype != np.float64:        # in float64 the true loss, 2e308, is beyond the largest float
+        assert np.isfinite(cross_entropy(l, [1, 0], from_logits=True))
+
+
+@pytest.mark.parametrize("y", [np.array([[1.0, 1.0] + [0] * 8]), np.zeros((1, 10)),
+                               np.array([[1.5, -0.5] + [0] * 8])])
+def test_cross_entropy_rejects_one_hot_rows_that_do_not_sum_to_one(y):
+    from mnistlib.model import cross_entropy
+    with pytest.raises(ValueError, match="summing to 1"):
+        cross_entropy(np.full((1, 10), 0.1), y)
+
+
+def test_cross_entropy_rejects_negative_p_and_empty_batches():
+    from mnistlib.model import cross_entropy
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        cross_entropy(np.array([-0.1, 1.1] + [0] * 8), 1)
+    with pytest.raises(ValueError, match="empty batch"):
+        cross_entropy(np.zeros((0, 10)), np.zeros(0, int))
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_softmax_of_non_finite_logits_says_so(bad):
+    from mnistlib.model import log_softmax, softmax
+    for f in (softmax, log_softmax):
+        with pytest.raises(ValueError, match="finite"):
+            f(np.array([bad, 0.0, 1.0]))
+
+
+def test_nan_images_are_named_by_logits_predict_and_accuracy():
+    from mnistlib.model import accuracy, logits, predict
+    W, b = np.zeros((784, 10)), np.zeros(10)
+    x = np.zeros((5, 784))
+    x[2, 7] = np.nan
+    for f in (lambda: logits(x, W, b), lambda: predict(x, W, b), lambda: accuracy(x, np.zeros(5, int), W, b)):
+        with pytest.raises(ValueError, match=r"NaN or infinite.*example 2, pixel 7"):
+            f()

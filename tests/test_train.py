@@ -59,12 +59,12 @@ def test_train_is_reproducible_and_does_not_modify_its_inputs():
 def test_history_and_callback():
     x, y = small_problem(50)
     seen = []
-    result = train(x, y, lr=0.1, epochs=3, batch_size=10, x_test=x[:10], y_test=y[:10],
+    result = train(x, y, lr=0.1, epochs=3, batch_size=10, x_val=x[:10], y_val=y[:10],
                    callback=lambda p: seen.append((p.epoch, p.update)), log_every=2)
     h = result.history
     assert isinstance(h, History)
     assert h.epoch == [1, 2, 3] and h.updates == [5, 10, 15]
-    assert len(h.loss) == len(h.train_acc) == len(h.test_acc) == 3
+    assert len(h.loss) == len(h.train_acc) == len(h.val_acc) == 3
     assert h.loss[-1] < h.loss[0]
     assert seen == [(1, 5), (2, 10), (3, 15)]
     assert h.step_updates == list(range(2, 16, 2))
@@ -128,8 +128,8 @@ def test_bad_inputs_are_rejected():
 
 def test_learns_the_bundled_subset(subset_mnist):
     d = subset_mnist
-    r = train(d.x_train, d.y_train, lr=0.5, epochs=5, batch_size=50, x_test=d.x_test, y_test=d.y_test)
-    assert r.history.test_acc[-1] > 0.85
+    r = train(d.x_train, d.y_train, lr=0.5, epochs=5, batch_size=50, x_val=d.x_test, y_val=d.y_test)
+    assert r.history.val_acc[-1] > 0.85
 
 
 @pytest.mark.slow
@@ -138,3 +138,134 @@ def test_full_mnist_reaches_92_percent(full_mnist):
     r = train(d.x_train, d.y_train, lr=1.0, epochs=4, batch_size=50, schedule="linear", evaluate=False)
     acc = accuracy(d.x_test, d.y_test, r.W, r.b)
     assert acc >= 0.92, acc
+
+
+# --- what train() refuses, before it starts -------------------------------------------------
+
+@pytest.mark.parametrize("labels, words", [
+    (lambda y: np.where(y == 0, -1, y), "between 0 and 9"),          # -1 used to train as class 9
+    (lambda y: y.reshape(-1, 1), r"ravel\(\)"),                     # (n, 1) used to read as one-hot
+    (lambda y: np.where(y == 0, 10, y), "between 0 and 9"),           # used to be an IndexError
+    (lambda y: y + 0.7, "whole class numbers"),                       # 2.7 used to be cut to 2
+    (lambda y: np.where(y == 0, np.nan, y.astype(float)), "NaN"),     # used to be index -2**63
+    (lambda y: np.eye(10)[y] * 2, "one-hot"),                         # rows summing to 2
+])
+def test_bad_labels_are_rejected_with_what_is_wrong(labels, words):
+    x, y = small_problem(20)
+    y[0] = 0
+    with pytest.raises(ValueError, match=words):
+        train(x, labels(y), epochs=1)
+    with pytest.raises(ValueError, match=words):
+        train(x, y, x_val=x, y_val=labels(y), epochs=1)
+
+
+def test_whole_float_labels_are_fine():
+    x, y = small_problem(20)
+    a = train(x, y, epochs=1, batch_size=5, evaluate=False)
+    b = train(x, y.astype(float), epochs=1, batch_size=5, evaluate=False)
+    np.testing.assert_array_equal(a.W, b.W)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_nan_or_inf_pixels_are_blamed_on_the_images_not_the_learning_rate(bad):
+    x, y = small_problem(20)
+    x[3, 100] = bad
+    with pytest.raises(ValueError, match=r"NaN or infinite.*example 3, pixel 100") as info:
+        train(x, y, epochs=1)
+    assert "learning rate" not in str(info.value)
+
+
+def test_pixels_in_0_to_255_are_told_to_divide_by_255():
+    x, y = small_problem(20)
+    with pytest.raises(ValueError, match="divide by 255"):
+        train(np.round(x * 255), y, epochs=1)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"epochs": -1}, "epochs"), ({"epochs": 0}, "epochs"), ({"epochs": 2.5}, "epochs"),
+    ({"batch_size": 2.5}, "batch_size"), ({"batch_size": "10"}, "batch_size"),
+    ({"batch_size": True}, "batch_size"), ({"lr": True}, "learning rate"),
+    ({"max_updates": 0}, "max_updates"), ({"divergence_factor": float("nan")}, "divergence_factor"),
+    ({"divergence_factor": 0.5}, "divergence_factor"), ({"weight_decay": -0.1}, "weight_decay"),
+    ({"log_every": 0}, "log_every"), ({"callback_every": 1.5}, "callback_every"),
+    ({"x_val": np.zeros((3, 784))}, "x_val and y_val"),
+])
+def test_loose_parameters_are_rejected(kwargs, words):
+    x, y = small_problem(10)
+    with pytest.raises(ValueError, match=words):
+        train(x, y, **kwargs)
+
+
+def test_numpy_numbers_are_accepted_as_parameters():
+    x, y = small_problem(10)
+    r = train(x, y, lr=np.int64(1), epochs=np.int64(1), batch_size=np.int32(5), evaluate=False)
+    assert r.history.updates == [2]
+
+
+# --- weight decay ------------------------------------------------------------------------
+
+def test_weight_decay_adds_lambda_W_to_the_gradient_of_W_only():
+    x, y = small_problem(8)
+    rng = np.random.default_rng(4)
+    W0, b0 = rng.normal(0, 0.1, (784, 10)), rng.normal(0, 0.1, 10)
+    lam, lr = 0.3, 0.2
+    r = train(x, y, W=W0, b=b0, lr=lr, epochs=1, batch_size=8, method="full",
+              weight_decay=lam, evaluate=False)
+    from mnistlib.model import gradients
+    dW, db, _ = gradients(x, y, W0, b0)
+    np.testing.assert_allclose(r.W, W0 - lr * (dW + lam * W0), atol=1e-12)
+    np.testing.assert_allclose(r.b, b0 - lr * db, atol=1e-12)
+
+
+def test_weight_decay_shrinks_the_weights():
+    x, y = small_problem(40)
+    plain = train(x, y, lr=0.5, epochs=5, batch_size=10, evaluate=False)
+    decayed = train(x, y, lr=0.5, epochs=5, batch_size=10, weight_decay=0.5, evaluate=False)
+    assert np.linalg.norm(decayed.W) < 0.6 * np.linalg.norm(plain.W)
+
+
+# --- any model: the same loop ---------------------------------------------------------------
+
+class TwoParams:
+    """A tiny model (the softmax, written from scratch with other names) to drive the generic loop."""
+
+    @staticmethod
+    def init_params(seed=0, dtype=np.float32):
+        rng = np.random.default_rng(seed)
+        return {"V": (0.01 * rng.standard_normal((784, 10))).astype(dtype), "c": np.zeros(10, dtype)}
+
+    @staticmethod
+    def logits(params, X):
+        return X @ params["V"] + params["c"]
+
+    @staticmethod
+    def loss_and_grads(params, X, y):
+        from mnistlib.model import gradients
+        dV, dc, loss = gradients(X, y, params["V"], params["c"])
+        return loss, {"V": dV, "c": dc}
+
+
+def test_a_model_with_the_three_functions_trains_exactly_like_the_softmax():
+    x, y = small_problem(40)
+    start = TwoParams.init_params(seed=1, dtype=np.float64)
+    generic = train(x, y, model=TwoParams, params=start, lr=0.3, epochs=2, batch_size=8,
+                    weight_decay=0.01, x_val=x[:10], y_val=y[:10])
+    softmax = train(x, y, W=start["V"], b=start["c"], lr=0.3, epochs=2, batch_size=8,
+                    weight_decay=0.01, x_val=x[:10], y_val=y[:10])
+    np.testing.assert_allclose(generic.params["V"], softmax.W, atol=1e-10)
+    np.testing.assert_allclose(generic.params["c"], softmax.b, atol=1e-10)
+    assert generic.history.val_acc == softmax.history.val_acc
+    assert generic.model is TwoParams and start["V"].any() and not start["c"].any()
+
+
+def test_a_model_whose_gradients_do_not_match_its_parameters_is_named():
+    class Broken(TwoParams):
+        @staticmethod
+        def loss_and_grads(params, X, y):
+            loss, g = TwoParams.loss_and_grads(params, X, y)
+            return loss, {"V": g["V"].T, "c": g["c"]}
+    x, y = small_problem(10)
+    with pytest.raises(ValueError, match=r"gradient of V has shape \(10, 784\)"):
+        train(x, y, model=Broken, epochs=1)
+    with pytest.raises(ValueError, match="params="):
+        train(x, y, model=TwoParams, W=np.zeros((784, 10)), b=np.zeros(10))

@@ -50,7 +50,7 @@ def test_lr_change_redraws(mnist):
     b = widgets.lr_explorer_update(0.02, x, y, xt, yt, figs=a)
     for r in (a, b):
         assert r["loss_png"].startswith(PNG) and r["heatmap_png"].startswith(PNG)
-        assert not r["diverged"] and 0.5 < r["test_acc"] <= 1
+        assert not r["diverged"] and 0.5 < r["val_acc"] <= 1
     assert a["loss_png"] != b["loss_png"]
     assert a["heatmap_png"] != b["heatmap_png"]
     assert "lr = 0.5" in a["message"] and "lr = 0.02" in b["message"]
@@ -61,7 +61,7 @@ def test_same_lr_gives_the_same_picture(mnist):
     x, y, xt, yt = mnist
     a = widgets.lr_explorer_update(0.3, x, y, xt, yt)
     b = widgets.lr_explorer_update(0.3, x, y, xt, yt)
-    assert a["heatmap_png"] == b["heatmap_png"] and a["test_acc"] == b["test_acc"]
+    assert a["heatmap_png"] == b["heatmap_png"] and a["val_acc"] == b["val_acc"]
 
 
 def test_huge_lr_diverges_without_raising(mnist):
@@ -69,7 +69,7 @@ def test_huge_lr_diverges_without_raising(mnist):
     r = widgets.lr_explorer_update(1e4, x, y, xt, yt)
     assert r["diverged"] is True
     assert "10000" in r["message"] and "diverged" in r["message"]
-    assert r["test_acc"] is None
+    assert r["val_acc"] is None
     assert r["loss_png"].startswith(PNG) and r["heatmap_png"].startswith(PNG)
 
 
@@ -83,7 +83,7 @@ def test_invalid_lr_is_a_clear_error(mnist, lr):
 def test_works_without_test_data(mnist):
     x, y, _, _ = mnist
     r = widgets.lr_explorer_update(0.5, x, y, n_train=500)
-    assert r["test_acc"] is None and "test accuracy" not in r["message"]
+    assert r["val_acc"] is None and "validation accuracy" not in r["message"]
 
 
 # --- lr_explorer --------------------------------------------------------------
@@ -137,7 +137,7 @@ def test_live_training_calls_back_every_k_updates(mnist):
     assert [f["update"] for f in frames] == [10, 20, 30, 40, 40]
     assert [f["done"] for f in frames] == [False] * 4 + [True]
     assert len({f["heatmap_png"] for f in frames[:4]}) == 4     # the picture changes every time
-    assert "test accuracy" in frames[-1]["message"]
+    assert "validation accuracy" in frames[-1]["message"]
     assert res is not None and res.W.shape == (784, 10)
 
 
@@ -187,7 +187,7 @@ def test_batch_size_update_counts_updates_and_redraws(mnist):
     assert a["updates"] == 2 * 300 and b["updates"] == 2       # two epochs
     assert b["plot"] is a["plot"] and a["png"] != b["png"]
     assert b["png"].startswith(PNG) and b["fig"] is a["fig"]
-    assert "batch size 300" in b["message"] and 0 < b["test_acc"] <= 1
+    assert "batch size 300" in b["message"] and 0 < b["val_acc"] <= 1
 
 
 @pytest.mark.parametrize("bs", [0, -5, 2.5, "50", None])
