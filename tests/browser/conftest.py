@@ -101,6 +101,7 @@ class Server:
         self.log_path = Path(log_dir) / f"{name}.log"
         self._log = open(self.log_path, "wb")
         args = [a.format(port=self.port, token=self.token) for a in args]
+        self.started_at = time.time()
         self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -245,14 +246,18 @@ def notebook_server(browser_workdir, jupyter_env):
 
 @pytest.fixture(scope="session")
 def voila_server(browser_workdir, jupyter_env):
-    """Voila serving the copy of demo/live_demo.ipynb, with the options of ``python -m mnistlib.demo``."""
-    from mnistlib.demo import voila_command
+    """The live demo, started as ``python run.py demo`` starts it: ``python -m mnistlib.demo``.
 
-    notebook = browser_workdir / "demo" / "live_demo.ipynb"
-    if not notebook.is_file():
+    Voila serves demo/live_demo.ipynb (it only reads it); the launcher's own lines
+    (data, address, start-up time) are at the top of the server's log.
+    """
+    from mnistlib.demo import DEMO_NOTEBOOK
+
+    if not DEMO_NOTEBOOK.is_file():
         pytest.fail("demo/live_demo.ipynb is missing", pytrace=False)
-    args = voila_command(notebook, port="{port}") + ["--token={token}", "--Voila.port_retries=0"]
-    server = Server("voila", args, jupyter_env, notebook.parent, browser_workdir)
+    args = [sys.executable, "-m", "mnistlib.demo", "--port={port}", "--token={token}",
+            "--Voila.port_retries=0"]
+    server = Server("voila", args, jupyter_env, browser_workdir, browser_workdir)
     server.wait_port()
     yield server
     server.stop()
@@ -270,20 +275,41 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium, request):
-    """A fresh browser tab (own context: no shared storage) that records page errors."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 2000})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    console = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text[:300]}"))
-    yield page
-    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-        shot(page, f"FAILED-{request.node.name}")
-        print("browser console (last 30 messages):", *console[-30:], sep="\n  ")
-    context.close()
+def new_page(chromium, request):
+    """A factory: ``new_page(**context_options)`` opens a fresh tab in a context of its own
+    (no shared storage; e.g. viewport=..., has_touch=True) that records page errors.
+
+    When the test fails, each tab's screenshot is saved and its console printed.
+    """
+    opened = []
+
+    def make(**options):
+        options.setdefault("viewport", {"width": 1400, "height": 2000})
+        context = chromium.new_context(**options)
+        context.set_default_timeout(60_000)
+        page = context.new_page()
+        page.errors, page.console = [], []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("console", lambda m: page.console.append(f"{m.type}: {m.text[:300]}"))
+        opened.append((context, page))
+        return page
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for n, (context, page) in enumerate(opened):
+        if failed:
+            try:
+                shot(page, f"FAILED-{request.node.name}" + (f"-{n}" if n else ""))
+            except Exception as e:  # a crashed page: still report the console
+                print(f"no screenshot: {e}")
+            print("browser console (last 30 messages):", *page.console[-30:], sep="\n  ")
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """A fresh browser tab, 1400 x 2000 (see new_page)."""
+    return new_page()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -294,20 +320,32 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{rep.when}", rep)
 
 
-def shot(target, name):
+def shot(target, name, whole=True):
     """Save a screenshot as artifacts/browser/<name>.png and return its path.
 
-    target: a Playwright page (the whole page is taken) or a locator (just
-    that element, e.g. one widget).
+    target: a Playwright page, or a locator (just that element, e.g. one widget).
+    whole: for a page, the whole page (Voila scrolls its content inside an element,
+    so the window is made as tall as the content for the picture, then restored);
+    False: just what the window shows.
     """
+    from jupyter_ui import PAGE_HEIGHT
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     path = ARTIFACTS / f"{safe}.png"
-    if hasattr(target, "goto"):
-        target.screenshot(path=str(path), full_page=True)
-    else:
+    if not hasattr(target, "goto"):
         target.scroll_into_view_if_needed()
         target.screenshot(path=str(path))
+        return path
+    size = target.viewport_size
+    height = target.evaluate(PAGE_HEIGHT) if whole else size["height"]
+    if height > size["height"]:
+        target.set_viewport_size({"width": size["width"], "height": height})
+    try:
+        target.screenshot(path=str(path))
+    finally:
+        if height > size["height"]:
+            target.set_viewport_size(size)
     return path
 
 

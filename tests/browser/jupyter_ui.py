@@ -136,3 +136,109 @@ def drag_slider(page, selector, fraction):
     page.mouse.down()
     page.mouse.move(x1, y, steps=12)
     page.mouse.up()
+
+
+# --- layout: does the page fit the window? -------------------------------------------
+
+# Every visible element of the page's content that reaches past the left or right
+# edge of the window, every box with a horizontal scroll bar of its own, and the
+# page itself if it scrolls sideways. Each as a short description.
+_OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  const name = e => e.tagName.toLowerCase() + '.' + [...e.classList].filter(
+      c => c.startsWith('mnistlib') || c.startsWith('widget-') || c.startsWith('jp-')).join('.');
+  const shown = e => { const s = getComputedStyle(e);
+      return s.display !== 'none' && s.visibility !== 'hidden' && e.getClientRects().length > 0; };
+  const problems = [];
+  if (document.documentElement.scrollWidth > width)
+    problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} px > ${width} px`);
+  for (const e of document.querySelectorAll('.jp-Cell *, .jupyter-widgets, .jupyter-widgets *')) {
+    if (!shown(e)) continue;
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 && r.height === 0) continue;
+    if (r.right > width + 0.5 || r.left < -0.5)
+      problems.push(`${name(e)} spans x = ${Math.round(r.left)}..${Math.round(r.right)}, window 0..${width}`);
+  }
+  for (const e of document.querySelectorAll('*')) {
+    const s = getComputedStyle(e);
+    if (['auto', 'scroll'].includes(s.overflowX) && e.scrollWidth > e.clientWidth + 1)
+      problems.push(`${name(e)} scrolls sideways: ${e.scrollWidth} px of content in ${e.clientWidth} px`);
+  }
+  return problems;
+}"""
+
+# Every drop-down (<select>) too narrow to show its longest choice, measured in its own font.
+_NARROW_DROPDOWNS = """() => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  const problems = [];
+  for (const select of document.querySelectorAll('.jupyter-widgets select')) {
+    const s = getComputedStyle(select);
+    ctx.font = `${s.fontWeight} ${s.fontSize} ${s.fontFamily}`;
+    const text = Math.max(...[...select.options].map(o => ctx.measureText(o.text).width));
+    // the arrow sits in the right padding: the text gets what is inside the padding
+    const inner = select.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight);
+    if (inner < text)
+      problems.push(`${[...select.parentElement.classList].filter(c => c.startsWith('mnistlib')).join('.')
+                     || 'a dropdown'}: ${Math.round(inner)} px for text, its longest choice needs ` +
+                    `${Math.round(text)} px`);
+  }
+  return problems;
+}"""
+
+
+def overflow(page):
+    """What sticks out of the window or scrolls sideways, as strings ([] if it all fits)."""
+    return page.evaluate(_OVERFLOW)
+
+
+def narrow_dropdowns(page):
+    """Drop-downs too narrow to show their longest choice, as strings ([] if none)."""
+    return page.evaluate(_NARROW_DROPDOWNS)
+
+
+# The height of the page's content: Voila scrolls it inside an element, not the document.
+PAGE_HEIGHT = """() => Math.max(document.documentElement.scrollHeight,
+    ...[...document.querySelectorAll('*')].filter(e => ['auto', 'scroll'].includes(
+        getComputedStyle(e).overflowY)).map(e => e.scrollHeight))"""
+
+
+# --- touch: a finger on a touch screen, through the DevTools protocol ------------------
+
+class Finger:
+    """One finger on the page's touch screen (a context made with has_touch=True).
+
+    Sends Input.dispatchTouchEvent, as a touch screen would: touchStart, touchMove
+    for every step, touchEnd. Coordinates are CSS pixels in the window.
+    """
+
+    def __init__(self, page):
+        self.cdp = page.context.new_cdp_session(page)
+
+    def _send(self, kind, points):
+        self.cdp.send("Input.dispatchTouchEvent",
+                      {"type": kind, "touchPoints": [{"x": x, "y": y} for x, y in points]})
+
+    def stroke(self, points, steps=4):
+        """Touch the first point, slide through the others (``steps`` moves per segment), lift."""
+        self._send("touchStart", points[:1])
+        x0, y0 = points[0]
+        for x1, y1 in points[1:]:
+            for k in range(1, steps + 1):
+                self._send("touchMove", [(x0 + (x1 - x0) * k / steps, y0 + (y1 - y0) * k / steps)])
+            x0, y0 = x1, y1
+        self._send("touchEnd", [])
+
+    def tap(self, x, y):
+        self._send("touchStart", [(x, y)])
+        self._send("touchEnd", [])
+
+
+def touch_drag_slider(page, finger, selector, fraction):
+    """Drag an ipywidgets slider's handle by touch to ``fraction`` (0..1) of its track."""
+    track = page.locator(f"{selector} .noUi-target").first
+    handle = page.locator(f"{selector} .noUi-handle").first
+    track.scroll_into_view_if_needed()
+    t, h = track.bounding_box(), handle.bounding_box()
+    y = h["y"] + h["height"] / 2
+    x1 = t["x"] + min(max(fraction, 0.0), 1.0) * t["width"]
+    finger.stroke([(h["x"] + h["width"] / 2, y), (x1, y)], steps=12)
