@@ -27,8 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import ipywidgets as W_
-
 # Large type through ipywidgets' CSS variables; and a layout that fits any window
 # from 1280 px wide up, with no horizontal scrolling: boxes wrap, and each
 # picture takes a share of the width (capped at `scale` times its size).
@@ -132,6 +130,8 @@ def projector_mode(scale=1.5):
 
     scale: as for ``projector_css``.
     """
+    import ipywidgets as W_   # here, not at the top: the launcher starts faster without it
+
     style = W_.HTML(projector_css(scale))
     style.add_class("mnistlib-demo-style")
     return style
@@ -145,6 +145,8 @@ def model_bar(text):
     A model chooser (softmax, MLP, CNN) goes into this row, beside the name,
     and swaps the content of the ``slot`` boxes below, so the page keeps its layout.
     """
+    import ipywidgets as W_
+
     name = W_.HTML(text)
     name.add_class("mnistlib-demo-model-name")
     bar = W_.HBox([name])
@@ -154,6 +156,8 @@ def model_bar(text):
 
 def slot(widget):
     """A box holding one widget, whose content can later be replaced in place."""
+    import ipywidgets as W_
+
     box = W_.VBox([widget])
     box.add_class("mnistlib-demo-slot")
     return box
@@ -178,6 +182,8 @@ def data_note(data, test_accuracy):
 
 def footer(data, test_accuracy):
     """The page's last line: ``data_note`` in small type."""
+    import ipywidgets as W_
+
     line = W_.HTML(f"<p>{html.escape(data_note(data, test_accuracy))}</p>")
     line.add_class("mnistlib-demo-footer")
     return line
@@ -303,16 +309,16 @@ def main(argv=None):
     args, extra = parser.parse_known_args(argv)
     if not DEMO_NOTEBOOK.is_file():
         sys.exit(f"demo notebook not found: {DEMO_NOTEBOOK} (run from a checkout of the repository)")
-    if shutil.which("voila", path=str(Path(sys.executable).parent)) is None and not shutil.which("voila"):
-        sys.exit("Voila is not installed: pip install -e '.[browser]'")
-    if not _free(args.port):
-        sys.exit(f"Port {args.port} is in use (is the demo already running?); "
-                 f"choose another with --port, e.g. --port {args.port + 1}")
     from .data import MnistDataError
     try:
         where = full_mnist_on_disk()
     except MnistDataError as e:
         sys.exit(f"error: {e}")
+    if shutil.which("voila", path=str(Path(sys.executable).parent)) is None and not shutil.which("voila"):
+        sys.exit("Voila is not installed: pip install -e '.[browser]'")
+    if not _free(args.port):
+        sys.exit(f"Port {args.port} is in use (is the demo already running?); "
+                 f"choose another with --port, e.g. --port {args.port + 1}")
     if where is None:
         print("The full MNIST is not on this computer, so the page uses the 5,000-digit sample "
               "that comes with the course (the page never downloads during a talk).\n"
