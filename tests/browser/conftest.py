@@ -128,14 +128,14 @@ class Server:
         self.stop()
         pytest.fail(f"{self.name} not {what} after {timeout} s:\n" + self.log_tail(), pytrace=False)
 
-    def wait_ready(self, path, timeout=90):
+    def wait_ready(self, path, timeout=180):
         """Wait until ``path`` answers 200."""
         def ready():
             with urllib.request.urlopen(self.url(path), timeout=5) as r:
                 return r.status == 200
         self._wait(ready, "ready", timeout)
 
-    def wait_port(self, timeout=90):
+    def wait_port(self, timeout=180):
         """Wait until the server accepts connections (for servers without a status API)."""
         def ready():
             socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
