@@ -6,6 +6,7 @@
     python run.py test       set up, then run every test (add pytest options after it,
                              e.g. python run.py test -m "not browser")
     python run.py bench      set up, then print the benchmark table
+    python run.py student    set up, then write the student copy of the notebooks to student/
 
 "Set up" means: make a virtual environment in .venv (once) and install this
 project into it with what the job needs (again only when pyproject.toml changes).
@@ -22,7 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-EXTRAS = {"lab": "lab", "demo": "lab,browser", "train": "", "test": "test,browser", "bench": "lab"}
+EXTRAS = {"lab": "lab", "demo": "lab,browser", "train": "", "test": "test,browser", "bench": "lab",
+          "student": "lab"}
 
 
 def venv_python():
@@ -75,6 +77,8 @@ def main(argv):
         return run(py, "-m", "pytest", *rest)
     if job == "bench":
         return run(py, "benchmarks/run.py", *rest)
+    if job == "student":
+        return run(py, "tools/student_version.py", *rest)
 
 
 if __name__ == "__main__":

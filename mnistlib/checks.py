@@ -1,38 +1,48 @@
 """Checks for the notebooks' "your turn" exercises.
 
-Each ``check_<name>(fn)`` calls the learner's function on a few well-chosen
-inputs and compares the answers with the reference in ``mnistlib.model``. It
-either prints one line (``✓ softmax: all 5 checks passed``) or raises
-``CheckFailed`` with a message that says what is wrong, on which input, and
-what to try.
+In a notebook, the cell after an exercise runs its check::
 
-Adding a check (append it at the end of this file, in the same style)::
+    softmax = check_softmax(softmax)
 
+If the learner's function is right, the check prints one line
+(``✓ softmax: all 5 checks passed``) and returns it. If not, it prints what is
+wrong, on which input, and a first hint (a nudge, not the answer), and returns
+mnistlib's own version, so that the cells below still run; it says so.
+``hint("softmax")`` then prints a more specific hint for the same mistake,
+usually the line of code. With ``strict=True`` (tests, autograding) a wrong
+answer raises ``CheckFailed`` instead.
+
+Adding a check (in the section of its notebook, in the same style)::
+
+    @exercise("thing", reference=lambda: model.thing)
     def check_thing(fn):
-        name = "thing"
         x = ...                                   # small, seeded, meaningful input
-        got = _call(name, fn, x, call="thing(x) with x = ...")   # None, NotImplementedError, crashes
-        _compare(name, got, reference(x), call="thing(x) with x = ...",
-                 hint="what usually causes a mismatch")
-        _passed(name, 1)
+        call = "thing(x) with x = ..."
+        got = _call("thing", fn, x, call=call)    # None, NotImplementedError, crashes
+        if <a known mistake>:
+            _fail("thing", "what is wrong", hint="a nudge", more="the line of code")
+        _compare("thing", got, reference(x), call=call, hint="a nudge")
+        return 1                                  # the number of checks passed
 
-- ``_call(name, fn, *args, call=...)`` runs the learner's function with numpy warnings
-  silenced (an overflow is reported by the check, not as a warning) and turns
-  a missing ``return``, ``NotImplementedError`` or any other exception into a
-  ``CheckFailed`` that says so. It passes copies, so the learner's function
-  cannot change the check's inputs.
-- ``_compare(name, got, expected, call=..., hint=...)`` checks, in order:
-  that ``got`` is numeric, its shape, nan/inf, floating dtype (optional), and
-  the values (``np.allclose``); the message shows the call, expected and got,
-  rounded.
-- ``_passed(name, n)`` prints the success line.
-- ``_fmt(a)`` prints an array short and rounded, for messages.
+- ``_call(name, fn, *args, call=...)`` runs the learner's function on copies of
+  the inputs with numpy warnings silenced (an overflow is reported by the check,
+  not as a warning), fails if the function changed an input, and turns a missing
+  ``return``, ``NotImplementedError`` or any other exception into a failure.
+- ``_compare(name, got, expected, call=..., hint=...)`` checks, in order, that
+  ``got`` is numeric, its shape, nan/inf, floating dtype (optional), and the
+  values; a wrong value is described (a factor off, or where the largest
+  difference is), never dumped as a big matrix.
+- ``_fail(name, message, hint=, more=)``: ``hint`` is shown at once, ``more``
+  only when the learner asks for it with ``hint(name)``.
 
-Checks are deterministic (fixed seeds), quick (milliseconds), and never
-print anything except the success line.
+Checks are deterministic (fixed seeds), quick (milliseconds), and print nothing
+but their one result.
 """
 
+import functools
+import inspect
 import warnings
+from fractions import Fraction
 
 import numpy as np
 
@@ -41,6 +51,73 @@ from . import model
 
 class CheckFailed(AssertionError):
     """Your function gave a wrong answer. The message says on which input, and what to try."""
+
+    def __init__(self, text, more=None):
+        super().__init__(text)
+        self.more = more
+
+
+# The last failure of each check, for hint(name).
+_last_failure = {}
+
+
+# --- running a check -------------------------------------------------------------
+
+def exercise(name, reference):
+    """Decorator turning ``verify(fn)`` (raises CheckFailed, returns the number of checks
+    passed) into ``check(fn, strict=False)`` as the notebooks call it.
+
+    ``reference()`` gives mnistlib's own version, used by the cells after a failed
+    exercise.
+    """
+    def wrap(verify):
+        @functools.wraps(verify)
+        def check(fn, *, strict=False):
+            try:
+                if getattr(fn, "_mnistlib_reference", False):
+                    _fail(name, f"this is mnistlib's own {name}, which the check handed back after your "
+                                "function failed.", "run the cell that defines your function again, then "
+                                "this cell.")
+                n = verify(fn)
+            except CheckFailed as failure:
+                _last_failure[name] = failure
+                if strict:
+                    raise
+                print(f"✗ {failure}")
+                if failure.more:
+                    print(f'  For a more specific hint, run: hint("{name}")')
+                print(f"  The cells below use mnistlib's {name} instead of yours, so that the "
+                      "notebook runs on. Fix yours, then run its cell and this one again.")
+                return _as_reference(reference())
+            _last_failure.pop(name, None)
+            print(f"✓ {name}: all {n} checks passed")
+            return fn
+        check.exercise = name
+        return check
+    return wrap
+
+
+def _as_reference(obj):
+    """``obj`` marked as mnistlib's (a check given it back says so instead of passing it)."""
+    if callable(obj):
+        @functools.wraps(obj)
+        def reference(*args, **kwargs):
+            return obj(*args, **kwargs)
+        reference._mnistlib_reference = True
+        return reference
+    return obj
+
+
+def hint(name):
+    """Print the more specific hint for the last failure of check ``name`` (e.g. "softmax")."""
+    failure = _last_failure.get(name)
+    if failure is None:
+        print(f"No failed check of {name} to give a hint for: run its check first.")
+    elif failure.more:
+        print(f"Hint for {name}: {failure.more}")
+    else:
+        print(f"No more specific hint for this one: compare your {name} with the formula above it, "
+              "one step at a time, printing the shapes and values of your arrays.")
 
 
 # --- helpers shared by all checks ---------------------------------------------
@@ -54,35 +131,60 @@ def _fmt(a, precision=4, max_items=8):
                            edgeitems=max_items // 2, max_line_width=100, separator=", ")
 
 
-def _fail(name, message, hint=None):
+def _fail(name, message, hint=None, more=None):
     text = f"{name}: {message}"
     if hint:
         text += f"\nHint: {hint}"
-    raise CheckFailed(text)
+    raise CheckFailed(text, more)
 
 
 def _copy(a):
     return a.copy() if isinstance(a, np.ndarray) else a
 
 
-def _call(name, fn, *args, call=None, hint=None):
+def _same(a, b):
+    return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+
+
+def _arg_names(fn, n):
+    try:
+        names = [p.name for p in inspect.signature(fn).parameters.values()]
+    except (TypeError, ValueError):
+        names = []
+    return (names + [f"argument {i + 1}" for i in range(len(names), n)])[:n]
+
+
+def _call(name, fn, *args, call=None, hint=None, more=None):
     """fn(*args) with copies of the inputs; every way of not answering becomes a CheckFailed.
 
     ``call`` describes the inputs ("softmax(l) with l = [1000, 0]") for the message;
-    ``hint`` is shown if the function raises an exception.
+    ``hint`` (and ``more``) are shown if the function raises an exception.
+    A function that changes one of its input arrays fails too: the caller's array
+    would silently change under it.
     """
+    copies = [_copy(a) for a in args]
+    where = f" on {call}" if call else ""
     try:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
-            result = fn(*(_copy(a) for a in args))
+            result = fn(*copies)
     except NotImplementedError:
         _fail(name, "not implemented yet.",
               "write your code where it says # YOUR CODE HERE, and delete the `raise NotImplementedError` line.")
+    except CheckFailed:
+        raise
     except Exception as e:
         if hint is None and any(w in str(e) for w in ("broadcast", "matmul", "aligned", "shape")):
             hint = "print the shapes of your arrays (a.shape) just before the line that fails."
-        where = f" on {call}" if call else ""
-        _fail(name, f"your function raised {type(e).__name__}{where}: {e}", hint)
+        _fail(name, f"your function raised {type(e).__name__}{where}: {e}", hint, more)
+    for arg, before, after in zip(_arg_names(fn, len(args)), args, copies):
+        if isinstance(before, np.ndarray) and not _same(before, after):
+            _fail(name, f"your function changed its input {arg}{where}. Whoever calls it would find "
+                        f"their {arg} changed afterwards.",
+                  f"compute into a new array instead of changing {arg} in place (no {arg} -= ..., "
+                  f"{arg}[...] = ..., or {arg} /= ...).",
+                  f"write new = {arg} - something instead of {arg} -= something; "
+                  f"or start with {arg} = {arg}.copy().")
     if result is None:
         _fail(name, "your function returned None — did you forget `return`?")
     return result
@@ -98,32 +200,76 @@ def _as_array(name, got, call):
     return a
 
 
-def _compare(name, got, expected, *, call, hint=None, rtol=1e-5, atol=1e-6, floating=True):
+def _factor_text(k):
+    """k as a reader would say it: "10 times", "1/10 of", "-1 times" (the sign flipped)."""
+    if np.isclose(k, -1, rtol=1e-4):
+        return "minus (the sign is flipped)"
+    f = Fraction(float(k)).limit_denominator(1000)
+    if abs(float(f) - k) <= 1e-4 * abs(k):
+        if f.denominator == 1:
+            return f"{f.numerator} times"
+        if abs(f.numerator) == 1:
+            return f"{'-' if f.numerator < 0 else ''}1/{f.denominator} of"
+    return f"{k:.4g} times"
+
+
+def _describe_difference(got, expected, rtol, atol):
+    """A sentence on how ``got`` differs from ``expected`` (same shape): a factor, or where."""
+    g, e = got.astype(np.float64).ravel(), expected.astype(np.float64).ravel()
+    ee = float(e @ e)
+    if ee > 0:
+        k = float(g @ e) / ee
+        if not np.isclose(k, 1, rtol=1e-3) and np.allclose(g, k * e, rtol=1e-4, atol=atol * max(1, abs(k))):
+            return f"Every entry is {_factor_text(k)} the expected value."
+    bad = ~np.isclose(g, e, rtol=rtol, atol=atol)
+    if got.size == 1:
+        return ""
+    i = int(np.argmax(np.abs(g - e)))
+    where = np.unravel_index(i, got.shape)
+    where = where[0] if len(where) == 1 else tuple(int(w) for w in where)
+    return (f"{int(bad.sum())} of its {got.size} entries differ; the largest difference is at "
+            f"[{where}]: expected {_fmt(e[i])}, got {_fmt(g[i])}.".replace("[(", "[").replace(")]", "]"))
+
+
+def _compare(name, got, expected, *, call, hint=None, more=None, rtol=1e-5, atol=1e-6, floating=True):
     """Raise CheckFailed unless ``got`` matches ``expected`` in shape, finiteness, dtype and values."""
     expected = np.asarray(expected)
     got = _as_array(name, got, call)
     if got.shape != expected.shape:
-        _fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}.", hint)
+        _fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}.", hint, more)
     if np.all(np.isfinite(expected)) and not np.all(np.isfinite(got)):
         bad = "nan" if np.any(np.isnan(got)) else "inf"
-        _fail(name, f"{call} returned {bad}: got {_fmt(got)}, expected {_fmt(expected)}.", hint)
+        _fail(name, f"{call} returned {bad}: got {_fmt(got)}, expected {_fmt(expected)}.", hint, more)
     if floating and got.dtype.kind != "f":
         _fail(name, f"{call} returned integers (dtype {got.dtype}); expected floating-point numbers.",
-              "integer arithmetic rounds: convert with .astype(np.float32), or divide with / rather than //.")
+              "integer arithmetic rounds: convert to float before dividing.",
+              "use .astype(np.float32), or divide with / rather than //.")
     if not np.allclose(got, expected, rtol=rtol, atol=atol):
-        _fail(name, f"{call} returned a wrong value.\n  expected {_fmt(expected)}\n  got      {_fmt(got)}", hint)
-
-
-def _passed(name, n):
-    print(f"✓ {name}: all {n} checks passed")
+        if expected.size <= 12:
+            shown = f"\n  expected {_fmt(expected)}\n  got      {_fmt(got)}"
+        else:
+            shown = ""
+        _fail(name, f"{call} returned a wrong value. {_describe_difference(got, expected, rtol, atol)}{shown}",
+              hint, more)
 
 
 def _rng():
     return np.random.default_rng(12345)
 
 
+def _evaluate():
+    from . import evaluate
+    return evaluate
+
+
+def _draw():
+    from . import draw
+    return draw
+
+
 # --- notebook 01: flatten an image --------------------------------------------
 
+@exercise("flatten", reference=lambda: lambda image: np.asarray(image, dtype=np.float32).reshape(784) / 255)
 def check_flatten(fn):
     """fn(image: (28, 28) uint8 in 0..255) -> (784,) floats in [0, 1], row by row."""
     name = "flatten"
@@ -151,7 +297,7 @@ def check_flatten(fn):
     white = np.full((28, 28), 255, dtype=np.uint8)
     _compare(name, _call(name, fn, white), np.ones(784, dtype=np.float32),
              call="flatten(image) with an all-255 image")
-    _passed(name, 2)
+    return 2
 
 
 # --- notebook 02: logits ------------------------------------------------------
@@ -164,6 +310,7 @@ def _logits_inputs(n=3):
     return x, W, b
 
 
+@exercise("logits", reference=lambda: model.logits)
 def check_logits(fn):
     """fn(x, W, b) -> x W + b.  x: (784,) or (n, 784); W: (784, 10); b: (10,)."""
     name = "logits"
@@ -197,15 +344,19 @@ def check_logits(fn):
     call = "logits(x, W, b) with a batch of one image, x (1, 784)"
     _compare(name, _call(name, fn, x[:1], W, b, call=call), model.logits(x[:1], W, b), call=call, rtol=1e-4, atol=1e-4,
              hint="don't reshape or squeeze x: (1, 784) @ (784, 10) gives (1, 10).")
-    _passed(name, 3)
+    return 3
 
 
 # --- notebook 03: softmax -----------------------------------------------------
 
+@exercise("softmax", reference=lambda: model.softmax)
 def check_softmax(fn):
     """fn(l) -> softmax(l), each row summing to 1.  l: (10,) or (n, 10)."""
     name = "softmax"
-    stable = "Subtract the largest logit first: np.exp(l - l.max()). Softmax doesn't change, and exp() can't overflow."
+    stable = ("Adding the same number to every logit doesn't change softmax: which number keeps "
+              "every exp() at most 1?")
+    stable_more = ("e = np.exp(l - l.max(axis=-1, keepdims=True)), then divide e by its sum over the "
+                   "last axis (keepdims=True).")
     n_checks = 0
 
     def run(l, call, hint=None, not_finite=None):
@@ -213,7 +364,7 @@ def check_softmax(fn):
         got = _as_array(name, _call(name, fn, l, call=call), call)
         expected = model.softmax(l)
         if not_finite and got.shape == expected.shape and not np.all(np.isfinite(got)):
-            _fail(name, not_finite.format("nan" if np.any(np.isnan(got)) else "inf"), hint)
+            _fail(name, not_finite.format("nan" if np.any(np.isnan(got)) else "inf"), hint, stable_more)
         if got.shape == expected.shape and np.all(np.isfinite(got)):
             rows = got.sum(axis=-1)
             if got.ndim == 2 and not np.allclose(rows, 1, atol=1e-5):
@@ -244,11 +395,12 @@ def check_softmax(fn):
     run(batch, "softmax(l) with a batch l of shape (3, 10)",
         not_finite="your softmax returns {} on a batch l of shape (3, 10) whose rows have very different sizes.",
         hint="on a batch, take the max and the sum of each row: axis=-1, keepdims=True.")
-    _passed(name, n_checks)
+    return n_checks
 
 
 # --- notebook 04: cross-entropy -----------------------------------------------
 
+@exercise("cross_entropy", reference=lambda: model.cross_entropy)
 def check_cross_entropy(fn):
     """fn(p, y) -> mean over the batch of -sum_j y_j log p_j.  p: (n, 10); y: (n, 10) one-hot."""
     name = "cross_entropy"
@@ -299,7 +451,7 @@ def check_cross_entropy(fn):
     if not got > 5:
         _fail(name, f"{call} returned {_fmt(got)}; a confident wrong answer should cost a lot (more than 5).",
               "clip p with a tiny number such as 1e-12, not a large one.")
-    _passed(name, 3)
+    return 3
 
 
 # --- notebook 05: gradients of the loss -----------------------------------------
@@ -313,6 +465,7 @@ def _gradient_inputs(n=5):
     return x, y, W, b
 
 
+@exercise("gradients", reference=lambda: lambda x, y, W, b: model.gradients(x, y, W, b)[:2])
 def check_batch_gradients(fn):
     """fn(x, y, W, b) -> (dW, db), the gradients of the mean loss.  x: (n, 784); y: (n,) labels."""
     name = "gradients"
@@ -351,11 +504,12 @@ def check_batch_gradients(fn):
     dW1, db1, _ = model.gradients(x[0], y[0], W, b)
     _compare(name, got[0], dW1, call=call1 + " (dW)", hint="for one example, dW_ij = x_i (p_j - y_j).")
     _compare(name, got[1], db1, call=call1 + " (db)", hint="for one example, db_j = p_j - y_j.")
-    _passed(name, 4)
+    return 4
 
 
 # --- notebook 06: one step of gradient descent ----------------------------------
 
+@exercise("update_step", reference=lambda: _step_reference)
 def check_update_step(fn):
     """fn(x, y, W, b, lr) -> (W_new, b_new): one gradient-descent step on the batch (x, y)."""
     from .train import step
@@ -388,10 +542,15 @@ def check_update_step(fn):
     if not np.array_equal(W, W_keep):
         _fail(name, "update_step changed the W it was given.",
               "compute W - lr * dW into a new array instead of W -= ..., so the caller's W stays as it was.")
-    _passed(name, 3)
+    return 3
 
 
 # --- notebook 07: an epoch of mini-batch gradient descent -----------------------
+
+def _step_reference(x, y, W, b, lr):
+    from .train import step
+    return step(x, y, W, b, lr)[:2]
+
 
 def _epoch_reference(x, y, W, b, lr, batch_size):
     for start in range(0, len(x), batch_size):
@@ -400,6 +559,7 @@ def _epoch_reference(x, y, W, b, lr, batch_size):
     return W, b
 
 
+@exercise("minibatch_epoch", reference=lambda: _epoch_reference)
 def check_minibatch_epoch(fn):
     """fn(x, y, W, b, lr, batch_size) -> (W, b) after one pass over x in batches taken in order."""
     name = "minibatch_epoch"
@@ -426,11 +586,12 @@ def check_minibatch_epoch(fn):
     _compare(name, gW, expected[0], call=call + " (W)",
              hint="for each batch: dW, db from gradients(x_batch, y_batch, W, b); then W = W - lr * dW.")
     _compare(name, got[1], expected[1], call=call + " (b)", hint="update b in the same loop: b = b - lr * db.")
-    _passed(name, 2)
+    return 2
 
 
 # --- notebook 08: the confusion matrix ------------------------------------------
 
+@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix)
 def check_confusion_matrix(fn):
     """fn(y_true, y_pred) -> (10, 10) ints, C[i, j] = images of true class i predicted as j."""
     from .evaluate import confusion_matrix
@@ -462,7 +623,7 @@ def check_confusion_matrix(fn):
     if got.shape == (10, 10) and got.sum() != 300:
         _fail(name, f"{call}: the counts add up to {_fmt(got.sum())}, expected 300 (one per image).", hint)
     _compare(name, got, confusion_matrix(y_true, y_pred), call=call, hint=hint, floating=False)
-    _passed(name, 2)
+    return 2
 
 
 # --- notebook 09: centring a drawn digit by its centre of mass -------------------
@@ -493,6 +654,7 @@ def _shifted(patch, top, left):
     return frame
 
 
+@exercise("center_by_mass", reference=lambda: _draw().center_by_mass)
 def check_center_by_mass(fn):
     """fn(patch: (h, w) floats, h, w <= 20) -> (28, 28) frame with the patch pasted so that
     its centre of mass lands on row 14, column 14 (shift rounded to whole pixels)."""
@@ -532,4 +694,4 @@ def check_center_by_mass(fn):
                       "within half a pixel.",
                       "top = round(14 - cy), left = round(14 - cx), then frame[top:top + h, left:left + w] = patch.")
         _compare(name, got, expected, call=call)
-    _passed(name, 3)
+    return 3

@@ -56,30 +56,35 @@ def digit_grid(x, y=None, *, ncols=10, titles=None, fig=None):
     return fig
 
 
-def weight_heatmaps(W, *, fig=None, title=None, shared_scale=False):
+def weight_heatmaps(W, *, fig=None, title=None, shared_scale=True, label="weight"):
     """Each class's 784 weights (a column of W: (784, 10)) drawn as a 28x28 image.
 
     Red pixels push that class's logit up, blue pixels push it down; white is
-    zero. Each image has its own symmetric colour scale unless ``shared_scale``.
+    zero. All ten images share one symmetric colour scale, shown by a colourbar,
+    so that a strong map looks strong next to a weak one. With
+    ``shared_scale=False`` each image gets its own scale, for seeing the shape of
+    weak maps, and its title says how far that scale goes (e.g. "±0.031").
     """
     W = np.asarray(W)
     if W.shape != (784, 10):
         raise ValueError(f"W must have shape (784, 10); got shape {W.shape}")
     vmax_all = float(np.abs(W).max()) or 1.0
     if fig is None:
-        fig = Figure(figsize=(10, 4.6), layout="constrained")
+        fig = Figure(figsize=(10.6 if shared_scale else 10, 4.6), layout="constrained")
         axes = fig.subplots(2, 5).ravel()
-        for j, ax in enumerate(axes):
+        for ax in axes:
             ax.imshow(np.zeros((28, 28)), cmap="RdBu_r", vmin=-1, vmax=1)
-            ax.set_title(f"class {j}")
             ax.set_axis_off()
+        if shared_scale:
+            fig.colorbar(axes[0].images[0], ax=axes, shrink=0.8, label=label)
     for j, ax in enumerate(fig.axes[:10]):
         vmax = vmax_all if shared_scale else (float(np.abs(W[:, j]).max()) or 1.0)
         im = ax.images[0]
         im.set_data(W[:, j].reshape(28, 28))
         im.set_clim(-vmax, vmax)
+        ax.set_title(f"class {j}" if shared_scale else f"class {j}: ±{vmax:.2g}", fontsize=10)
     if title is not None:
-        fig.suptitle(title)
+        fig.suptitle(title if shared_scale else f"{title} (each map on its own scale)")
     return fig
 
 
@@ -233,12 +238,13 @@ def _font(size=13):
         return ImageFont.load_default()
 
 
-def heatmap_tiles_png(panels, *, ncols=5, scale=4, shared_scale=False):
+def heatmap_tiles_png(panels, *, ncols=5, scale=4, shared_scale=True):
     """28x28 heatmaps in a grid, with a title above each, as PNG bytes.
 
     panels: a list of (values (784,), title). Same colours as ``weight_heatmaps``:
-    red positive, blue negative, white zero, a symmetric scale per panel (or
-    one for all with ``shared_scale``).
+    red positive, blue negative, white zero, on one symmetric scale for all,
+    drawn as a colour strip under the tiles; with ``shared_scale=False`` each
+    panel has its own scale, and its title ends with that scale ("±0.031").
     """
     from matplotlib import colormaps
     from PIL import Image, ImageDraw
@@ -248,20 +254,31 @@ def heatmap_tiles_png(panels, *, ncols=5, scale=4, shared_scale=False):
     if shared_scale:
         vmax[:] = vmax.max()
     vmax[vmax == 0] = 1.0
+    titles = [t if shared_scale else f"{t}: ±{v:.2g}" for (_, t), v in zip(panels, vmax)]
     rgb = colormaps["RdBu_r"]((values / vmax[:, None] + 1) / 2, bytes=True)[..., :3]
     side, gap, top = 28 * scale, 8, 18
     nrows = -(-len(panels) // ncols)
-    canvas = np.full((nrows * (side + top + gap), ncols * (side + gap), 3), 255, np.uint8)
+    strip = 34 if shared_scale else 0
+    width = ncols * (side + gap)
+    canvas = np.full((nrows * (side + top + gap) + strip, width, 3), 255, np.uint8)
     corners = []
     for n in range(len(panels)):
         r, c = divmod(n, ncols)
         y0, x0 = r * (side + top + gap) + top, c * (side + gap) + gap // 2
         canvas[y0:y0 + side, x0:x0 + side] = rgb[n].reshape(28, 28, 3).repeat(scale, 0).repeat(scale, 1)
         corners.append((x0, y0))
+    if shared_scale:             # the colour bar: -vmax on the left, 0 in the middle, +vmax right
+        y0, x0, x1 = canvas.shape[0] - strip + 4, width // 4, 3 * width // 4
+        ramp = colormaps["RdBu_r"](np.linspace(0, 1, x1 - x0), bytes=True)[:, :3]
+        canvas[y0:y0 + 10, x0:x1] = ramp[None]
     img = Image.fromarray(canvas)
     pen = ImageDraw.Draw(img)
-    for (x0, y0), (_, title) in zip(corners, panels):
+    for (x0, y0), title in zip(corners, titles):
         pen.text((x0 + side // 2, y0 - top // 2), title, fill=(0, 0, 0), font=_font(13), anchor="mm")
+    if shared_scale:
+        y = canvas.shape[0] - strip + 24
+        for x, text in ((width // 4, f"{-vmax[0]:.2g}"), (width // 2, "0"), (3 * width // 4, f"+{vmax[0]:.2g}")):
+            pen.text((x, y), text, fill=(0, 0, 0), font=_font(12), anchor="mm")
     return rgb_png(np.asarray(img))
 
 

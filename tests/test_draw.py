@@ -330,7 +330,7 @@ def test_check_center_by_mass_passes_the_reference_and_names_common_mistakes():
                       (swapped, "swapped rows and columns"), (lambda p: p, "shape \\(9, 20\\)"),
                       (lambda p: None, "returned None")]:
         with pytest.raises(CheckFailed, match=words):
-            check_center_by_mass(fn)
+            check_center_by_mass(fn, strict=True)
 
 
 def test_every_drawing_batch_names_its_canvas_so_late_pages_draw_too(model, monkeypatch):

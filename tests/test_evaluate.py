@@ -293,8 +293,8 @@ def _loop_confusion(y_true, y_pred):
 
 def test_check_confusion_matrix_passes_a_right_answer(capsys):
     from mnistlib.checks import check_confusion_matrix
-    check_confusion_matrix(_loop_confusion)
-    check_confusion_matrix(confusion_matrix)
+    check_confusion_matrix(_loop_confusion, strict=True)
+    check_confusion_matrix(confusion_matrix, strict=True)
     assert "✓ confusion_matrix" in capsys.readouterr().out
 
 
@@ -313,7 +313,7 @@ def _fancy_indexing(y_true, y_pred):
 def test_check_confusion_matrix_explains_mistakes(wrong, words):
     from mnistlib.checks import CheckFailed, check_confusion_matrix
     with pytest.raises(CheckFailed, match=words):
-        check_confusion_matrix(wrong)
+        check_confusion_matrix(wrong, strict=True)
 
 
 def test_explorer_status_line_reports_a_bad_index_without_raising(subset):

@@ -11,11 +11,21 @@ def test_weight_heatmaps_redraw_in_place():
     fig = plots.weight_heatmaps(W)
     first = plots.fig_to_png(fig)
     again = plots.weight_heatmaps(-W, fig=fig)
-    assert again is fig and len(fig.axes) == 10
+    assert again is fig and len(fig.axes) == 11              # ten maps and their colourbar
     np.testing.assert_allclose(fig.axes[3].images[0].get_array(), -W[:, 3].reshape(28, 28))
     assert plots.fig_to_png(fig) != first
     with pytest.raises(ValueError, match=r"\(784, 10\)"):
         plots.weight_heatmaps(W.T)
+
+
+def test_weight_heatmaps_share_one_symmetric_scale_or_say_each_scale():
+    W = np.zeros((784, 10))
+    W[:, 0], W[:, 1] = 0.5, -0.01                              # a strong map and a weak one
+    fig = plots.weight_heatmaps(W)
+    assert all(ax.images[0].get_clim() == (-0.5, 0.5) for ax in fig.axes[:10])
+    own = plots.weight_heatmaps(W, shared_scale=False)
+    assert own.axes[1].images[0].get_clim() == (-0.01, 0.01) and len(own.axes) == 10
+    assert own.axes[1].get_title() == "class 1: ±0.01"
 
 
 def test_digit_grid_and_labels():

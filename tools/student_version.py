@@ -1,5 +1,6 @@
 """Write the student version of the notebooks: each worked solution replaced by a placeholder.
 
+    python run.py student                       (sets up .venv first, then runs this)
     python tools/student_version.py [--out student/] [notebooks/03_softmax.ipynb ...]
 
 With no notebooks named, converts every notebook in notebooks/. In each code
@@ -9,10 +10,14 @@ become, at the indentation of the ``# BEGIN SOLUTION`` line,
     # YOUR CODE HERE
     raise NotImplementedError("your turn")
 
-Everything else is kept as it is; outputs, execution counts and saved widget
-state are cleared, so the learner starts from a clean notebook. The cell after
-each exercise calls a check from ``mnistlib.checks``, which reports "not
-implemented yet" until the learner fills in the function.
+and the lines from ``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS`` are
+removed (they are for grading, see tools/make_course.py). These are nbgrader's
+own markers, so the self-study copy and the graded course come from the same
+notebooks. Everything else is kept as it is; outputs, execution counts and saved
+widget state are cleared, so the learner starts from a clean notebook. The cell
+after each exercise calls a check from ``mnistlib.checks``, which reports "not
+implemented yet" until the learner fills in the function, and hands the cells
+below mnistlib's own version, so that "Run All" goes through to the end.
 """
 
 import argparse
@@ -27,6 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 BEGIN = re.compile(r"^([ \t]*)# BEGIN SOLUTION[ \t]*$")
 END = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
+BEGIN_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*$")
+END_HIDDEN = re.compile(r"^[ \t]*### END HIDDEN TESTS[ \t]*$")
 PLACEHOLDER = ("# YOUR CODE HERE", 'raise NotImplementedError("your turn")')
 
 
@@ -56,6 +63,25 @@ def strip_solutions(source, where="cell"):
     return "\n".join(out), n
 
 
+def strip_hidden_tests(source, where="cell"):
+    """``source`` without its hidden-test blocks (markers included)."""
+    out, hidden = [], False
+    for number, line in enumerate(source.split("\n"), start=1):
+        if BEGIN_HIDDEN.match(line):
+            if hidden:
+                raise MarkerError(f"{where}, line {number}: '### BEGIN HIDDEN TESTS' inside another one")
+            hidden = True
+        elif END_HIDDEN.match(line):
+            if not hidden:
+                raise MarkerError(f"{where}, line {number}: '### END HIDDEN TESTS' without a BEGIN")
+            hidden = False
+        elif not hidden:
+            out.append(line)
+    if hidden:
+        raise MarkerError(f"{where}: '### BEGIN HIDDEN TESTS' without '### END HIDDEN TESTS'")
+    return "\n".join(out).rstrip("\n") if len(out) < len(source.split("\n")) else source
+
+
 def student_notebook(nb, name="notebook"):
     """A copy of ``nb`` with solutions replaced and all outputs cleared; returns (notebook, n_exercises)."""
     nb = copy.deepcopy(nb)
@@ -64,6 +90,7 @@ def student_notebook(nb, name="notebook"):
         if cell.cell_type != "code":
             continue
         cell.source, n = strip_solutions(cell.source, where=f"{name}, cell {i}")
+        cell.source = strip_hidden_tests(cell.source, where=f"{name}, cell {i}")
         total += n
         cell.outputs = []
         cell.execution_count = None
