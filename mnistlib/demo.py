@@ -91,8 +91,8 @@ img.mnistlib-draw-preview {{ width: {preview}px !important; }}
 img.mnistlib-draw-probs {{ width: min({draw_probs}px, 40%) !important; }}
 img.mnistlib-draw-contrib {{ width: min({draw_contrib}px, 60%) !important; }}
 .mnistlib-draw .widget-slider {{ width: {draw_slider}px; max-width: 100%; }}
-.mnistlib-draw-brush.widget-slider {{ width: {brush}px; }}
-.mnistlib-draw-clear {{ width: auto; }}
+/* the brush slider on its own row under Clear, as wide as the canvas */
+.mnistlib-draw-brush.widget-slider {{ width: 100%; }}
 .mnistlib-draw-brush .widget-label {{ width: auto; min-width: 0; }}
 .mnistlib-draw-answer {{ min-height: 2.2em; }}
 
@@ -122,7 +122,7 @@ def projector_css(scale=1.5):
                        h2=px(22), slider=px(420), status=px(15), small=px(12), plot=px(500),
                        heat=px(600), probs=px(500), contrib=px(840), preview=px(170),
                        draw_probs=px(340), draw_contrib=px(560), draw_slider=px(240),
-                       brush=px(160), pair=px(1130))
+                       pair=px(1130))
 
 
 def projector_mode(scale=1.5):
