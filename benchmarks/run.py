@@ -372,6 +372,17 @@ def widget_rows(table, d, repeats):
             figs[0] = explorer_widget.prediction_explorer_update(next(images), d.x_test, d.y_test, W, b,
                                                          figs=figs[0])["figs"]
         row("prediction explorer, next image", prediction_change)
+    try:
+        from mnistlib import decay_widget
+    except ImportError:
+        decay_widget = None
+    if decay_widget is not None:
+        lams = iter(list(decay_widget.DECAY_VALUES) * 100)
+        x_val, y_val = d.x_train[-2000:], d.y_train[-2000:]        # held out from the 1000 it trains on
+
+        def decay_change():
+            decay_widget.weight_decay_update(next(lams), d.x_train, d.y_train, x_val, y_val)
+        row("weight-decay explorer, slider change -> retrain (1000 images, 30 epochs) + redraw", decay_change)
     if draw_widget is not None:
         b = np.zeros(10, np.float32)
         figs = [None]

@@ -7,10 +7,12 @@ One module per idea, each readable top to bottom:
 - ``gradcheck`` numerical gradients by central differences
 - ``train``     gradient descent: one example at a time, mini-batch, full batch
 - ``plots``     digits, weight heatmaps, curves, probability bars; fast redraws
-- ``evaluate``  confusion matrix, "I don't know" thresholds, robustness transforms
+- ``evaluate``  choosing a recipe on validation, confusion matrix, "I don't know" thresholds,
+                robustness transforms
 - ``draw``      turn a drawing on a canvas into an MNIST-like 28x28 image
 - ``widgets``   thin ipywidgets shells over the pure functions above: the training widgets
 - ``explorer_widget``  the prediction explorer (why this class?)
+- ``decay_widget``     the weight-decay explorer (templates and accuracies against lambda)
 - ``draw_widget``      draw a digit, watch the network answer
 - ``checks``    checks for the notebooks' "your turn" exercises
 - ``demo``      the live-demo page for a projector (``python -m mnistlib.demo``)

@@ -303,34 +303,163 @@ def test_errors_show_in_the_status_line_not_as_tracebacks(model, monkeypatch):
 
 # --- the notebook's exercise check ------------------------------------------------------
 
-def test_check_center_by_mass_passes_the_reference_and_names_common_mistakes():
+def _paste(patch, top, left):
+    frame = np.zeros((28, 28), dtype=np.float32)
+    frame[top:top + patch.shape[0], left:left + patch.shape[1]] = patch
+    return frame
+
+
+def _com(patch):
+    """The centre of mass, written out as a learner might: loops over the pixels."""
+    total = r_sum = c_sum = 0.0
+    for r in range(patch.shape[0]):
+        for c in range(patch.shape[1]):
+            total += patch[r, c]
+            r_sum += r * patch[r, c]
+            c_sum += c * patch[r, c]
+    return r_sum / total, c_sum / total
+
+
+def centre_loops(patch):
+    r_bar, c_bar = _com(patch)
+    return _paste(patch, int(round(14 - r_bar)), int(round(14 - c_bar)))
+
+
+def centre_average_pad(patch):
+    h, w = patch.shape
+    r_bar = np.average(np.arange(h), weights=patch.sum(axis=1))
+    c_bar = np.average(np.arange(w), weights=patch.sum(axis=0))
+    top, left = int(np.rint(14 - r_bar)), int(np.floor(14 - c_bar + 0.5))
+    return np.pad(patch, ((top, 28 - h - top), (left, 28 - w - left)))
+
+
+def centre_indices(patch):
+    rows, cols = np.indices(patch.shape)
+    m = patch.sum()
+    top, left = round(14 - (rows * patch).sum() / m), round(14 - (cols * patch).sum() / m)
+    return _paste(patch, top, left)
+
+
+@pytest.mark.parametrize("fn", [draw.center_by_mass, centre_loops, centre_average_pad, centre_indices])
+def test_check_center_by_mass_accepts_centrings_written_differently(fn, capsys):
+    from mnistlib.checks import check_center_by_mass
+    assert check_center_by_mass(fn) is fn
+    assert capsys.readouterr().out == "✓ center_by_mass: all 3 checks passed\n"
+
+
+def truncated(patch):
+    r_bar, c_bar = _com(patch)
+    return _paste(patch, int(14 - r_bar), int(14 - c_bar))
+
+
+def aims_at_13_5(patch):
+    r_bar, c_bar = _com(patch)
+    return _paste(patch, round(13.5 - r_bar), round(13.5 - c_bar))
+
+
+def counts_from_1(patch):
+    h, w = patch.shape
+    r_bar = patch.sum(axis=1) @ np.arange(1, h + 1) / patch.sum()
+    c_bar = patch.sum(axis=0) @ np.arange(1, w + 1) / patch.sum()
+    return _paste(patch, round(14 - r_bar), round(14 - c_bar))
+
+
+def ceiling(patch):
+    r_bar, c_bar = _com(patch)
+    return _paste(patch, int(np.ceil(14 - r_bar)), int(np.ceil(14 - c_bar)))
+
+
+def float_top(patch):
+    r_bar, c_bar = _com(patch)
+    return _paste(patch, np.round(14 - r_bar), np.round(14 - c_bar))
+
+
+def unrounded(patch):
+    r_bar, c_bar = _com(patch)
+    return _paste(patch, 14 - r_bar, 14 - c_bar)
+
+
+def box_centred(patch):
+    h, w = patch.shape
+    return _paste(patch, (28 - h) // 2, (28 - w) // 2)
+
+
+def ink_pixels_alike(patch):
+    rows, cols = np.nonzero(patch)
+    return _paste(patch, round(14 - rows.mean()), round(14 - cols.mean()))
+
+
+def swapped(patch):
+    r_bar, c_bar = _com(patch)
+    return _paste(patch, round(14 - c_bar), round(14 - r_bar))
+
+
+def sign_flipped(patch):
+    r_bar, c_bar = _com(patch)
+    return _paste(patch, round(r_bar - 14), round(c_bar - 14))
+
+
+def axes_mixed_up(patch):
+    h, w = patch.shape
+    r_bar = patch.sum(axis=0) @ np.arange(h) / patch.sum()
+    c_bar = patch.sum(axis=1) @ np.arange(w) / patch.sum()
+    return _paste(patch, round(14 - r_bar), round(14 - c_bar))
+
+
+def int_frame(patch):
+    r_bar, c_bar = _com(patch)
+    frame = np.zeros((28, 28), dtype=int)
+    top, left = round(14 - r_bar), round(14 - c_bar)
+    frame[top:top + patch.shape[0], left:left + patch.shape[1]] = patch
+    return frame
+
+
+def normalised(patch):
+    return centre_loops(patch / patch.max()) * 0.9
+
+
+def divides_in_place(patch):
+    patch /= patch.sum()
+    return centre_loops(patch)
+
+
+def not_pasted(patch):
+    return np.zeros((28, 28))
+
+
+@pytest.mark.parametrize("fn, words", [
+    (truncated, "one pixel too little"),
+    (aims_at_13_5, "one pixel too little"),
+    (counts_from_1, "one pixel too little"),
+    (ceiling, "one pixel too far"),
+    (float_top, "top and left must be whole numbers"),
+    (unrounded, "slice indices must be integers"),
+    (box_centred, "box, not its centre of mass"),
+    (ink_pixels_alike, "each counted alike"),
+    (swapped, "swapped rows and columns"),
+    (sign_flipped, "top should be 1 and left 6: print yours"),
+    (axes_mixed_up, "pair each with the matching indices"),
+    (int_frame, "frame of integers"),
+    (normalised, "ink but the patch"),
+    (divides_in_place, "changed its input patch"),
+    (not_pasted, "0.000 ink"),
+    (lambda p: p, "shape \\(20, 18\\)"),
+    (lambda p: None, "returned None"),
+])
+def test_check_center_by_mass_names_the_mistake(fn, words):
     from mnistlib.checks import CheckFailed, check_center_by_mass
+    with pytest.raises(CheckFailed, match=words):
+        check_center_by_mass(fn, strict=True)
 
-    check_center_by_mass(draw.center_by_mass)
 
-    def pasted(patch, top, left):
-        top, left = min(max(top, 0), 28 - patch.shape[0]), min(max(left, 0), 28 - patch.shape[1])
-        frame = np.zeros((28, 28), dtype=np.float32)
-        frame[top:top + patch.shape[0], left:left + patch.shape[1]] = patch
-        return frame
-
-    def truncated(patch):
-        cy, cx = draw.center_of_mass(patch)
-        return pasted(patch, int(14 - cy), int(14 - cx))
-
-    def box_centred(patch):
-        h, w = patch.shape
-        return pasted(patch, (28 - h) // 2, (28 - w) // 2)
-
-    def swapped(patch):
-        cy, cx = draw.center_of_mass(patch)
-        return pasted(patch, int(round(14 - cx)), int(round(14 - cy)))
-
-    for fn, words in [(truncated, "one pixel too little"), (box_centred, "box, not its centre of mass"),
-                      (swapped, "swapped rows and columns"), (lambda p: p, "shape \\(9, 20\\)"),
-                      (lambda p: None, "returned None")]:
-        with pytest.raises(CheckFailed, match=words):
-            check_center_by_mass(fn, strict=True)
+def test_check_center_by_mass_keeps_the_line_of_code_for_the_second_hint(capsys):
+    from mnistlib.checks import check_center_by_mass, hint
+    for fn in (truncated, float_top, box_centred, not_pasted):
+        check_center_by_mass(fn)
+        first = capsys.readouterr().out
+        assert "int(round(" not in first and "frame[top:top + h" not in first, first
+        hint("center_by_mass")
+        assert "Hint for center_by_mass:" in capsys.readouterr().out
 
 
 def test_every_drawing_batch_names_its_canvas_so_late_pages_draw_too(model, monkeypatch):
