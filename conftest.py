@@ -140,6 +140,9 @@ def skip_summary():
     return lines
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    # the outermost wrapper: these lines come after pytest's own summary, last before the counts
+    yield
     for line, failed in skip_summary():
         terminalreporter.write_line(line, red=failed, yellow=not failed)
