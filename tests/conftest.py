@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+
 @pytest.fixture(scope="session")
 def full_mnist(mnist_dir):
     """The full MNIST as float32 (n, 784) arrays, loaded once per test session."""
