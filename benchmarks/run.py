@@ -512,8 +512,12 @@ def demo_startup_row(table):
         except Exception as e:
             table.add(what, f"failed: {type(e).__name__}: {str(e).splitlines()[0]}", "< 10 s", False)
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=30)
+            proc.terminate()                               # the launcher stops Voila and its kernels
+            proc.wait(timeout=60)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)        # whatever did not stop in time
+            except ProcessLookupError:
+                pass
             browser.close()
             log.close()
 

@@ -20,6 +20,7 @@ catches its own errors and shows them in its status line), and ends with
 import html
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -272,6 +273,10 @@ def _serve(port, open_browser, extra, started, say):
     env = {**os.environ, READY_FILE_VAR: str(ready_file)}
     proc = subprocess.Popen(voila_command(port=port, open_browser=open_browser, extra=extra), env=env)
     url = f"http://127.0.0.1:{port}/"
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt      # `kill` stops Voila and its kernels as Ctrl+C does
+    signal.signal(signal.SIGTERM, stop)
     announced = False
     try:
         while proc.poll() is None:

@@ -5,6 +5,7 @@ The page itself is tested in Chromium by tests/browser/test_demo.py.
 
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -122,8 +123,11 @@ def test_launcher_without_the_full_set_says_how_to_get_it_before_class(no_mnist)
             if "Live demo: open" in line:
                 break
     finally:
-        os.killpg(proc.pid, 15)
-        proc.wait(timeout=30)
+        proc.terminate()              # the launcher stops Voila, then itself
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+    with pytest.raises(ProcessLookupError):   # nothing of it is left running
+        os.killpg(proc.pid, signal.SIGKILL)
     out = "".join(lines)
     assert "the page uses the 5,000-digit sample" in out, out
     assert "Before class, download the full set once" in out and "python -m mnistlib download" in out
