@@ -24,6 +24,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -530,6 +531,84 @@ def memory_row(table):
               f"{peak_mb:.0f} MB", "< 1 GB", peak_mb < 1024)
 
 
+# --- 7. the live demo's start-up ------------------------------------------------
+
+def demo_startup_row(table):
+    """From the command to the first widget answering, as a presenter would see it.
+
+    Starts ``python -m mnistlib.demo`` (what ``python run.py demo`` runs after its
+    set-up check), opens the page in headless Chromium as soon as the launcher
+    prints the address, and clicks the prediction explorer's "next image" button:
+    the time until its status line changes. The launcher's own reading ("Page
+    ready: ...") is shown beside it. Needs Playwright, Voila and Chromium.
+    """
+    import re
+    import signal
+    import socket
+    what = "live demo start-up: command -> first widget answers a click in the browser"
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        table.add(what, "not measured: Playwright is not installed (pip install -e '.[browser]')")
+        return
+    if not os.access(chromium, os.X_OK):
+        table.add(what, f"not measured: no Chromium at {chromium} (sudo bash .ci/browser-deps)")
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(os.devnull, "w")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1366, "height": 768})   # the presenter's browser is open
+        t0 = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "mnistlib.demo", f"--port={port}"], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+        lines = []
+        def read():
+            for line in proc.stdout:
+                lines.append(line)
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+
+        def said(words, timeout):
+            """Wait until the launcher has printed a line with these words."""
+            deadline = time.monotonic() + timeout
+            while not any(words in x for x in lines):
+                if time.monotonic() > deadline or not reader.is_alive():
+                    raise RuntimeError(f"the launcher never said {words!r}: {''.join(lines)[-300:]}")
+                time.sleep(0.05)
+
+        try:
+            said("Live demo: open", 120)                   # the launcher says when to open the page
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded", timeout=120_000)
+            button = page.locator(".mnistlib-explorer-next").first
+            button.wait_for(timeout=120_000)
+            status = page.locator(".mnistlib-explorer-status").inner_text()
+            button.click()
+            page.wait_for_function("s => document.querySelector('.mnistlib-explorer-status')"
+                                   ".innerText !== s", arg=status, timeout=60_000)
+            seconds = time.monotonic() - t0
+            said("Page ready", 60)
+            m = re.search(r"answered (\d+\.\d) s", "".join(lines))
+            data = "full MNIST" if any("Data: the full MNIST" in x for x in lines) else "bundled subset"
+            table.add(f"{what} ({data})", f"{seconds:.1f} s (the launcher said {m.group(1)} s)",
+                      "< 10 s", seconds < 10)
+        except Exception as e:
+            table.add(what, f"failed: {type(e).__name__}: {str(e).splitlines()[0]}", "< 10 s", False)
+        finally:
+            proc.terminate()                               # the launcher stops Voila and its kernels
+            proc.wait(timeout=60)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)        # whatever did not stop in time
+            except ProcessLookupError:
+                pass
+            browser.close()
+            log.close()
+
+
 # --- OpenBLAS variables ---------------------------------------------------------
 
 UNSET_CHILD = """
@@ -601,6 +680,7 @@ def main(argv=None):
         method_rows(table, d, args.quick)
         widget_rows(table, d, 5 if args.quick else 10)
         memory_row(table)
+        demo_startup_row(table)
     if args.notebooks or args.classroom:
         classroom_rows(table, notebook_rows(table))
     header.append(f"load average: {load_before} before, {load()} after (1, 5, 15 min)")
