@@ -1,4 +1,5 @@
-"""Convolution and max-pooling: loops checked by hand and by finite differences; fast versions against the loops."""
+"""Convolution and max-pooling: loops checked by hand and by finite differences;
+fast versions against the loops."""
 
 import numpy as np
 import pytest
@@ -133,7 +134,8 @@ def test_input_gradient_is_a_full_convolution_with_flipped_kernels(stride, pad):
     flipped = K[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)             # (C, F, kh, kw)
     dx_pad, _ = conv2d_forward_loops(full, flipped, np.zeros(C))
     # rows and columns that no window reached (stride 2 can leave some) get no gradient
-    dx_pad = np.pad(dx_pad, ((0, 0), (0, 0), (0, h + 2 * pad - dx_pad.shape[2]), (0, w + 2 * pad - dx_pad.shape[3])))
+    missing = (h + 2 * pad - dx_pad.shape[2], w + 2 * pad - dx_pad.shape[3])
+    dx_pad = np.pad(dx_pad, ((0, 0), (0, 0), (0, missing[0]), (0, missing[1])))
     np.testing.assert_allclose(dx_pad[:, :, pad:pad + h, pad:pad + w], dx, atol=1e-12)
 
 
@@ -171,7 +173,8 @@ def pool_problems(draw):
     h, w = draw(st.integers(size, 9)), draw(st.integers(size, 9))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     # few distinct values, so that windows often hold tied maxima
-    x = rng.integers(0, draw(st.sampled_from([2, 4, 1000])), (draw(st.integers(1, 2)), draw(st.integers(1, 3)), h, w))
+    n, C, values = draw(st.integers(1, 2)), draw(st.integers(1, 3)), draw(st.sampled_from([2, 4, 1000]))
+    x = rng.integers(0, values, (n, C, h, w))
     return x.astype(np.float64), size, stride, rng
 
 

@@ -1,4 +1,5 @@
-"""The MLP and the CNN: whole-model gradients against finite differences, the fast step, initialisation, training."""
+"""The MLP and the CNN: whole-model gradients against finite differences, the fast step,
+initialisation, training, the command line."""
 
 import os
 import subprocess
@@ -43,7 +44,8 @@ def test_cnn_gradients_against_finite_differences():
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 @pytest.mark.parametrize("model, start", [(mlp, dict(n_hidden=5)), (cnn, dict(channels=(3, 4), n_hidden=6)),
-                                          (cnn, dict(channels=(2, 3), kernel=6, n_hidden=5))],    # odd sizes: 23 -> 11 -> 6 -> 3
+                                          # 6x6 kernels: odd sizes, 28 -> 23 -> 11 -> 6 -> 3
+                                          (cnn, dict(channels=(2, 3), kernel=6, n_hidden=5))],
                          ids=["mlp", "cnn", "cnn-6x6"])
 def test_fast_step_equals_loss_and_grads_then_the_update(model, start, weight_decay):
     X, y = tiny_problem(7)
