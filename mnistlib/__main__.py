@@ -3,8 +3,8 @@
     python -m mnistlib download            fetch the full MNIST into the per-user cache
     python -m mnistlib train [options]     train on MNIST, print progress and the test
                                            accuracy, save the weight heatmaps as a PNG
-    python -m mnistlib train --model mlp   the same for the network with a hidden layer
-                                           (--model cnn: the convolutional network)
+    python -m mnistlib train --model mlp   train the network with a hidden layer instead
+                                           (--model cnn: the convolutional network); no PNG
 
 Each model trains by its recipe, chosen on the validation split, unless options
 say otherwise: softmax as notebook 08 chose, mlp and cnn as ``mlp.RECIPE`` and
