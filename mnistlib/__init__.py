@@ -4,13 +4,19 @@ One module per idea, each readable top to bottom:
 
 - ``data``      read IDX files, load MNIST (directory, cache, download, bundled subset)
 - ``model``     logits, softmax, cross-entropy, gradients, predictions
-- ``gradcheck`` numerical gradients by central differences
-- ``train``     gradient descent: one example at a time, mini-batch, full batch
+- ``gradcheck`` numerical gradients by central differences; checks for layers and models
+- ``layers``    layers as forward/backward pairs: linear, ReLU, flatten, softmax cross-entropy
+- ``conv``      convolution and max-pooling, as plain loops and fast (im2col)
+- ``mlp``       a hidden layer: linear, ReLU, linear (notebook 10)
+- ``cnn``       a small convolutional network (notebook 11)
+- ``train``     gradient descent for any of the models: one example at a time, mini-batch, full batch
 - ``plots``     digits, weight heatmaps, curves, probability bars; fast redraws
-- ``evaluate``  confusion matrix, "I don't know" thresholds, robustness transforms
+- ``evaluate``  choosing a recipe on validation, confusion matrix, "I don't know" thresholds,
+                robustness transforms
 - ``draw``      turn a drawing on a canvas into an MNIST-like 28x28 image
 - ``widgets``   thin ipywidgets shells over the pure functions above: the training widgets
 - ``explorer_widget``  the prediction explorer (why this class?)
+- ``decay_widget``     the weight-decay explorer (templates and accuracies against lambda)
 - ``draw_widget``      draw a digit, watch the network answer
 - ``checks``    checks for the notebooks' "your turn" exercises
 - ``demo``      the live-demo page for a projector (``python -m mnistlib.demo``)

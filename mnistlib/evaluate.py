@@ -1,5 +1,6 @@
 """Evaluating a trained model: where it is right, where it is wrong, and how it breaks.
 
+- choosing:      ``choose_recipe`` (train each candidate, keep the best on validation)
 - counting:      ``confusion_matrix``, ``per_class_accuracy``, ``most_confident_mistakes``
 - abstaining:    ``coverage_at_thresholds`` (answer only when max_j p_j >= t)
 - explaining:    ``contributions`` (l_j = sum_i x_i W_ij + b_j, pixel by pixel)
@@ -42,6 +43,35 @@ def _probs_and_labels(p, y):
     if len(y) != len(p):
         raise ValueError(f"p has {len(p)} rows but y has {len(y)} labels")
     return p, y
+
+
+# --- choosing a recipe on the validation set ------------------------------------
+
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    """Train once with each candidate of ``grid``; keep the one with the best validation accuracy.
+
+    grid: a list of dicts of ``train`` keyword arguments, e.g. ``{"lr": 1.0, "epochs": 4}``.
+    Each candidate is trained on (x_train, y_train) and measured on (x_val, y_val): the
+    test set plays no part. Returns (best, val_accs): the winning dict (the first, if
+    several tie) and the validation accuracy of every candidate, in grid order. A
+    candidate whose training diverges scores nan and cannot win.
+    """
+    from .train import DivergenceError, accuracy_of, train
+
+    if not isinstance(grid, (list, tuple)) or not grid or not all(isinstance(s, dict) for s in grid):
+        raise ValueError("grid must be a non-empty list of dicts of train() settings, "
+                         f"e.g. [{{'lr': 0.5}}, {{'lr': 1.0}}]; got {grid!r:.80}")
+    val_accs = []
+    for settings in grid:
+        try:
+            result = train(x_train, y_train, **{**settings, "evaluate": False})
+        except DivergenceError:
+            val_accs.append(float("nan"))
+            continue
+        val_accs.append(accuracy_of(result.model, result.params, x_val, _labels(y_val, "y_val")))
+    if all(np.isnan(val_accs)):
+        raise ValueError("training diverged for every candidate of the grid: lower the learning rates")
+    return grid[int(np.nanargmax(val_accs))], val_accs
 
 
 # --- counting right and wrong -----------------------------------------------

@@ -3,7 +3,8 @@
 This module holds what every widget shares (status line, guarded callbacks,
 PNG images) and the training widgets of notebooks 03, 06 and 07. The larger
 widgets each have a module of their own: ``explorer_widget`` (the prediction
-explorer of notebook 08) and ``draw_widget`` (draw a digit, notebook 09).
+explorer of notebook 08), ``decay_widget`` (the weight-decay explorer of
+notebook 08) and ``draw_widget`` (draw a digit, notebook 09).
 
 Each widget has a pure function behind it (``*_update`` or similar) that takes
 plain values and returns what to show: tests and benchmarks call those directly,

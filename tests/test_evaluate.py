@@ -282,39 +282,7 @@ def test_explorer_rejects_mismatched_data(subset):
         prediction_explorer(x, y[:10], W, b)
 
 
-# --- the notebook's exercise check ----------------------------------------------
-
-def _loop_confusion(y_true, y_pred):
-    C = np.zeros((10, 10), dtype=int)
-    for t, p in zip(y_true, y_pred):
-        C[t, p] += 1
-    return C
-
-
-def test_check_confusion_matrix_passes_a_right_answer(capsys):
-    from mnistlib.checks import check_confusion_matrix
-    check_confusion_matrix(_loop_confusion, strict=True)
-    check_confusion_matrix(confusion_matrix, strict=True)
-    assert "✓ confusion_matrix" in capsys.readouterr().out
-
-
-def _fancy_indexing(y_true, y_pred):
-    C = np.zeros((10, 10), dtype=int)
-    C[y_true, y_pred] += 1          # adds once per distinct pair
-    return C
-
-
-@pytest.mark.parametrize("wrong, words", [
-    (lambda t, p: _loop_confusion(p, t), "swapped"),
-    (_fancy_indexing, "at most once"),
-    (lambda t, p: _loop_confusion(t, p)[:9, :9], r"expected \(10, 10\)"),
-    (lambda t, p: None, "return"),
-])
-def test_check_confusion_matrix_explains_mistakes(wrong, words):
-    from mnistlib.checks import CheckFailed, check_confusion_matrix
-    with pytest.raises(CheckFailed, match=words):
-        check_confusion_matrix(wrong, strict=True)
-
+# --- the notebook's exercise checks: see test_checks_08.py -----------------------
 
 def test_explorer_status_line_reports_a_bad_index_without_raising(subset):
     x, y, W, b = subset

@@ -1,0 +1,464 @@
+"""The checks of notebook 08: choosing a recipe on validation, and the confusion matrix.
+
+Each check must pass right answers written in different ways and reject the wrong
+answers learners write, with a message that names the mistake. The learner's
+functions are defined as a notebook cell defines them: by running source code in a
+namespace that holds the notebook's variables (the data, the test set, ...), since
+check_choose_recipe seals those variables while it runs the function.
+"""
+
+import numpy as np
+import pytest
+
+import mnistlib.data
+from mnistlib import checks, evaluate
+from mnistlib.checks import CheckFailed, check_choose_recipe, check_confusion_matrix
+from mnistlib.data import MNIST, SUBSET_PATH
+from mnistlib.model import accuracy
+from mnistlib.train import train
+
+
+def fails(check, fn, *phrases):
+    """``check(fn, strict=True)`` raises CheckFailed whose message holds every phrase."""
+    with pytest.raises(CheckFailed) as info:
+        check(fn, strict=True)
+    for phrase in phrases:
+        assert phrase in str(info.value), f"{phrase!r} not in message:\n{info.value}"
+    return info.value
+
+
+@pytest.fixture(scope="module")
+def namespace():
+    """The variables of a notebook at the exercise: the data set with its test images, and more."""
+    with np.load(SUBSET_PATH) as npz:
+        x = {k: np.divide(npz[k].reshape(-1, 784), 255, dtype=np.float32) for k in ("x_train", "x_test")}
+        data = MNIST(x["x_train"], npz["y_train"].astype(np.int64), x["x_test"], npz["y_test"].astype(np.int64),
+                     "bundled subset")
+    x_train, y_train, x_val, y_val = mnistlib.data.train_val_split(data.x_train, data.y_train)
+    return {"np": np, "train": train, "accuracy": accuracy, "evaluate": evaluate,
+            "load_mnist": mnistlib.data.load_mnist, "data": data, "x_train": x_train, "y_train": y_train,
+            "x_val": x_val, "y_val": y_val, "grid_lr": [{"lr": 0.5}, {"lr": 1.0}]}
+
+
+def cell(namespace, source, name="choose_recipe"):
+    """Run ``source`` in a fresh copy of the notebook's namespace; return the function it defines."""
+    ns = dict(namespace)
+    exec(source, ns)
+    return ns[name]
+
+
+# --- check_choose_recipe: right answers ------------------------------------------
+
+RIGHT = {
+    "loop keeping the best so far": """
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    best, best_acc, val_accs = None, -1.0, []
+    for settings in grid:
+        result = train(x_train, y_train, **settings)
+        acc = accuracy(x_val, y_val, result.W, result.b)
+        val_accs.append(acc)
+        if acc > best_acc:
+            best, best_acc = settings, acc
+    return best, val_accs
+""",
+    "comprehension and argmax": """
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    models = [train(x_train, y_train, evaluate=False, **s) for s in grid]
+    val_accs = [accuracy(x_val, y_val, m.W, m.b) for m in models]
+    return grid[int(np.argmax(val_accs))], val_accs
+""",
+    "the history's validation accuracy": """
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = [train(x_train, y_train, x_val=x_val, y_val=y_val, **s).history.val_acc[-1] for s in grid]
+    best = max(zip(val_accs, range(len(grid))))[1]
+    return grid[best], tuple(val_accs)
+""",
+    "a helper defined in another cell, counting right answers itself": """
+def score(settings, x_train, y_train, x_val, y_val):
+    r = train(x_train, y_train, **settings)
+    return np.mean((x_val @ r.W + r.b).argmax(axis=1) == y_val)
+
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = np.array([score(s, x_train, y_train, x_val, y_val) for s in grid])
+    return grid[val_accs.argmax()], val_accs
+""",
+}
+
+
+@pytest.mark.parametrize("source", RIGHT.values(), ids=RIGHT.keys())
+def test_choose_recipe_passes_right_answers(namespace, source, capsys):
+    fn = cell(namespace, source)
+    assert check_choose_recipe(fn) is fn
+    assert capsys.readouterr().out.startswith("✓ choose_recipe")
+
+
+def test_choose_recipe_passes_mnistlibs_own():
+    check_choose_recipe(evaluate.choose_recipe, strict=True)
+
+
+# --- check_choose_recipe: wrong answers ---------------------------------------------
+
+TEMPLATE = """
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = []
+    for settings in grid:
+        result = train(x_train, y_train, **settings)
+        val_accs.append({score})
+    return grid[int(np.{pick}({by}))], val_accs
+"""
+
+
+def template(score="accuracy(x_val, y_val, result.W, result.b)", pick="argmax", by="val_accs"):
+    return TEMPLATE.format(score=score, pick=pick, by=by)
+
+
+WRONG = {
+    "scores on the test set (x_test)": (
+        "x_test, y_test = data.x_test, data.y_test\n" + template("accuracy(x_test, y_test, result.W, result.b)"),
+        ["used the test set (the notebook's variable x_test)", "overestimate"]),
+    "scores on data.x_test": (
+        template("accuracy(data.x_test, data.y_test, result.W, result.b)"),
+        ["used the test set (the notebook's variable data)"]),
+    "passes the test set to train as validation": ("""
+x_test, y_test = data.x_test, data.y_test
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = [train(x_train, y_train, x_val=x_test, y_val=y_test, **s).history.val_acc[-1] for s in grid]
+    return grid[int(np.argmax(val_accs))], val_accs
+""", ["used the test set (the notebook's variable x_test)"]),
+    "loads MNIST again inside": (template(
+        "accuracy(load_mnist().x_test, load_mnist().y_test, result.W, result.b)"),
+        ["used the test set (load_mnist())"]),
+    "loads MNIST through the module": ("import mnistlib.data\n" + template(
+        "accuracy(mnistlib.data.load_mnist().x_test, mnistlib.data.load_mnist().y_test, result.W, result.b)"),
+        ["used the test set (load_mnist())"]),
+    "the test set as a default argument": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val, x_test=data.x_test, y_test=data.y_test):
+    val_accs = [accuracy(x_test, y_test, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b)
+                for s in grid]
+    return grid[int(np.argmax(val_accs))], val_accs
+""", ["used the test set (the default value of x_test)"]),
+    "the test set in a closure": ("""
+def make(x_test, y_test):
+    def choose_recipe(grid, x_train, y_train, x_val, y_val):
+        val_accs = []
+        for s in grid:
+            r = train(x_train, y_train, **s)
+            val_accs.append(accuracy(x_test, y_test, r.W, r.b))
+        return grid[int(np.argmax(val_accs))], val_accs
+    return choose_recipe
+choose_recipe = make(data.x_test, data.y_test)
+""", ["used the test set (x_test, from the function around it)"]),
+    "peeks at the test set and swallows the error": ("""
+x_test, y_test = data.x_test, data.y_test
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = []
+    for s in grid:
+        r = train(x_train, y_train, **s)
+        try:
+            accuracy(x_test, y_test, r.W, r.b)
+        except Exception:
+            pass
+        val_accs.append(accuracy(x_val, y_val, r.W, r.b))
+    return grid[int(np.argmax(val_accs))], val_accs
+""", ["used the test set (the notebook's variable x_test)"]),
+    "returns the notebook's data": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    return data, [0.5] * len(grid)
+""", ["used the test set (the notebook's variable data)"]),
+    "closes over the test set under another name": ("""
+def make(a, b):
+    def choose_recipe(grid, x_train, y_train, x_val, y_val):
+        accs = [accuracy(a, b, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b) for s in grid]
+        return grid[int(np.argmax(accs))], accs
+    return choose_recipe
+choose_recipe = make(data.x_test, data.y_test)
+""", ["used the test set (a, from the function around it)"]),
+    "stores the test set in a private name": ("_x, _y = data.x_test, data.y_test\n" + template(
+        "accuracy(_x, _y, result.W, result.b)"), ["used the test set (the notebook's variable _x)"]),
+    "reads the notebook's x_val, not its argument": ("""
+def choose_recipe(grid, xt, yt, xv, yv):
+    val_accs = []
+    for s in grid:
+        r = train(xt, yt, **s)
+        val_accs.append(accuracy(x_val, y_val, r.W, r.b))
+    return grid[int(np.argmax(val_accs))], val_accs
+""", ["used the notebook's variable x_val instead of only its arguments"]),
+    "scores on the training images": (
+        template("accuracy(x_train, y_train, result.W, result.b)"), ["accuracies on the training images"]),
+    "picks by training accuracy": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs, train_accs = [], []
+    for s in grid:
+        r = train(x_train, y_train, **s)
+        val_accs.append(accuracy(x_val, y_val, r.W, r.b))
+        train_accs.append(accuracy(x_train, y_train, r.W, r.b))
+    return grid[int(np.argmax(train_accs))], val_accs
+""", ["best on the training images (100.0% of them right)", "memorising"]),
+    "returns the last tried (indentation)": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    best_acc, val_accs = 0, []
+    for settings in grid:
+        r = train(x_train, y_train, **settings)
+        acc = accuracy(x_val, y_val, r.W, r.b)
+        val_accs.append(acc)
+        if acc > best_acc:
+            best_acc = acc
+        best = settings
+    return best, val_accs
+""", ["the last candidate tried"]),
+    "min instead of max": (template(pick="argmin"), ["the worst candidate"]),
+    "returns the first": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = [accuracy(x_val, y_val, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b)
+                for s in grid]
+    return grid[0], val_accs
+""", ["the first candidate"]),
+    "returns the index": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = [accuracy(x_val, y_val, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b)
+                for s in grid]
+    return int(np.argmax(val_accs)), val_accs
+""", ["returned the number 2", "grid[i]"]),
+    "returns only the settings": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = [accuracy(x_val, y_val, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b)
+                for s in grid]
+    return grid[int(np.argmax(val_accs))]
+""", ["returned only the settings"]),
+    "returns the pair the wrong way round": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = [accuracy(x_val, y_val, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b)
+                for s in grid]
+    return val_accs, grid[int(np.argmax(val_accs))]
+""", ["settings first"]),
+    "trains once, before the loop": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    r = train(x_train, y_train)
+    val_accs = [accuracy(x_val, y_val, r.W, r.b) for s in grid]
+    return grid[int(np.argmax(val_accs))], val_accs
+""", ["every candidate got the same score"]),
+    "uses only lr and epochs": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = []
+    for s in grid:
+        r = train(x_train, y_train, lr=s["lr"], epochs=s["epochs"])
+        val_accs.append(accuracy(x_val, y_val, r.W, r.b))
+    return grid[int(np.argmax(val_accs))], val_accs
+""", ["not those of the candidates", "**settings"]),
+    "trains on the validation images": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = []
+    for s in grid:
+        r = train(x_val, y_val, **s)
+        val_accs.append(accuracy(x_val, y_val, r.W, r.b))
+    return grid[int(np.argmax(val_accs))], val_accs
+""", ["not those of the candidates"]),
+    "percentages": (template("100 * accuracy(x_val, y_val, result.W, result.b)"), ["percentages"]),
+    "changes the grid": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = []
+    for s in grid:
+        lr = s.pop("lr")
+        r = train(x_train, y_train, lr=lr, **s)
+        val_accs.append(accuracy(x_val, y_val, r.W, r.b))
+    return grid[int(np.argmax(val_accs))], val_accs
+""", ["changed the grid"]),
+    "not implemented": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    raise NotImplementedError("your turn")
+""", ["not implemented yet"]),
+    "forgets return": ("""
+def choose_recipe(grid, x_train, y_train, x_val, y_val):
+    val_accs = [0.5 for s in grid]
+""", ["returned None"]),
+}
+
+
+@pytest.mark.parametrize("source, phrases", WRONG.values(), ids=WRONG.keys())
+def test_choose_recipe_rejects_wrong_answers(namespace, source, phrases):
+    fails(check_choose_recipe, cell(namespace, source), *phrases)
+
+
+def test_the_notebooks_variables_are_given_back_after_the_check(namespace):
+    ns = dict(namespace)
+    ns["x_test"] = x_test = ns["data"].x_test
+    exec(WRONG["scores on the test set (x_test)"][0], ns)
+    keep = {k: v for k, v in ns.items() if k != "__builtins__"}
+    load = mnistlib.data.load_mnist
+    with pytest.raises(CheckFailed):
+        check_choose_recipe(ns["choose_recipe"], strict=True)
+    assert ns["x_test"] is x_test and ns["data"] is namespace["data"]
+    assert all(ns[k] is v for k, v in keep.items())
+    assert mnistlib.data.load_mnist is load
+    fn = ns["choose_recipe"]
+    assert fn.__defaults__ is None and fn.__closure__ is None
+
+
+def test_a_failed_choice_hands_the_notebook_mnistlibs_version(namespace, capsys):
+    got = check_choose_recipe(cell(namespace, template(pick="argmin")))
+    out = capsys.readouterr().out
+    assert out.startswith("✗ choose_recipe") and "use mnistlib's choose_recipe" in out
+    assert got.__wrapped__ is evaluate.choose_recipe
+    checks.hint("choose_recipe")
+    assert "max" in capsys.readouterr().out
+
+
+def test_the_check_grid_separates_the_usual_mistakes():
+    """Each wrong rule picks a different candidate, so that the check can tell them apart."""
+    train_accs, val_accs = checks._recipe_scores()
+    best = int(np.argmax(val_accs))
+    others = {int(np.argmax(train_accs)), len(val_accs) - 1, int(np.argmin(val_accs)), 0}
+    assert best not in others and len(others) == 4
+    assert np.sort(val_accs)[-1] - np.sort(val_accs)[-2] >= 0.004        # a margin of 4 images
+    assert not np.allclose(train_accs, val_accs, atol=0.01)
+
+
+# --- evaluate.choose_recipe -----------------------------------------------------
+
+def test_choose_recipe_scores_each_candidate_on_validation(namespace):
+    x_tr, y_tr = namespace["x_train"][:500], namespace["y_train"][:500]
+    x_va, y_va = namespace["x_val"], namespace["y_val"]
+    grid = [{"lr": 0.01, "epochs": 1}, {"lr": 0.5, "epochs": 3}, {"lr": 1e6, "epochs": 1}]
+    best, val_accs = evaluate.choose_recipe(grid, x_tr, y_tr, x_va, y_va)
+    r = train(x_tr, y_tr, lr=0.5, epochs=3)
+    assert best is grid[1]
+    assert val_accs[1] == accuracy(x_va, y_va, r.W, r.b)
+    assert val_accs[0] < val_accs[1] and np.isnan(val_accs[2])        # lr = 1e6 diverges
+
+
+@pytest.mark.parametrize("grid", [[], {"lr": 1.0}, [0.5, 1.0]])
+def test_choose_recipe_wants_a_list_of_settings(grid, namespace):
+    with pytest.raises(ValueError, match="list of dicts"):
+        evaluate.choose_recipe(grid, namespace["x_train"], namespace["y_train"],
+                               namespace["x_val"], namespace["y_val"])
+
+
+# --- check_confusion_matrix -------------------------------------------------------
+
+def loop(y_true, y_pred):
+    C = np.zeros((10, 10), dtype=int)
+    for t, p in zip(y_true, y_pred):
+        C[t, p] += 1
+    return C
+
+
+def with_dtype(dtype):
+    def confusion_matrix(y_true, y_pred):
+        C = np.zeros((10, 10), dtype=dtype)
+        for t, p in zip(y_true, y_pred):
+            C[t, p] += 1
+        return C
+    return confusion_matrix
+
+
+def add_at(y_true, y_pred):
+    C = np.zeros((10, 10), dtype=np.int64)
+    np.add.at(C, (y_true, y_pred), 1)
+    return C
+
+
+def histogram(y_true, y_pred):
+    return np.histogram2d(y_true, y_pred, bins=np.arange(11))[0].astype(int)
+
+
+def one_hot_product(y_true, y_pred):
+    eye = np.eye(10, dtype=int)
+    return eye[y_true].T @ eye[y_pred]
+
+
+def nested_lists(y_true, y_pred):
+    C = [[0] * 10 for _ in range(10)]
+    for k in range(len(y_true)):
+        C[y_true[k]][y_pred[k]] += 1
+    return C
+
+
+def broadcast(y_true, y_pred):
+    classes = np.arange(10)
+    return ((y_true[:, None, None] == classes[:, None]) & (y_pred[:, None, None] == classes)).sum(axis=0)
+
+
+RIGHT_CONFUSION = {
+    "loop": loop, "np.add.at": add_at, "bincount": lambda t, p: np.bincount(10 * t + p, minlength=100).reshape(10, 10),
+    "histogram2d": histogram, "one-hot product": one_hot_product, "nested lists": nested_lists,
+    "broadcasting": broadcast, "int32": with_dtype(np.int32), "mnistlib's": evaluate.confusion_matrix,
+}
+
+
+@pytest.mark.parametrize("fn", RIGHT_CONFUSION.values(), ids=RIGHT_CONFUSION.keys())
+def test_confusion_matrix_passes_right_answers(fn, capsys):
+    assert check_confusion_matrix(fn) is fn
+    assert capsys.readouterr().out == "✓ confusion_matrix: all 4 checks passed\n"
+
+
+def fancy_indexing(y_true, y_pred):
+    C = np.zeros((10, 10), dtype=int)
+    C[y_true, y_pred] += 1
+    return C
+
+
+def size_from(labels_of):
+    def confusion_matrix(y_true, y_pred):
+        k = labels_of(y_true, y_pred)
+        C = np.zeros((k, k), dtype=int)
+        for t, p in zip(y_true, y_pred):
+            C[t, p] += 1
+        return C
+    return confusion_matrix
+
+
+def skip_last(y_true, y_pred):
+    C = np.zeros((10, 10), dtype=int)
+    for k in range(len(y_true) - 1):
+        C[y_true[k], y_pred[k]] += 1
+    return C
+
+
+def only(keep):
+    def confusion_matrix(y_true, y_pred):
+        C = np.zeros((10, 10), dtype=int)
+        for t, p in zip(y_true, y_pred):
+            if keep(t, p):
+                C[t, p] += 1
+        return C
+    return confusion_matrix
+
+
+WRONG_CONFUSION = {
+    "uint8 matrix": (with_dtype(np.uint8), ["dtype uint8", "up to 255", "should be 302", "wrapped round to 46"]),
+    "int8 matrix": (with_dtype(np.int8), ["dtype int8", "up to 127"]),
+    "rows and columns swapped": (lambda t, p: loop(p, t), ["swapped"]),
+    "fancy indexing counts repeats once": (fancy_indexing, ["at most once", "fancy indexing"]),
+    "float matrix": (with_dtype(float), ["floating-point", "dtype float64"]),
+    "float histogram2d": (lambda t, p: np.histogram2d(t, p, bins=np.arange(11))[0], ["floating-point"]),
+    "histogram2d with bins=10": (lambda t, p: np.histogram2d(t, p, bins=10)[0].astype(int),
+                                 ["entries differ", "in the wrong cell", "bins=np.arange(11)"]),
+    "rows divided by their totals": (
+        lambda t, p: loop(t, p) / np.maximum(loop(t, p).sum(axis=1, keepdims=True), 1), ["divided each row"]),
+    "size from the largest label": (
+        size_from(lambda t, p: max(t.max(), p.max()) + 1), ["shape (8, 8)", "must not come from"]),
+    "size from the classes present": (size_from(lambda t, p: len(np.unique(t))), ["IndexError", "too small"]),
+    "size from y_true only": (size_from(lambda t, p: t.max() + 1), ["shape (8, 8)"]),
+    "True/False matrix": (lambda t, p: loop(t, p) > 0, ["True/False"]),
+    "one image left out": (skip_last, ["one short", "left out"]),
+    "only the right answers": (only(lambda t, p: t == p), ["only the images predicted correctly"]),
+    "only the mistakes": (only(lambda t, p: t != p), ["only the mistakes"]),
+    "y_true with itself": (lambda t, p: loop(t, t), ["y_true with itself"]),
+    "a 9 x 9 corner": (lambda t, p: loop(t, p)[:9, :9], ["shape (9, 9)"]),
+    "a flat 100 counts": (lambda t, p: loop(t, p).ravel(), ["shape (100,)", "one row per true class"]),
+    "changes its input": (lambda t, p: (t.sort(), loop(t, p))[1], ["changed its input t"]),
+    "forgets return": (lambda t, p: None, ["returned None"]),
+}
+
+
+@pytest.mark.parametrize("fn, phrases", WRONG_CONFUSION.values(), ids=WRONG_CONFUSION.keys())
+def test_confusion_matrix_rejects_wrong_answers(fn, phrases):
+    fails(check_confusion_matrix, fn, *phrases)
+
+
+def test_hints_come_in_two_steps(capsys):
+    check_confusion_matrix(fancy_indexing)
+    first = capsys.readouterr().out
+    assert "np.add.at(C" not in first.split("Hint:")[0]
+    checks.hint("confusion_matrix")
+    assert "np.add.at(C, (y_true, y_pred), 1)" in capsys.readouterr().out
