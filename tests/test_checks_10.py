@@ -158,6 +158,12 @@ def updates_in_place(params, X, y):
     return g
 
 
+def dW2_from_X(params, X, y):
+    g = backprop_matrices(params, X, y)
+    dl = (forward(params, X)[3] - as_one_hot(y, 10)) / len(X)
+    return g | {"W2": X.T @ dl}                             # notebook 05's dW, for the second layer
+
+
 def calls_mnistlib(params, X, y):
     return mlp.loss_and_grads(params, X, y)[1]
 
@@ -185,6 +191,7 @@ def calls_mnistlib(params, X, y):
     (wrong(out="no b"), ["missing: b1, b2"]),
     (dh_not_transposed, ["raised ValueError", "shapes"]),
     (updates_in_place, ["changed params['W2']"]),
+    (dW2_from_X, ["gradient of W2 has shape (784, 10)", "input is the hidden layer h, not the images X"]),
     (calls_mnistlib, ["calls mnistlib's loss_and_grads"]),
 ])
 def test_mlp_gradients_names_the_mistake(fn, phrases):
