@@ -86,8 +86,13 @@ def backprop_heaviside(params, X, y):
     return {"b2": np.sum(dl, 0), "W2": h.T.dot(dl), "b1": np.sum(dz, 0), "W1": X.T.dot(dz)}
 
 
+def backprop_float32(params, X, y):
+    """Everything in float32, as a learner may compute it to save memory."""
+    return backprop_matrices({k: v.astype(np.float32) for k, v in params.items()}, X.astype(np.float32), y)
+
+
 @pytest.mark.parametrize("fn", [backprop_matrices, backprop_loop, backprop_einsum, backprop_layers,
-                                backprop_heaviside])
+                                backprop_heaviside, backprop_float32])
 def test_mlp_gradients_accepts_answers_written_differently(fn, capsys):
     passes(check_mlp_gradients, fn, capsys)
 
