@@ -2,18 +2,18 @@
 
                                                           shape of what comes out
     x                     the images, (n, 784) rows       (n, 1, 28, 28)   reshaped
-    conv K1, b1           K1: (8, 1, 5, 5), b1: (8,)      (n, 8, 24, 24)
-    ReLU, max-pool 2x2                                     (n, 8, 12, 12)
-    conv K2, b2           K2: (16, 8, 5, 5), b2: (16,)    (n, 16, 8, 8)
-    ReLU, max-pool 2x2                                     (n, 16, 4, 4)
-    flatten                                                (n, 256)
-    linear W3, b3         W3: (256, 100), b3: (100,)      (n, 100)
+    conv K1, b1           K1: (16, 1, 5, 5), b1: (16,)    (n, 16, 24, 24)
+    ReLU, max-pool 2x2                                     (n, 16, 12, 12)
+    conv K2, b2           K2: (32, 16, 5, 5), b2: (32,)   (n, 32, 8, 8)
+    ReLU, max-pool 2x2                                     (n, 32, 4, 4)
+    flatten                                                (n, 512)
+    linear W3, b3         W3: (512, 100), b3: (100,)      (n, 100)
     ReLU                                                   (n, 100)
     linear W4, b4         W4: (100, 10), b4: (10,)        (n, 10)  the logits l
     L = mean cross-entropy of softmax(l) and the labels y
 
-The last three lines are the network of ``mnistlib.mlp``, reading 256 features
-that the convolutions found instead of the 784 pixels. (8 and 16 kernels and
+The last three lines are the network of ``mnistlib.mlp``, reading 512 features
+that the convolutions found instead of the 784 pixels. (16 and 32 kernels and
 100 hidden units are the defaults; ``init_params`` takes others.) A model for
 ``mnistlib.train.train(x, y, model=cnn)``, built from the fast layers of
 ``mnistlib.conv`` and those of ``mnistlib.layers``. The convolutions copy each
@@ -22,60 +22,50 @@ chunks of ``CHUNK`` images and their results combined.
 """
 
 import numpy as np
-
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .conv import conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, out_size
-from .layers import (flatten_backward, flatten_forward, linear_backward, linear_forward, relu_backward,
-                     relu_forward, softmax_cross_entropy)
+from .layers import (flatten_backward, flatten_forward, init_weights, linear_backward, linear_forward,
+                     relu_backward, relu_forward, softmax_cross_entropy)
 from .model import N_CLASSES
 
-CHANNELS = (8, 16)
+CHANNELS = (16, 32)
 KERNEL = 5
 N_HIDDEN = 100
-CHUNK = 1000       # images at a time: about 40 MB of im2col columns in float32
+CHUNK = 500        # images at a time: some 80 MB of im2col columns in float32
 
 # How to train it: train(x, y, model=cnn, **cnn.RECIPE). Chosen by accuracy on the
 # validation split (mnistlib.data.train_val_split); see the README.
 RECIPE = dict(lr=0.2, epochs=8, batch_size=50, schedule="linear", weight_decay=0.0)
 
 
-def init_params(seed=0, dtype=np.float32, *, channels=CHANNELS, kernel=KERNEL, n_hidden=N_HIDDEN, init="he"):
-    """Starting parameters {"K1", "b1", "K2", "b2", "W3", "b3", "W4", "b4"} (shapes in the module docstring).
+def init_params(seed=0, dtype=np.float32, *, channels=CHANNELS, kernel=KERNEL, n_hidden=N_HIDDEN,
+                init="he"):
+    """Starting parameters {"K1", "b1", "K2", "b2", "W3", "b3", "W4", "b4"}, shaped as the module docstring says.
 
-    channels: (F1, F2), the number of kernels of each convolution; kernel: their
-    size; n_hidden: the hidden units after them. Biases start at 0; weights are drawn from a generator seeded with
-    ``seed``: init="he" (default) normal with variance 2 / fan_in, where fan_in
-    is the number of inputs one output adds up (C*kh*kw for a kernel, the rows
-    of W3 or W4); init="glorot" variance 2 / (fan_in + fan_out); init="zeros"; or a
-    number, the standard deviation.
+    channels: (F1, F2), the number of kernels of the two convolutions; kernel:
+    their size; n_hidden: the hidden units after them. Biases start at 0;
+    weights are drawn from a generator seeded with ``seed``, by
+    ``mnistlib.layers.init_weights``: init="he" (variance 2 / fan_in, where
+    fan_in is what one output adds up: C*kh*kw for a kernel, the rows of W3 or
+    W4), "glorot", "zeros" or a standard deviation.
     """
-    rng = np.random.default_rng(seed)
     F1, F2 = channels
     side = out_size(out_size(out_size(out_size(28, kernel), 2, 2), kernel), 2, 2)   # 28 -> 24 -> 12 -> 8 -> 4
     if side < 1:
         raise ValueError(f"a {kernel}x{kernel} kernel leaves nothing of a 28x28 image after two "
                          "convolutions and poolings; use a smaller kernel")
-
-    def weights(shape, fan_in, fan_out):
-        if init == "he":
-            std = np.sqrt(2 / fan_in)
-        elif init == "glorot":
-            std = np.sqrt(2 / (fan_in + fan_out))
-        elif init == "zeros":
-            std = 0.0
-        elif isinstance(init, (int, float)) and not isinstance(init, bool) and init >= 0:
-            std = float(init)
-        else:
-            raise ValueError(f'init must be "he", "glorot", "zeros" or a standard deviation >= 0; got {init!r}')
-        return (std * rng.standard_normal(shape)).astype(dtype)
-
+    rng = np.random.default_rng(seed)
     k2 = kernel * kernel
     n_flat = F2 * side * side
-    return {"K1": weights((F1, 1, kernel, kernel), k2, F1 * k2), "b1": np.zeros(F1, dtype),
-            "K2": weights((F2, F1, kernel, kernel), F1 * k2, F2 * k2), "b2": np.zeros(F2, dtype),
-            "W3": weights((n_flat, n_hidden), n_flat, n_hidden), "b3": np.zeros(n_hidden, dtype),
-            "W4": weights((n_hidden, N_CLASSES), n_hidden, N_CLASSES), "b4": np.zeros(N_CLASSES, dtype)}
+    return {"K1": init_weights(rng, (F1, 1, kernel, kernel), k2, F1 * k2, init, dtype),
+            "b1": np.zeros(F1, dtype),
+            "K2": init_weights(rng, (F2, F1, kernel, kernel), F1 * k2, F2 * k2, init, dtype),
+            "b2": np.zeros(F2, dtype),
+            "W3": init_weights(rng, (n_flat, n_hidden), n_flat, n_hidden, init, dtype),
+            "b3": np.zeros(n_hidden, dtype),
+            "W4": init_weights(rng, (n_hidden, N_CLASSES), n_hidden, N_CLASSES, init, dtype),
+            "b4": np.zeros(N_CLASSES, dtype)}
 
 
 def _images(X):
