@@ -2029,9 +2029,9 @@ def _mlp():
 def _mlp_inputs(n=5, H=6):
     """A batch X: (n, 784) and params of a two-layer network with H hidden units, float64.
 
-    Seeded so that every hidden unit is active (z > 0) for some examples and silent for
-    others, no z is near 0 (the ReLU's kink), and the sign of dL/dh differs from the sign
-    of z often enough that a mask taken from the wrong one shows.
+    Seeded so that most hidden units are active (z > 0) for some examples and silent for
+    others, no z is near 0 (the ReLU's corner), and the sign of dL/dh differs from the sign
+    of z often enough that a mask taken from the wrong one shows (tests check all three).
     """
     rng = _rng()
     X = rng.uniform(0, 1, size=(n, 784))
@@ -2073,7 +2073,8 @@ def _mlp_mistakes(params, X, y):
          "dl = (P - as_one_hot(y, 10)) / len(X)"),
         (backward((P - Y) / n ** 2), f"is 1/{n} of the expected: divided by n twice",
          "dL/dl = (P - Y) / n already holds the 1/n of the mean; the sums over the batch below it "
-         "must not divide again.", "db2 = dl.sum(axis=0), not dl.mean(axis=0); likewise for db1."),
+         "must not divide again.", "divide once, in dl = (P - Y) / n; then dW2 = h.T @ dl and db2 = dl.sum(axis=0), "
+         "with no further / n or .mean(); likewise for the first layer."),
         (backward((Y - P) / n), "has the wrong sign",
          "dL/dl is P - Y (predicted minus true), not Y - P.", None),
         (backward((P - y[:, None]) / n), "subtracts the label number y from every p_j",
