@@ -19,6 +19,7 @@ One module per idea, each readable top to bottom:
 - ``decay_widget``     the weight-decay explorer (templates and accuracies against lambda)
 - ``draw_widget``      draw a digit, watch the network answer
 - ``descent_widget``   gradient descent on a toy bowl, step by step: the learning rate's four regimes
+- ``hidden_widget``    what one hidden unit of the MLP looks for (notebook 10)
 - ``checks``    checks for the notebooks' "your turn" exercises
 - ``demo``      the live-demo page for a projector (``python -m mnistlib.demo``)
 
