@@ -33,9 +33,10 @@ sys.path.insert(0, str(ROOT))
 
 import mnistlib                                        # noqa: E402
 from mnistlib import train as train_module              # noqa: E402
-from mnistlib.data import load_mnist                    # noqa: E402
+from mnistlib.data import load_mnist, train_val_split   # noqa: E402
+from mnistlib import cnn, conv, mlp                     # noqa: E402
 from mnistlib.model import accuracy                     # noqa: E402
-from mnistlib.train import train                        # noqa: E402
+from mnistlib.train import accuracy_of, train           # noqa: E402
 
 try:
     import threadpoolctl
@@ -475,12 +476,192 @@ def openblas_row(table, repeats, mnistlib_seconds):
               f"{fmt_s(mnistlib_seconds)})")
 
 
+# --- 8. beyond one layer: the MLP and the CNN -------------------------------------------
+
+def cpu_and_wall(fns, repeats):
+    """Like median_times, but also the process's CPU time: ({name: median wall s}, {name: median CPU s}).
+
+    On one thread, CPU time is what the run would take on an idle core; when
+    other programs share the cores, wall time grows and CPU time barely moves.
+    """
+    wall, cpu = {name: [] for name in fns}, {name: [] for name in fns}
+    for f in fns.values():
+        f()
+    for _ in range(repeats):
+        for name, f in fns.items():
+            t, c = time.perf_counter(), time.process_time()
+            f()
+            wall[name].append(time.perf_counter() - t)
+            cpu[name].append(time.process_time() - c)
+    return ({n: statistics.median(v) for n, v in wall.items()}, {n: statistics.median(v) for n, v in cpu.items()})
+
+
+def torch_layers(name):
+    """The same layers as mnistlib.mlp / mnistlib.cnn, in PyTorch (its own initialisation)."""
+    nn = torch.nn
+    if name == "MLP":
+        return nn.Sequential(nn.Linear(784, mlp.N_HIDDEN), nn.ReLU(), nn.Linear(mlp.N_HIDDEN, 10)), (-1, 784)
+    (F1, F2), k = cnn.CHANNELS, cnn.KERNEL
+    side = ((28 - k + 1) // 2 - k + 1) // 2
+    return nn.Sequential(nn.Conv2d(1, F1, k), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(F1, F2, k), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(F2 * side * side, 10)), (-1, 1, 28, 28)
+
+
+def torch_model_epoch(net, shape, x, y, lr, seed=0):
+    """One epoch of plain SGD in PyTorch, batches of BATCH, as torch_epoch does for the softmax."""
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    order = torch.randperm(x.shape[0], generator=torch.Generator().manual_seed(seed))
+    total = 0.0
+    for start in range(0, x.shape[0], BATCH):
+        idx = order[start:start + BATCH]
+        loss = F.cross_entropy(net(x[idx].view(shape)), y[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        total += loss.item()
+    return total
+
+
+def model_epoch_rows(table, d, repeats, both_thread_counts):
+    """One epoch, batch BATCH, float32: mnistlib's MLP and CNN through train(), against PyTorch."""
+    _, numpy_threads = blas_info()
+    x_t = torch.from_numpy(d.x_train) if torch else None
+    y_t = torch.from_numpy(d.y_train.astype(np.int64)) if torch else None
+    for name, model, target in (("MLP", mlp, 0.8), ("CNN", cnn, 1.0)):
+        lr = model.RECIPE["lr"]
+        settings = [1] + ([numpy_threads] if both_thread_counts and numpy_threads not in (None, 1) else [])
+        for threads in settings:
+            def ours(model=model, lr=lr, threads=threads):
+                saved = train_module.ONE_THREAD_MAX_BATCH
+                train_module.ONE_THREAD_MAX_BATCH = BATCH if threads == 1 else 0
+                try:
+                    train(d.x_train, d.y_train, model=model, lr=lr, epochs=1, batch_size=BATCH, evaluate=False)
+                finally:
+                    train_module.ONE_THREAD_MAX_BATCH = saved
+            fns = {"mnistlib": ours}
+            if torch:
+                torch.set_num_threads(threads)
+                net, shape = torch_layers(name)
+                fns["torch"] = lambda net=net, shape=shape, lr=lr: torch_model_epoch(net, shape, x_t, y_t, lr)
+            with blas_threads(threads):
+                wall, cpu = cpu_and_wall(fns, repeats)
+            label = f"{threads} thread{'s' if threads != 1 else ''}"
+            what = f"{name} epoch, 60k images, batch {BATCH}, {label}: mnistlib / PyTorch CPU"
+            if not torch:
+                table.add(what, f"{fmt_s(wall['mnistlib'])} (PyTorch not installed: comparison skipped)",
+                          f"<= {target}x PyTorch", None)
+                continue
+            ratio = wall["mnistlib"] / wall["torch"]
+            table.add(what, f"{fmt_s(wall['mnistlib'])} / {fmt_s(wall['torch'])} = {ratio:.2f}x; CPU time "
+                      f"{fmt_s(cpu['mnistlib'])} / {fmt_s(cpu['torch'])} = {cpu['mnistlib'] / cpu['torch']:.2f}x",
+                      f"<= {target}x", ratio <= target)
+
+
+def time_to_goal(d, model, goal, every):
+    """Train with model.RECIPE, testing every ``every`` updates (testing time excluded).
+
+    Trains on the 50,000 images that train_val_split leaves for training, as
+    ``python -m mnistlib train`` does. Returns (training seconds to reach
+    ``goal`` test accuracy or None, the test accuracy then or at the end, updates done).
+    """
+    x, y, _, _ = train_val_split(d.x_train, d.y_train)
+    state = {"testing": 0.0, "train_s": 0.0, "acc": 0.0, "update": 0}
+    t0 = time.perf_counter()
+
+    def check(p):
+        t = time.perf_counter()
+        state["train_s"], state["update"] = t - t0 - state["testing"], p.update
+        state["acc"] = accuracy_of(model, p.params, d.x_test, d.y_test)
+        state["testing"] += time.perf_counter() - t
+        if state["acc"] >= goal:
+            raise _Reached
+
+    try:
+        r = train(x, y, model=model, evaluate=False, callback=check, callback_every=every, **model.RECIPE)
+    except _Reached:
+        return state["train_s"], state["acc"], state["update"]
+    return None, accuracy_of(model, r.params, d.x_test, d.y_test), r.history.updates[-1]
+
+
+def model_goal_rows(table, d):
+    for name, model, goal, limit, every in (("MLP", mlp, 0.98, 10, 100), ("CNN", cnn, 0.99, 180, 200)):
+        recipe = ", ".join(f"{k}={v!r}" for k, v in model.RECIPE.items())
+        seconds, acc, updates = time_to_goal(d, model, goal, every)
+        what = f"time to {goal:.0%} test accuracy, {name}, train(model={name.lower()}, {recipe}), tested every {every} updates"
+        if seconds is None:
+            table.add(what, f"not reached: {acc:.2%} after the whole recipe ({updates} updates)",
+                      f"< {limit} s", False)
+        else:
+            table.add(what, f"{acc:.2%} after {updates} updates, {seconds:.1f} s of training",
+                      f"< {limit} s", seconds < limit)
+
+
+def conv_throughput_rows(table, repeats):
+    """The fast convolution layer's GFLOP/s, forward and backward, against a large matrix product.
+
+    All on one thread, timed in CPU time (process_time): on a busy machine the
+    wall time of every run includes other programs' turns on the core.
+    """
+    rng = np.random.default_rng(0)
+    m = 1024
+    a, b = (rng.random((m, m), dtype=np.float32) for _ in range(2))
+    with blas_threads(1):
+        _, cpu = cpu_and_wall({"matmul": lambda: a @ b}, 3 * repeats)
+    peak = 2 * m ** 3 / cpu["matmul"] / 1e9
+    table.add(f"matrix product rate, ({m}, {m}) @ ({m}, {m}) float32, 1 thread (CPU time)", f"{peak:.0f} GFLOP/s")
+    (F1, F2), k = cnn.CHANNELS, cnn.KERNEL
+    for name, (C, side, F_) in (("conv 1", (1, 28, F1)), ("conv 2", (F1, (28 - k + 1) // 2, F2))):
+        x = rng.random((BATCH, C, side, side), dtype=np.float32)
+        K, bias = rng.standard_normal((F_, C, k, k)).astype(np.float32), np.zeros(F_, np.float32)
+        out, cache = conv.conv2d_forward(x, K, bias)
+        dout = rng.standard_normal(out.shape).astype(np.float32)
+        flops = 2 * out.size * C * k * k                     # one multiply-add per kernel entry per output
+        with blas_threads(1):
+            _, cpu = cpu_and_wall({"forward": lambda: conv.conv2d_forward(x, K, bias),
+                                   "backward": lambda: conv.conv2d_backward(dout, cache)}, 10 * repeats)
+        fwd, bwd = flops / cpu["forward"] / 1e9, 2 * flops / cpu["backward"] / 1e9     # backward: dK and dx
+        table.add(f"{name} (fast layer), x {x.shape} * K {K.shape}, 1 thread (CPU time): forward / backward",
+                  f"{fmt_s(cpu['forward'])} = {fwd:.0f} GFLOP/s ({fwd / peak:.0%} of the matrix product rate) / "
+                  f"{fmt_s(cpu['backward'])} = {bwd:.0f} GFLOP/s ({bwd / peak:.0%})")
+
+
+MODEL_MEMORY_CHILD = """
+import resource
+from mnistlib import %s as model
+from mnistlib.data import load_mnist
+from mnistlib.train import train
+d = load_mnist(verbose=False)
+recipe = dict(model.RECIPE, epochs=1)
+train(d.x_train, d.y_train, model=model, max_updates=300, x_val=d.x_test, y_val=d.y_test, **recipe)
+peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            peak_kb = int(line.split()[1])
+except OSError:
+    pass
+print(peak_kb)
+"""
+
+
+def model_memory_rows(table):
+    for name in ("mlp", "cnn"):
+        out = subprocess.run([sys.executable, "-c", MODEL_MEMORY_CHILD % name], capture_output=True, text=True,
+                             cwd=ROOT, check=True)
+        peak_mb = int(out.stdout.split()[-1]) / 1024
+        table.add(f"peak memory: python + load_mnist() + {name.upper()} training (300 updates) + accuracy on "
+                  "the 60k training and 10k test images (fresh process, VmHWM)",
+                  f"{peak_mb:.0f} MB", "< 1 GB", peak_mb < 1024)
+
+
 # --- main -------------------------------------------------------------------------
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats, shorter runs")
     parser.add_argument("--notebooks", action="store_true", help="also execute every notebook headless")
+    parser.add_argument("--skip-models", action="store_true",
+                        help="leave out the MLP and CNN rows (they train for a few minutes)")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 7
 
@@ -511,6 +692,11 @@ def main(argv=None):
     method_rows(table, d, args.quick)
     widget_rows(table, d, 5 if args.quick else 10)
     memory_row(table)
+    if not args.skip_models:
+        conv_throughput_rows(table, repeats)
+        model_epoch_rows(table, d, 3 if args.quick else 5, both_thread_counts=not args.quick)
+        model_goal_rows(table, d)
+        model_memory_rows(table)
     if args.notebooks:
         notebook_rows(table)
     header.append(f"load average: {load_before} before, {load()} after (1, 5, 15 min)")

@@ -4,8 +4,12 @@ One module per idea, each readable top to bottom:
 
 - ``data``      read IDX files, load MNIST (directory, cache, download, bundled subset)
 - ``model``     logits, softmax, cross-entropy, gradients, predictions
-- ``gradcheck`` numerical gradients by central differences
-- ``train``     gradient descent: one example at a time, mini-batch, full batch
+- ``gradcheck`` numerical gradients by central differences; checks for layers and models
+- ``layers``    layers as forward/backward pairs: linear, ReLU, flatten, softmax cross-entropy
+- ``conv``      convolution and max-pooling, as plain loops and fast (im2col)
+- ``mlp``       a hidden layer: linear, ReLU, linear (notebook 10)
+- ``cnn``       a small convolutional network (notebook 11)
+- ``train``     gradient descent for any of the models: one example at a time, mini-batch, full batch
 - ``plots``     digits, weight heatmaps, curves, probability bars; fast redraws
 - ``evaluate``  choosing a recipe on validation, confusion matrix, "I don't know" thresholds,
                 robustness transforms

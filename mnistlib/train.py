@@ -40,7 +40,8 @@ METHODS = ("example", "minibatch", "full")
 # Batches up to this size run their matrix products on one BLAS thread. A
 # (100, 784) x (784, 10) product is too small to split: handing half of it to a
 # second thread costs more than it saves, and far more when other programs share
-# the cores (benchmarks/README.md has the figures). Larger batches use all threads.
+# the cores (benchmarks/README.md has the figures). The same holds for the MLP's
+# and the CNN's products on such batches. Larger batches use all threads.
 ONE_THREAD_MAX_BATCH = 1000
 
 # Accuracy is measured this many examples at a time, so that a model whose
@@ -375,7 +376,7 @@ def train(x, y, *, model=None, params=None, method="minibatch", lr=0.5, epochs=5
             params[k] -= lr_now * g
         return float(loss)
 
-    threads = 1 if (softmax and m <= ONE_THREAD_MAX_BATCH) else None     # None: no limit
+    threads = 1 if m <= ONE_THREAD_MAX_BATCH else None     # None: no limit
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
             threadpool_limits(threads, user_api="blas"):
         for epoch in range(1, epochs + 1):

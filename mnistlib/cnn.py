@@ -1,0 +1,268 @@
+"""A small convolutional network (LeNet-style): two convolutions, each with ReLU and max-pooling, then a linear layer.
+
+                                                          shape of what comes out
+    x                     the images, (n, 784) rows       (n, 1, 28, 28)   reshaped
+    conv K1, b1           K1: (8, 1, 5, 5), b1: (8,)      (n, 8, 24, 24)
+    ReLU, max-pool 2x2                                     (n, 8, 12, 12)
+    conv K2, b2           K2: (16, 8, 5, 5), b2: (16,)    (n, 16, 8, 8)
+    ReLU, max-pool 2x2                                     (n, 16, 4, 4)
+    flatten                                                (n, 256)
+    linear W3, b3         W3: (256, 10), b3: (10,)        (n, 10)  the logits l
+    L = mean cross-entropy of softmax(l) and the labels y
+
+(8 and 16 kernels are the defaults; ``init_params`` takes others.) A model for
+``mnistlib.train.train(x, y, model=cnn)``, built from the fast layers of
+``mnistlib.conv`` and those of ``mnistlib.layers``. The convolutions copy each
+image many times (see ``mnistlib.conv``), so large batches are split into
+chunks of ``CHUNK`` images and their results combined.
+"""
+
+import numpy as np
+
+from numpy.lib.stride_tricks import sliding_window_view
+
+from .conv import _offsets, conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, out_size
+from .layers import (flatten_backward, flatten_forward, linear_backward, linear_forward, relu_backward,
+                     relu_forward, softmax_cross_entropy)
+from .model import N_CLASSES
+
+CHANNELS = (8, 16)
+KERNEL = 5
+CHUNK = 1000       # images at a time: about 40 MB of im2col columns in float32
+
+# How to train it: train(x, y, model=cnn, **cnn.RECIPE). Chosen by accuracy on the
+# validation split (mnistlib.data.train_val_split); see the README.
+RECIPE = dict(lr=0.2, epochs=8, batch_size=50, schedule="linear", weight_decay=0.0)
+
+
+def init_params(seed=0, dtype=np.float32, *, channels=CHANNELS, kernel=KERNEL, init="he"):
+    """Starting parameters {"K1", "b1", "K2", "b2", "W3", "b3"} (shapes in the module docstring).
+
+    channels: (F1, F2), the number of kernels of each convolution; kernel: their
+    size. Biases start at 0; weights are drawn from a generator seeded with
+    ``seed``: init="he" (default) normal with variance 2 / fan_in, where fan_in
+    is the number of inputs one output adds up (C*kh*kw for a kernel, the rows
+    of W3); init="glorot" variance 2 / (fan_in + fan_out); init="zeros"; or a
+    number, the standard deviation.
+    """
+    rng = np.random.default_rng(seed)
+    F1, F2 = channels
+    side = out_size(out_size(out_size(out_size(28, kernel), 2, 2), kernel), 2, 2)   # 28 -> 24 -> 12 -> 8 -> 4
+    if side < 1:
+        raise ValueError(f"a {kernel}x{kernel} kernel leaves nothing of a 28x28 image after two "
+                         "convolutions and poolings; use a smaller kernel")
+
+    def weights(shape, fan_in, fan_out):
+        if init == "he":
+            std = np.sqrt(2 / fan_in)
+        elif init == "glorot":
+            std = np.sqrt(2 / (fan_in + fan_out))
+        elif init == "zeros":
+            std = 0.0
+        elif isinstance(init, (int, float)) and not isinstance(init, bool) and init >= 0:
+            std = float(init)
+        else:
+            raise ValueError(f'init must be "he", "glorot", "zeros" or a standard deviation >= 0; got {init!r}')
+        return (std * rng.standard_normal(shape)).astype(dtype)
+
+    k2 = kernel * kernel
+    n_flat = F2 * side * side
+    return {"K1": weights((F1, 1, kernel, kernel), k2, F1 * k2), "b1": np.zeros(F1, dtype),
+            "K2": weights((F2, F1, kernel, kernel), F1 * k2, F2 * k2), "b2": np.zeros(F2, dtype),
+            "W3": weights((n_flat, N_CLASSES), n_flat, N_CLASSES), "b3": np.zeros(N_CLASSES, dtype)}
+
+
+def _images(X):
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 784:
+        raise ValueError(f"X must have shape (n, 784), one image per row; got shape {X.shape}")
+    return X.reshape(-1, 1, 28, 28)
+
+
+def logits(params, X):
+    """The logits l: (n, 10) for X: (n, 784); CHUNK images at a time."""
+    x = _images(X)
+    if len(x) > CHUNK:
+        return np.concatenate([logits(params, X[i:i + CHUNK]) for i in range(0, len(X), CHUNK)])
+    a = np.maximum(conv2d_forward(x, params["K1"], params["b1"])[0], 0)
+    a = maxpool2d_forward(a)[0]
+    a = np.maximum(conv2d_forward(a, params["K2"], params["b2"])[0], 0)
+    a = maxpool2d_forward(a)[0]
+    return a.reshape(len(a), -1) @ params["W3"] + params["b3"]
+
+
+def loss_and_grads(params, X, y):
+    """The mean cross-entropy L on the batch and its gradients: (L, grads).
+
+    X: (n, 784); y: (n,) class indices. grads has the keys and shapes of params.
+    Forward through the layers, keeping each one's cache; then backward through
+    the same layers in reverse order. More than CHUNK images: the chunks' losses
+    and gradients are averaged, weighted by their sizes (the same numbers).
+    """
+    x = _images(X)
+    n = len(x)
+    if n > CHUNK:
+        y = np.asarray(y)
+        L, grads = 0.0, {k: np.zeros_like(v) for k, v in params.items()}
+        for i in range(0, n, CHUNK):
+            Li, gi = loss_and_grads(params, X[i:i + CHUNK], y[i:i + CHUNK])
+            w = len(X[i:i + CHUNK]) / n
+            L += w * Li
+            for k in grads:
+                grads[k] += w * gi[k]
+        return L, grads
+
+    z1, conv1 = conv2d_forward(x, params["K1"], params["b1"])
+    a1, relu1 = relu_forward(z1)
+    p1, pool1 = maxpool2d_forward(a1)
+    z2, conv2 = conv2d_forward(p1, params["K2"], params["b2"])
+    a2, relu2 = relu_forward(z2)
+    p2, pool2 = maxpool2d_forward(a2)
+    f, flat = flatten_forward(p2)
+    l, linear3 = linear_forward(f, params["W3"], params["b3"])
+    L, dl = softmax_cross_entropy(l, y)
+
+    df, dW3, db3 = linear_backward(dl, linear3)
+    dp2 = flatten_backward(df, flat)
+    da2 = maxpool2d_backward(dp2, pool2)
+    dz2 = relu_backward(da2, relu2)
+    dp1, dK2, db2 = conv2d_backward(dz2, conv2)
+    da1 = maxpool2d_backward(dp1, pool1)
+    dz1 = relu_backward(da1, relu1)
+    _, dK1, db1 = conv2d_backward(dz1, conv1)       # dL/dx is not needed: x is the data
+    return L, {"K1": dK1, "b1": db1, "K2": dK2, "b2": db2, "W3": dW3, "b3": db3}
+
+
+# --- the fast step -----------------------------------------------------------------------
+#
+# sgd_step does the arithmetic of loss_and_grads followed by params[k] -= lr * grads[k],
+# rearranged for speed (tests check that the two agree):
+# - images are kept channels first, (C, n, h, w): the product K @ cols gives that order
+#   directly, so no copies to turn (F, n*oh*ow) back into (n, F, oh, ow) and forth again;
+# - every work array is made once per batch size and then reused (_work): a fresh 6 MB
+#   array costs some 1500 page faults, which took as long as the arithmetic;
+# - ReLU after max-pooling gives the same numbers (both keep the largest value), and
+#   its gradient is then needed on the pooled, four times smaller, arrays;
+# - no dL/dx for the first convolution (x is the data); lr is folded into dL/dl, so
+#   the gradients come out as the updates.
+
+_work = {}
+
+
+def _workspace(n, params):
+    """The work arrays for batches of n images: made on first use, kept for the next steps."""
+    F1, F2, k = params["K1"].shape[0], params["K2"].shape[0], params["K1"].shape[2]
+    dtype = params["K1"].dtype
+    key = (n, F1, F2, k, dtype.str)
+    if key not in _work:
+        if len(_work) >= 4:                     # a few batch sizes at most (the last batch may be short)
+            _work.pop(next(iter(_work)))
+        s1 = 28 - k + 1; q1 = s1 // 2; s2 = q1 - k + 1; q2 = s2 // 2
+        e = lambda *shape, t=dtype: np.empty(shape, t)                     # noqa: E731
+        _work[key] = {"cols1": e(k * k, n * s1 * s1), "z1": e(F1, n, s1, s1), "p1": e(F1, n, q1, q1),
+                      "cols2": e(F1 * k * k, n * s2 * s2), "z2": e(F2, n, s2, s2), "p2": e(F2, n, q2, q2),
+                      "f": e(n, F2 * q2 * q2), "dp2": e(F2, n, q2, q2), "dp1": e(F1, n, q1, q1),
+                      "first1": e(F1, n, q1, q1, t=bool), "taken1": e(F1, n, q1, q1, t=bool),
+                      "first2": e(F2, n, q2, q2, t=bool), "taken2": e(F2, n, q2, q2, t=bool)}
+    return _work[key]
+
+
+def _conv(x, K, b, cols, z):
+    """z = the convolution of x (C, n, h, w) with K, as (F, n, oh, ow); its columns go into cols."""
+    C, n, h, w = x.shape
+    F, _, kh, kw = K.shape
+    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))              # (C, n, oh, ow, kh, kw)
+    cols.reshape(C, kh, kw, n, h - kh + 1, w - kw + 1)[...] = windows.transpose(0, 4, 5, 1, 2, 3)
+    np.matmul(K.reshape(F, -1), cols, out=z.reshape(F, -1))
+    z += b[:, None, None, None]
+
+
+def _pool_relu(z, p):
+    """p = max(0, 2x2 max-pool of z), all (C, n, h, w)."""
+    np.copyto(p, z[:, :, 0::2, 0::2][:, :, :p.shape[2], :p.shape[3]])
+    for k, entry in _offsets(z.shape, 2, 2):
+        if k:
+            np.maximum(p, z[entry], out=p)
+    np.maximum(p, 0, out=p)
+
+
+def _unpool_unrelu(dp, z, p, dz, first, taken):
+    """dz = dL/dz from dp = dL/dp, through _pool_relu: to each window's first maximum, if positive.
+
+    dz may be z itself: each entry of z is read before it is overwritten.
+    """
+    dp *= p > 0                                  # the ReLU: no gradient where the maximum was <= 0
+    dz[:, :, 2 * p.shape[2]:] = 0                # a last row or column that no window covers
+    dz[:, :, :, 2 * p.shape[3]:] = 0
+    taken[...] = False
+    for k, entry in _offsets(z.shape, 2, 2):
+        np.equal(z[entry], p, out=first)         # where p > 0, p is the window's maximum
+        np.greater(first, taken, out=first)      # first and not taken
+        taken |= first
+        np.multiply(dp, first, out=dz[entry])
+
+
+def sgd_step(params, X, y, lr, weight_decay=0.0):
+    """One gradient-descent update of params, in place; returns the batch's loss L.
+
+    X: (n, 784), y: (n,) class indices. The same numbers as ``loss_and_grads``
+    and ``params[k] -= lr * (grads[k] + weight_decay * params[k] if k is a weight)``,
+    computed faster (see the notes above). For a 2x2 pooling after each
+    convolution of stride 1, no padding: the network of this module.
+    """
+    K1, b1, K2, b2, W3, b3 = (params[k] for k in ("K1", "b1", "K2", "b2", "W3", "b3"))
+    X = np.asarray(X)
+    n = len(X)
+    if n > CHUNK:
+        raise ValueError(f"sgd_step takes at most {CHUNK} images at a time; got {n}")
+    w = _workspace(n, params)
+    rows = np.arange(n)
+    x = X.reshape(1, n, 28, 28)                  # (C, n, h, w): one channel, so a view
+    F2, q2 = K2.shape[0], w["p2"].shape[2]
+
+    # forward
+    _conv(x, K1, b1, w["cols1"], w["z1"])
+    _pool_relu(w["z1"], w["p1"])
+    _conv(w["p1"], K2, b2, w["cols2"], w["z2"])
+    _pool_relu(w["z2"], w["p2"])
+    f = w["f"]
+    np.copyto(f.reshape(n, F2, q2, q2), w["p2"].transpose(1, 0, 2, 3))     # flatten as (n, F2*q2*q2)
+    l = f @ W3
+    l += b3
+    l -= l.max(axis=1, keepdims=True)            # the largest logit is now 0: exp cannot overflow
+    l_true = l[rows, y]
+    np.exp(l, out=l)
+    total = l.sum(axis=1, keepdims=True)
+    L = float(np.log(total).sum() - l_true.sum()) / n
+    l /= total                                   # p
+    l[rows, y] -= 1                              # p - y
+    l *= lr / n                                  # lr * dL/dl: every gradient below comes out times lr
+
+    # backward, updating each parameter once nothing needs its old value
+    decay = 1 - lr * weight_decay               # weight decay: W <- W - lr * (dL/dW + lambda W)
+    df = l @ W3.T
+    W3 *= decay
+    W3 -= f.T @ l
+    b3 -= l.sum(axis=0)
+    np.copyto(w["dp2"].transpose(1, 0, 2, 3), df.reshape(n, F2, q2, q2))
+    _unpool_unrelu(w["dp2"], w["z2"], w["p2"], w["z2"], w["first2"], w["taken2"])   # z2 now holds dz2
+    D2 = w["z2"].reshape(len(K2), -1)
+    dK2 = D2 @ w["cols2"].T
+    np.matmul(K2.reshape(len(K2), -1).T, D2, out=w["cols2"])                  # now the columns' gradient
+    K2 *= decay
+    K2 -= dK2.reshape(K2.shape)
+    b2 -= D2.sum(axis=1)
+    dp1 = w["dp1"]
+    dp1[...] = 0
+    F1, k = K1.shape[0], K2.shape[2]
+    s2 = w["z2"].shape[2]
+    dcols = w["cols2"].reshape(F1, k, k, n, s2, s2)
+    for p in range(k):
+        for q in range(k):
+            dp1[:, :, p:p + s2, q:q + s2] += dcols[:, p, q]
+    _unpool_unrelu(dp1, w["z1"], w["p1"], w["z1"], w["first1"], w["taken1"])     # z1 now holds dz1
+    D1 = w["z1"].reshape(F1, -1)
+    K1 *= decay
+    K1 -= (D1 @ w["cols1"].T).reshape(K1.shape)
+    b1 -= D1.sum(axis=1)
+    return L

@@ -1,0 +1,101 @@
+"""Layers as pairs of functions: a forward pass and a backward pass.
+
+Every layer is two plain functions and keeps no state:
+
+    out, cache = thing_forward(x, *params)      compute the output; keep what backward needs
+    dx, *dparams = thing_backward(dout, cache)  the chain rule, one layer's worth
+
+``dout`` is dL/dout, the gradient of the loss with respect to the layer's output
+(same shape as ``out``); backward returns dL/dx (shaped like x), then the
+gradient of each parameter in the order forward took them (shaped like them).
+A network is these calls in order, then the same layers' backward calls in
+reverse order: see ``mnistlib.mlp``. The loss comes last and starts the backward
+pass: ``softmax_cross_entropy`` returns the loss L and dL/dl together.
+
+The layers work on batches: x has one row per example, shape (n, ...).
+"""
+
+import numpy as np
+
+from .model import as_one_hot, log_softmax
+
+
+# --- linear (affine): out = x W + b ---------------------------------------------
+
+def linear_forward(x, W, b):
+    """out = x W + b.
+
+    x: (n, d_in), W: (d_in, d_out), b: (d_out,) -> out: (n, d_out).
+    cache: (x, W).
+    """
+    x = np.asarray(x)
+    if x.ndim != 2 or W.ndim != 2 or x.shape[1] != W.shape[0] or b.shape != (W.shape[1],):
+        raise ValueError(f"linear_forward needs x: (n, d_in), W: (d_in, d_out), b: (d_out,); got "
+                         f"x {x.shape}, W {W.shape}, b {b.shape}"
+                         + (" (flatten the images first: x.reshape(len(x), -1))" if x.ndim > 2 else ""))
+    return x @ W + b, (x, W)
+
+
+def linear_backward(dout, cache):
+    """dx, dW, db of out = x W + b, given dout = dL/dout: (n, d_out).
+
+        dx = dout W^T     (n, d_in)      each input feeds every output, through W
+        dW = x^T dout     (d_in, d_out)  summed over the batch
+        db = sum of dout over the batch  (d_out,)
+    """
+    x, W = cache
+    return dout @ W.T, x.T @ dout, dout.sum(axis=0)
+
+
+# --- ReLU: out = max(0, x) ------------------------------------------------------
+
+def relu_forward(x):
+    """out = max(0, x), elementwise; any shape.  cache: x."""
+    return np.maximum(x, 0), x
+
+
+def relu_backward(dout, cache):
+    """dx = dout where x > 0, else 0.
+
+    At x = 0 exactly, ReLU has no derivative; we take 0 there (any value in
+    [0, 1] would do, and a float input is almost never exactly 0).
+    """
+    x = cache
+    return dout * (x > 0)
+
+
+# --- flatten: (n, C, h, w) -> (n, C*h*w) -----------------------------------------
+
+def flatten_forward(x):
+    """out = x.reshape(n, -1): every example's numbers in one row.  cache: x.shape.
+
+    The MNIST CNN: (n, 16, 4, 4) -> (n, 256), ready for a linear layer.
+    """
+    return x.reshape(len(x), -1), x.shape
+
+
+def flatten_backward(dout, cache):
+    """dx = dout reshaped back to the input's shape: flattening moves numbers, it computes nothing."""
+    return dout.reshape(cache)
+
+
+# --- the loss: softmax, then cross-entropy ---------------------------------------
+
+def softmax_cross_entropy(l, y):
+    """The mean cross-entropy of softmax(l) and its gradient: (L, dl).
+
+        p = softmax(l)                   L = -(1/n) sum_i log p_i,y_i
+        dL/dl = (p - y) / n              y one-hot; the 1/n because L is a mean
+
+    l: (n, k) logits; y: (n,) class indices or (n, k) one-hot.
+    L: a float, finite for any finite logits; dl: (n, k), l's dtype.
+    """
+    l = np.asarray(l)
+    if l.ndim != 2:
+        raise ValueError(f"softmax_cross_entropy needs logits of shape (n, k); got shape {l.shape}")
+    n = l.shape[0]
+    y = as_one_hot(y, l.shape[1], n=n)
+    logp = log_softmax(l)
+    L = float(-(y * logp).sum() / n)
+    dl = (np.exp(logp) - y) / n
+    return L, dl.astype(l.dtype, copy=False)

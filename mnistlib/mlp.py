@@ -1,0 +1,118 @@
+"""A network with one hidden layer: linear, ReLU, linear, then softmax.
+
+    z = x W1 + b1        hidden pre-activations   x: (n, 784), W1: (784, H), b1: (H,)
+    h = max(0, z)        hidden layer (ReLU)      z, h: (n, H)
+    l = h W2 + b2        logits                   W2: (H, 10), b2: (10,), l: (n, 10)
+    L = mean cross-entropy of softmax(l) and the labels y
+
+A model for ``mnistlib.train.train(x, y, model=mlp)``: three functions
+(``init_params``, ``logits``, ``loss_and_grads``) built from the layers of
+``mnistlib.layers``, and ``sgd_step``, the same update fused for speed.
+"""
+
+import numpy as np
+
+from .layers import linear_backward, linear_forward, relu_backward, relu_forward, softmax_cross_entropy
+from .model import N_CLASSES, N_PIXELS
+
+N_HIDDEN = 256
+
+# How to train it: train(x, y, model=mlp, **mlp.RECIPE). Chosen by accuracy on the
+# validation split (mnistlib.data.train_val_split); see the README.
+RECIPE = dict(lr=0.5, epochs=10, batch_size=50, schedule="linear", weight_decay=1e-4)
+
+
+def init_params(seed=0, dtype=np.float32, *, n_hidden=N_HIDDEN, init="he"):
+    """Starting parameters {"W1": (784, H), "b1": (H,), "W2": (H, 10), "b2": (10,)}, H = n_hidden.
+
+    Biases start at 0. Weights, drawn from a generator seeded with ``seed``:
+    - init="he": normal with variance 2 / fan_in (fan_in: the rows of W), which
+      keeps the size of the numbers about the same from layer to layer when half
+      of them go through ReLU as 0;
+    - init="glorot": normal with variance 2 / (fan_in + fan_out);
+    - init="zeros": every weight 0. This FAILS for this network: every hidden unit
+      computes the same thing and gets the same gradient, so they stay identical
+      (and with W2 = 0 too, W1 never even moves). Shown in notebook 10;
+    - a number s: normal with standard deviation s.
+    """
+    rng = np.random.default_rng(seed)
+
+    def weights(fan_in, fan_out):
+        if init == "he":
+            std = np.sqrt(2 / fan_in)
+        elif init == "glorot":
+            std = np.sqrt(2 / (fan_in + fan_out))
+        elif init == "zeros":
+            std = 0.0
+        elif isinstance(init, (int, float)) and not isinstance(init, bool) and init >= 0:
+            std = float(init)
+        else:
+            raise ValueError(f'init must be "he", "glorot", "zeros" or a standard deviation >= 0; got {init!r}')
+        return (std * rng.standard_normal((fan_in, fan_out))).astype(dtype)
+
+    if isinstance(n_hidden, bool) or not isinstance(n_hidden, (int, np.integer)) or n_hidden < 1:
+        raise ValueError(f"n_hidden must be a whole number >= 1; got {n_hidden!r}")
+    return {"W1": weights(N_PIXELS, n_hidden), "b1": np.zeros(n_hidden, dtype),
+            "W2": weights(n_hidden, N_CLASSES), "b2": np.zeros(N_CLASSES, dtype)}
+
+
+def logits(params, X):
+    """l = max(0, X W1 + b1) W2 + b2.  X: (n, 784) -> l: (n, 10)."""
+    h = np.maximum(X @ params["W1"] + params["b1"], 0)
+    return h @ params["W2"] + params["b2"]
+
+
+def loss_and_grads(params, X, y):
+    """The mean cross-entropy L on the batch and its gradients: (L, grads).
+
+    X: (n, 784); y: (n,) class indices. grads has the keys and shapes of params.
+    Forward through the layers, keeping each one's cache; then backward through
+    the same layers in reverse order, each turning dL/d(its output) into
+    dL/d(its input) and the gradients of its parameters.
+    """
+    z, linear1 = linear_forward(X, params["W1"], params["b1"])
+    h, relu1 = relu_forward(z)
+    l, linear2 = linear_forward(h, params["W2"], params["b2"])
+    L, dl = softmax_cross_entropy(l, y)
+
+    dh, dW2, db2 = linear_backward(dl, linear2)
+    dz = relu_backward(dh, relu1)
+    _, dW1, db1 = linear_backward(dz, linear1)     # dL/dX is not needed: X is the data
+    return L, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def sgd_step(params, X, y, lr, weight_decay=0.0):
+    """One gradient-descent update of params, in place; returns the batch's loss L.
+
+    The arithmetic of ``loss_and_grads`` followed by ``params[k] -= lr * grads[k]``
+    (tests check they agree), written for speed: no dL/dX (nobody needs it: X is
+    the data), lr folded into the small matrices before the large products, and
+    W2 used for dL/dh before it changes. weight_decay: lambda, as in
+    ``mnistlib.train.train`` (weights only, not biases).
+    """
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    n = len(X)
+    rows = np.arange(n)
+    h = X @ W1
+    h += b1
+    np.maximum(h, 0, out=h)
+    l = h @ W2
+    l += b2
+    l -= l.max(axis=1, keepdims=True)        # the largest logit is now 0: exp cannot overflow
+    l_true = l[rows, y]
+    np.exp(l, out=l)
+    total = l.sum(axis=1, keepdims=True)
+    L = float(np.log(total).sum() - l_true.sum()) / n
+    l /= total                               # p
+    l[rows, y] -= 1                          # p - y
+    l *= lr / n                              # lr * dL/dl
+    dh = l @ W2.T
+    dh *= h > 0                              # through the ReLU: h > 0 exactly where z > 0
+    if weight_decay:
+        W1 *= 1 - lr * weight_decay
+        W2 *= 1 - lr * weight_decay
+    W2 -= h.T @ l
+    b2 -= l.sum(axis=0)
+    W1 -= X.T @ dh
+    b1 -= dh.sum(axis=0)
+    return L
