@@ -15,6 +15,7 @@ Nothing is installed outside .venv.
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -49,7 +50,24 @@ def setup(extras):
 
 
 def run(*cmd):
-    return subprocess.call([str(c) for c in cmd], cwd=ROOT)
+    """Run ``cmd`` in ROOT and return its exit code.
+
+    Ctrl-C in a terminal reaches the job as well as run.py; the job stops cleanly and says
+    so, while run.py waits for it (killing it could cut short what it does to stop). An
+    interrupt that reached run.py alone (kill -INT) is passed on after a second.
+    """
+    child = subprocess.Popen([str(c) for c in cmd], cwd=ROOT)
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            try:
+                return child.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                if os.name != "nt":
+                    child.send_signal(signal.SIGINT)
+            except KeyboardInterrupt:
+                pass
 
 
 def main(argv):
@@ -84,4 +102,7 @@ if __name__ == "__main__":
         sys.exit(f"Setting up failed: {' '.join(map(str, e.cmd))} exited with {e.returncode}. "
                  "Check your internet connection (pip needs it the first time) and try again.")
     except KeyboardInterrupt:
+        # Interrupted while setting up: nothing is marked as installed, so the next run
+        # finishes the job.
+        print("\ninterrupted; run the same command again to finish setting up", file=sys.stderr)
         sys.exit(130)

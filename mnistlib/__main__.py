@@ -3,35 +3,112 @@
     python -m mnistlib download            fetch the full MNIST into the per-user cache
     python -m mnistlib train [options]     train on MNIST, print progress and the test
                                            accuracy, save the weight heatmaps as a PNG
+
+Every argument is checked before any work starts: a bad one ends the command with
+"error: ..." and exit code 2, as argparse does. Ctrl-C stops it with "interrupted" and
+exit code 130.
 """
 
 import argparse
+import math
+import signal
 import sys
 import time
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # headless: this command never opens a window
 
 
-def _download(args):
-    from .data import DownloadError, download_mnist
+# --- argument types: each turns the text of an option into a value, or says what is wrong ----
+
+def positive(text):
+    """A finite number above 0 (a learning rate, a number of seconds)."""
     try:
-        path = download_mnist(cache_dir=args.cache_dir, timeout=args.timeout)
-    except DownloadError as e:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
+    return value
+
+
+def at_least_one(text):
+    """A whole number of at least 1 (epochs, a batch size)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
+    return value
+
+
+# --- download -----------------------------------------------------------------------------------
+
+def _download(args, parser):
+    from .data import (CacheDirError, DownloadError, check_cache_dir, default_cache_dir,
+                       download_mnist)
+    cache = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
+    try:
+        check_cache_dir(cache)
+    except CacheDirError as e:
+        parser.error(str(e))
+    try:
+        path = download_mnist(cache_dir=cache, timeout=args.timeout, deadline=args.deadline)
+    except (DownloadError, CacheDirError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     print(f"cache: {path}")
     return 0
 
 
-def _train(args):
-    from .data import load_mnist, train_val_split
+# --- train --------------------------------------------------------------------------------------
+
+def _check_out(path: str) -> str | None:
+    """Why the heatmaps could not be saved to ``path``, or None: checked before training."""
+    from matplotlib.backend_bases import FigureCanvasBase
+    out = Path(path)
+    kind = out.suffix[1:].lower() or "png"
+    if kind not in FigureCanvasBase.get_supported_filetypes():
+        return f"matplotlib cannot save .{kind} files; give a file name ending in .png"
+    if out.is_dir():
+        return "this is a directory; give a file name such as weights.png"
+    if not out.parent.is_dir():
+        return f"the directory {out.parent} does not exist"
+    existed = out.exists()
+    try:
+        open(out, "ab").close()  # what saving will do, minus the writing
+    except OSError as e:
+        return f"cannot write there ({e.strerror or e})"
+    if not existed:
+        out.unlink()
+    return None
+
+
+def _train(args, parser):
+    from .data import MnistDataError, load_mnist, train_val_split
     from .model import accuracy
     from .plots import weight_heatmaps
     from .train import DivergenceError, train
 
-    data = load_mnist(args.data_dir, download=not args.no_download)
+    # Everything that can be checked is checked before the data is loaded and trained on.
+    if args.batch_size is not None and args.method != "minibatch":
+        parser.error(f"--batch-size applies to --method minibatch only; --method {args.method} "
+                     f"uses {'one example' if args.method == 'example' else 'all examples'} "
+                     "per update")
+    if args.data_dir is not None and not Path(args.data_dir).expanduser().is_dir():
+        what = "is not a directory" if Path(args.data_dir).exists() else "does not exist"
+        parser.error(f"--data-dir {args.data_dir} {what}; give the directory that holds the "
+                     "four MNIST files")
+    problem = _check_out(args.out)
+    if problem:
+        parser.error(f"--out {args.out}: {problem}")
+    try:
+        data = load_mnist(args.data_dir, download=not args.no_download)
+    except MnistDataError as e:
+        parser.error(str(e))
 
     def report(p):
         h = p.history
@@ -39,50 +116,81 @@ def _train(args):
         print(f"epoch {p.epoch:2d}  loss {p.loss:.4f}  train accuracy {h.train_acc[-1]:.4f}{val}"
               f"  ({h.seconds[-1]:.2f} s training)", flush=True)
 
-    print(f"training: {args.method} gradient descent, lr={args.lr:g}, batch size {args.batch_size}, "
-          f"{args.epochs} epochs, {args.schedule} schedule")
     # The recipe was chosen on the validation split; the test set is used once, below.
     x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train)
+    batch_size = args.batch_size or 50
+    batches = {"example": "one example per update",
+               "minibatch": f"batch size {batch_size}",
+               "full": f"the full batch of {len(x_train)} examples per update"}[args.method]
+    print(f"training: {args.method} gradient descent, lr={args.lr:g}, {batches}, "
+          f"{args.epochs} epochs, {args.schedule} schedule")
     t = time.perf_counter()
     try:
         result = train(x_train, y_train, method=args.method, lr=args.lr,
-                       epochs=args.epochs, batch_size=args.batch_size, schedule=args.schedule,
+                       epochs=args.epochs, batch_size=batch_size, schedule=args.schedule,
                        seed=args.seed, x_val=x_val, y_val=y_val, callback=report)
-    except DivergenceError as e:
+    except (DivergenceError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     acc = accuracy(data.x_test, data.y_test, result.W, result.b)
     print(f"final test accuracy: {acc:.4f} (error {1 - acc:.4f}) on {len(data.y_test)} test images; "
           f"{result.history.seconds[-1]:.2f} s training, {time.perf_counter() - t:.2f} s in all")
     fig = weight_heatmaps(result.W, title=f"learned weights (test accuracy {acc:.2%})")
-    fig.savefig(args.out, dpi=100)
+    try:
+        fig.savefig(args.out, dpi=100)
+    except OSError as e:  # checked before training; something changed since
+        print(f"error: could not save {args.out}: {e.strerror or e}", file=sys.stderr)
+        return 1
     print(f"weight heatmaps saved to {args.out}")
     return 0
 
 
+# --- the command line ---------------------------------------------------------------------------
+
+INTERRUPTED = {
+    "download": "interrupted; the cache is intact (a file is saved only when it is complete and "
+                "verified): run the same command again to fetch the rest",
+    "train": "interrupted; training stopped, nothing was saved",
+}
+
+
 def main(argv=None):
+    from .data import DOWNLOAD_DEADLINE
+
     parser = argparse.ArgumentParser(prog="python -m mnistlib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     d = sub.add_parser("download", help="fetch the full MNIST into the per-user cache")
-    d.add_argument("--cache-dir", default=None, help="where to store it (default: the per-user cache)")
-    d.add_argument("--timeout", type=float, default=10, help="seconds to wait for a server")
-    d.set_defaults(run=_download)
+    d.add_argument("--cache-dir", default=None,
+                   help="where to store it (default: the per-user cache)")
+    d.add_argument("--timeout", type=positive, default=10,
+                   help="seconds a server may stay silent before the next is tried (default 10)")
+    d.add_argument("--deadline", type=positive, default=DOWNLOAD_DEADLINE,
+                   help=f"seconds the whole download may take (default {DOWNLOAD_DEADLINE})")
+    d.set_defaults(run=_download, parser=d)
 
     t = sub.add_parser("train", help="train the softmax model and save its weight heatmaps")
     t.add_argument("--data-dir", default=None, help="directory with the four MNIST files")
     t.add_argument("--no-download", action="store_true", help="never download; use what is here")
     t.add_argument("--method", choices=["example", "minibatch", "full"], default="minibatch")
-    t.add_argument("--lr", type=float, default=1.0, help="learning rate (default 1.0)")
-    t.add_argument("--epochs", type=int, default=4)
-    t.add_argument("--batch-size", type=int, default=50)
+    t.add_argument("--lr", type=positive, default=1.0, help="learning rate (default 1.0)")
+    t.add_argument("--epochs", type=at_least_one, default=8,
+                   help="passes over the data (default 8, the recipe chosen on validation in notebook 08)")
+    t.add_argument("--batch-size", type=at_least_one, default=None,
+                   help="examples per update, for --method minibatch (default 50)")
     t.add_argument("--schedule", choices=["constant", "linear"], default="linear")
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", default="weights.png", help="PNG file for the weight heatmaps")
-    t.set_defaults(run=_train)
+    t.set_defaults(run=_train, parser=t)
 
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args, args.parser)
+    except KeyboardInterrupt:
+        # A second Ctrl-C must not turn this clean stop into a traceback.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        print(f"\n{INTERRUPTED[args.command]}", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

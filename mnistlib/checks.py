@@ -220,6 +220,8 @@ def _describe_difference(got, expected, rtol, atol):
     if ee > 0:
         k = float(g @ e) / ee
         if not np.isclose(k, 1, rtol=1e-3) and np.allclose(g, k * e, rtol=1e-4, atol=atol * max(1, abs(k))):
+            if np.allclose(g, 0, atol=atol):
+                return "Every entry is 0."
             return f"Every entry is {_factor_text(k)} the expected value."
     bad = ~np.isclose(g, e, rtol=rtol, atol=atol)
     if got.size == 1:
@@ -267,191 +269,497 @@ def _draw():
     return draw
 
 
-# --- notebook 01: flatten an image --------------------------------------------
+# --- notebook 00: a warm-up that shows how a check answers ------------------------
 
-@exercise("flatten", reference=lambda: lambda image: np.asarray(image, dtype=np.float32).reshape(784) / 255)
+def _best_class_reference(scores):
+    return int(np.argmax(scores))
+
+
+@exercise("best_class", reference=lambda: _best_class_reference)
+def check_best_class(fn):
+    """fn(scores: (10,) floats) -> the class (0..9) whose score is largest, an int."""
+    name = "best_class"
+    cases = [np.array([0.3, -1.2, 2.5, 0.0, 4.1, -0.7, 1.9, 3.3, -2.0, 0.8]),
+             np.array([-5.0, -3.0, -4.0, -2.5, -6.0, -3.5, -7.0, -4.5, -8.0, -0.5]),  # all negative; the last wins
+             np.array([9.0, 1.0, 2.0, 8.5, 0.0, 3.0, 4.0, 5.0, 6.0, 7.0])]            # the first wins
+    for scores in cases:
+        call = f"best_class(scores) with scores = [{', '.join(f'{v:g}' for v in scores)}]"
+        got = _as_array(name, _call(name, fn, scores, call=call), call)
+        best = int(np.argmax(scores))
+        if got.shape != ():
+            _fail(name, f"{call} returned shape {got.shape}; expected a single number, the class.",
+                  "return one class number from 0 to 9, not an array.")
+        v = got.item()
+        if v == best:
+            continue
+        if np.isclose(v, scores[best]):
+            _fail(name, f"{call} returned {_fmt(v)}, the largest score itself; expected the class that has it, {best}.",
+                  "the class is the position of the largest score in the list, not the score.",
+                  "np.argmax(scores) gives the position of the largest entry; np.max(scores) gives the entry.")
+        if v == best + 1:
+            _fail(name, f"{call} returned {_fmt(v)}, one more than the right class, {best}.",
+                  "classes are numbered from 0 to 9, like positions in a numpy array: the first score is class 0.")
+        if v == int(np.argmax(np.abs(scores))):
+            _fail(name, f"{call} returned {_fmt(v)}, the class whose score is farthest from 0; expected {best}.",
+                  "with negative scores, -0.5 is larger than -5: compare the scores themselves, not their size.")
+        if v == int(np.argmin(scores)):
+            _fail(name, f"{call} returned {_fmt(v)}, the class with the smallest score; expected {best}.",
+                  "the best class has the largest score.", "np.argmax, not np.argmin.")
+        _fail(name, f"{call} returned {_fmt(v)}; expected {best}.",
+              "the class is the position (0 to 9) of the largest of the ten scores.",
+              "np.argmax(scores) gives that position.")
+    return len(cases)
+
+
+# --- notebook 01: flatten an image ----------------------------------------------
+
+def _flatten_reference(image):
+    return np.asarray(image, dtype=np.float32).reshape(784) / 255
+
+
+@exercise("flatten", reference=lambda: _flatten_reference)
 def check_flatten(fn):
     """fn(image: (28, 28) uint8 in 0..255) -> (784,) floats in [0, 1], row by row."""
     name = "flatten"
     rng = _rng()
-    image = rng.integers(0, 256, size=(28, 28), dtype=np.uint8)
-    image[0, 0], image[0, 1] = 255, 0   # make sure the extremes occur
-    expected = image.reshape(784).astype(np.float32) / 255
-    call = "flatten(image) with a random (28, 28) uint8 image"
-    got = _as_array(name, _call(name, fn, image, call=call), call)
-    if got.shape == (28, 28):
-        _fail(name, f"{call} returned shape (28, 28), expected (784,).",
-              "reshape the 28 x 28 grid into one row of 784 numbers: image.reshape(784).")
-    if got.shape == (1, 784):
-        _fail(name, f"{call} returned shape (1, 784), expected (784,).",
-              "reshape(784) gives a vector; reshape(1, 784) gives a matrix with one row.")
-    if got.shape == (784,) and got.max() > 1.5:
-        _fail(name, f"{call} returned values up to {_fmt(got.max())}; expected values in [0, 1].",
-              "divide the pixel values by 255 (after converting to float).")
-    if got.shape == (784,) and np.allclose(got, image.T.reshape(784) / 255, atol=1e-6) \
-            and not np.allclose(got, expected, atol=1e-6):
-        _fail(name, f"{call} read the image column by column.",
-              "MNIST stores each image row by row: image.reshape(784), without .T.")
-    _compare(name, got, expected, call=call, hint="flatten row by row and divide by 255.")
-    # A second image, all white: catches answers that ignore the input.
-    white = np.full((28, 28), 255, dtype=np.uint8)
-    _compare(name, _call(name, fn, white), np.ones(784, dtype=np.float32),
-             call="flatten(image) with an all-255 image")
-    return 2
+    random = rng.integers(0, 256, size=(28, 28), dtype=np.uint8)
+    random[0, 0], random[0, 1] = 255, 0                      # make sure the extremes occur
+    faint = np.zeros((28, 28), dtype=np.uint8)               # a light pencil stroke: its darkest pixel is 200
+    faint[6:22, 12:16] = rng.integers(40, 200, size=(16, 4))
+    faint[10, 13] = 200
+    white = np.full((28, 28), 255, dtype=np.uint8)           # catches answers that ignore the input
+    cases = [(random, "a random (28, 28) uint8 image"),
+             (faint, "a faint image whose darkest pixel is 200, not 255"),
+             (white, "an all-255 image")]
+    for image, what in cases:
+        call = f"flatten(image) with {what}"
+        got = _as_array(name, _call(name, fn, image, call=call), call)
+        expected = _flatten_reference(image)
+        if got.shape == (28, 28):
+            _fail(name, f"{call} returned shape (28, 28), expected (784,).",
+                  "the model reads one row of 784 numbers: the 28 rows of the image one after the other.",
+                  "image.reshape(784) (or image.ravel()) lays the rows end to end.")
+        if got.shape == (1, 784):
+            _fail(name, f"{call} returned shape (1, 784), expected (784,).",
+                  "the model's x is a plain vector of shape (784,); (1, 784) is a matrix with one row.",
+                  "image.reshape(784), not image.reshape(1, 784).")
+        if got.shape == (784,) and np.all(np.isfinite(got)) and not np.allclose(got, expected, atol=1e-6):
+            flat = image.reshape(784).astype(np.float64)
+            if got.max() > 1.5:
+                _fail(name, f"{call} returned values up to {_fmt(got.max())}; expected values in [0, 1].",
+                      "grey levels run from 0 to 255; the model wants them from 0 to 1.",
+                      "convert to float and divide by 255: image.reshape(784) / 255.")
+            if np.allclose(got, flat / flat.max(), atol=1e-6) or \
+                    np.allclose(got, (flat - flat.min()) / (flat.max() - flat.min()), atol=1e-6):
+                _fail(name, f"{call} turned its darkest pixel, 200, into {_fmt(got.max())}; expected "
+                            f"200/255 = {200 / 255:.4f}. You scaled by the image's own darkest pixel, so a faint "
+                            "digit comes out as dark as a bold one.",
+                      "divide every image by the same number: the largest grey level there can be.",
+                      "divide by 255, not by image.max().")
+            if np.allclose(got, image.T.reshape(784) / 255, atol=1e-6):
+                _fail(name, f"{call} read the image column by column: your entry 28 * r + c holds image[c, r].",
+                      "MNIST stores each image row by row: entry 28 * r + c must be image[r, c].",
+                      "image.reshape(784), without .T or order='F'.")
+            if np.allclose(got, flat / 256, atol=1e-6):
+                _fail(name, f"{call} divided by 256: a pixel of 255 became {255 / 256:.4f}, not 1.",
+                      "255 is the largest grey level, and it must become exactly 1.")
+        _compare(name, got, expected, call=call,
+                 hint="entry 28 * r + c of your vector must be image[r, c] / 255.")
+    return len(cases)
 
 
-# --- notebook 02: logits ------------------------------------------------------
+# --- notebook 01: where the ink is ------------------------------------------------
 
-def _logits_inputs(n=3):
+def _ink_box_reference(x):
+    grid = np.asarray(x).reshape(28, 28) > 0
+    rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
+    return int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1])
+
+
+def _ink_images():
+    """Three (784,) images, each with a description, whose boxes catch the usual mistakes."""
     rng = _rng()
-    x = rng.random((n, 784)).astype(np.float32)
-    W = (0.05 * rng.standard_normal((784, 10))).astype(np.float32)
-    b = np.linspace(-1, 1, 10).astype(np.float32)
-    return x, W, b
+    tall = np.zeros((28, 28))
+    tall[6:20, 9:15] = rng.uniform(0.3, 1.0, size=(14, 6))   # a tall stroke, off centre
+    tall[5, 11] = 0.05                                        # faint pixels: the top row is 5,
+    tall[12, 15] = 0.08                                       # the right column 15
+    edges = np.zeros((28, 28))
+    edges[10:18, 5:22] = 0.7
+    edges[0, 3] = edges[27, 20] = edges[14, 27] = 1.0        # ink in the first and last row, the last column
+    pieces = np.zeros((28, 28))
+    pieces[3:7, 10:13] = 1.0                                  # two pieces, empty rows between them
+    pieces[20:23, 4:9] = 0.9
+    return [(tall.reshape(784).astype(np.float32),
+             "a tall stroke with a faint pixel in its top row and its right column"),
+            (edges.reshape(784).astype(np.float32), "ink in the first row, the last row and the last column"),
+            (pieces.reshape(784).astype(np.float32), "two separate pieces with empty rows between them")]
 
 
-@exercise("logits", reference=lambda: model.logits)
-def check_logits(fn):
-    """fn(x, W, b) -> x W + b.  x: (784,) or (n, 784); W: (784, 10); b: (10,)."""
-    name = "logits"
-    x, W, b = _logits_inputs()
-    hint = "l = x W + b: x (784,) times W (784, 10) gives (10,); then add b (10,)."
-    # 1. one image
-    call = "logits(x, W, b) with x (784,), W (784, 10), b (10,)"
-    got = _as_array(name, _call(name, fn, x[0], W, b, call=call, hint=(
-        "x has shape (784,) and W (784, 10): x @ W gives (10,); W @ x and x @ W.T don't fit.")), call)
-    expected = model.logits(x[0], W, b)
-    if got.shape == (784,):
-        _fail(name, f"{call} returned shape (784,), expected (10,).",
-              "multiply with the matrix product x @ W, not elementwise x * W[:, j].")
-    if got.shape == expected.shape and np.allclose(got, x[0] @ W, atol=1e-4) and not np.allclose(got, expected, atol=1e-4):
-        _fail(name, f"{call} returned x W, without the bias.\n  expected {_fmt(expected)}\n  got      {_fmt(got)}",
-              "add the bias b to the logits.")
-    _compare(name, got, expected, call=call, hint=hint, rtol=1e-4, atol=1e-4)
-    # 2. a batch
-    call = "logits(x, W, b) with a batch x (3, 784)"
-    got = _as_array(name, _call(name, fn, x, W, b, call=call, hint=(
-        "it works for one image but not for a batch: x @ W + b handles x (784,) and x (n, 784) alike; "
-        "W.T @ x only works for a single image.")), call)
-    expected = model.logits(x, W, b)
-    if got.shape == (10, 3):
-        _fail(name, f"{call} returned shape (10, 3), expected (3, 10): one row per image.",
-              "compute x @ W (shape (n, 10)), not W.T @ x.T.")
-    _compare(name, got, expected, call=call, rtol=1e-4, atol=1e-4,
-             hint="the same formula must work for a batch: x @ W + b handles (784,) and (n, 784) alike; "
-                  "W.T @ x only works for a single image.")
-    # 3. a batch of one keeps its batch dimension
-    call = "logits(x, W, b) with a batch of one image, x (1, 784)"
-    _compare(name, _call(name, fn, x[:1], W, b, call=call), model.logits(x[:1], W, b), call=call, rtol=1e-4, atol=1e-4,
-             hint="don't reshape or squeeze x: (1, 784) @ (784, 10) gives (1, 10).")
+@exercise("ink_box", reference=lambda: _ink_box_reference)
+def check_ink_box(fn):
+    """fn(x: (784,) floats in [0, 1]) -> (top, bottom, left, right): the first and the last row,
+    and the first and the last column, that hold any ink (x > 0), numbered 0 to 27."""
+    name = "ink_box"
+    for x, what in _ink_images():
+        call = f"ink_box(x) with {what}"
+        got = _as_array(name, _call(name, fn, x, call=call), call)
+        if got.shape != (4,):
+            _fail(name, f"{call} returned shape {got.shape}; expected four numbers (top, bottom, left, right).",
+                  "end with `return top, bottom, left, right`.")
+        if not np.all(np.isfinite(got)) or not np.all(got == np.round(got)):
+            _fail(name, f"{call} returned {_fmt(got)}; expected four whole row and column numbers.",
+                  "rows and columns are counted in whole pixels, 0 to 27.")
+        box = tuple(int(v) for v in got)
+        t, b, l, r = expected = _ink_box_reference(x)
+        if box == expected:
+            continue
+        grid = x.reshape(28, 28)
+        said = f"{call} returned {box}; expected {expected}"
+        if max(box) > 27 or min(box) < 0:
+            _fail(name, f"{said}: {max(box) if max(box) > 27 else min(box)} is not a row or column number "
+                        "(they run from 0 to 27).",
+                  "did you use positions in the row of 784 numbers? Pixel k of x sits in row k // 28, "
+                  "column k % 28: go back to the 28 x 28 grid first.",
+                  "grid = x.reshape(28, 28); then find the rows of grid that hold any ink, and the columns.")
+        if box == (l, r, t, b):
+            _fail(name, f"{said}: rows and columns are swapped.",
+                  "in grid[r, c] the first index is the row (counted downwards), the second the column.",
+                  "grid.any(axis=1)[r] says whether row r holds ink; grid.any(axis=0)[c] whether column c does.")
+        if box == (t, l, b, r):
+            _fail(name, f"{said}: that is (top, left, bottom, right); the order asked for is "
+                        "(top, bottom, left, right).", "return top, bottom, left, right.")
+        if box == (t, b + 1, l, r + 1):
+            _fail(name, f"{said}: your bottom and right are one past the last row and column with ink, "
+                        "as the end of a Python slice is.",
+                  "bottom is the last row that holds ink itself, so that the ink fits in grid[top:bottom + 1].")
+        for level in (0.1, 0.2, 0.5):
+            if (grid > level).any() and box == _ink_box_reference(grid * (grid > level)):
+                _fail(name, f"{said}: faint pixels are ink too. Yours leaves out the faintest ones; this image "
+                            "has pixels of 0.05 and 0.08 at the edges of its ink.",
+                      "a pixel holds ink if it is not exactly 0: x > 0.")
+        inked = (grid > 0).any(axis=1)
+        if box[:2] == (t, t + int(inked.sum()) - 1):
+            _fail(name, f"{said}: bottom = top + (number of rows with ink) - 1 assumes that the rows with ink "
+                        f"follow each other; here {int((~inked[t:b + 1]).sum())} rows between {t} and {b} are empty.",
+                  "find the last row that holds ink itself, rather than counting rows.")
+        wrong = [f"{side} should be {e}, got {g}" for side, e, g in
+                 zip(("top", "bottom", "left", "right"), expected, box) if e != g]
+        _fail(name, f"{said}: {', '.join(wrong)}.",
+              "top is the first row that holds any ink (x > 0), bottom the last one; left and right are the "
+              "first and the last such column.",
+              "grid = x.reshape(28, 28) > 0; rows = np.flatnonzero(grid.any(axis=1)); top, bottom = rows[0], "
+              "rows[-1]; the columns likewise with axis=0.")
     return 3
 
 
+# --- notebook 02: the nearest class mean, as ten neurons ------------------------------
+
+def _nearest_mean_reference(means):
+    means = np.asarray(means)
+    return means.T.copy(), -0.5 * (means ** 2).sum(axis=1)
+
+
+def _mean_images(seed, ink):
+    """Ten made-up class means (10, 784), class j with ``ink[j]`` times as much ink as usual, and
+    100 images to classify: a noisy copy of each mean, and random images."""
+    rng = np.random.default_rng(seed)
+    means = rng.random((10, 784)) ** 3 * np.asarray(ink)[:, None]
+    noisy = np.clip(means + rng.normal(0, 0.15, size=means.shape), 0, 1)
+    images = rng.random((90, 784)) ** rng.uniform(1, 4, size=(90, 1))
+    return means, np.vstack([noisy, images])
+
+
+@exercise("nearest_mean_params", reference=lambda: _nearest_mean_reference)
+def check_nearest_mean_params(fn):
+    """fn(means: (10, 784), row j the mean image of class j) -> (W: (784, 10), b: (10,)) such that
+    the largest logit of l = x W + b is always the class whose mean is nearest to x."""
+    means, X = _mean_images(12345, np.linspace(0.4, 1.6, 10))
+    _verify_nearest_mean(fn, means, X, "nearest_mean_params(means) with ten made-up class means, shape (10, 784)")
+    means, X = _mean_images(7, np.linspace(1.5, 0.5, 10))
+    _verify_nearest_mean(fn, means.astype(np.float32), X,
+                         "nearest_mean_params(means) with ten other made-up class means, float32")
+    return 2
+
+
+def _verify_nearest_mean(fn, means, X, call):
+    name = "nearest_mean_params"
+    got = _call(name, fn, means, call=call)
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        _fail(name, f"{call} returned {type(got).__name__}; expected a pair (W, b).", "end with `return W, b`.")
+    W = _as_array(name, got[0], call + " (W)")
+    b = _as_array(name, got[1], call + " (b)")
+    if W.shape == (10,) and b.shape == (784, 10):
+        _fail(name, f"{call} returned (b, W); expected (W, b).", "return W, b, in that order.")
+    if W.shape == (10, 784):
+        _fail(name, f"{call} returned W of shape (10, 784); expected (784, 10), one column per class, "
+                    "so that x W works for x of shape (784,).",
+              "in means the classes are the rows; in W they are the columns.", "means.T turns rows into columns.")
+    if W.shape != (784, 10):
+        _fail(name, f"{call} returned W of shape {W.shape}; expected (784, 10).",
+              "W has one column of 784 weights per class.")
+    if b.shape != (10,):
+        _fail(name, f"{call} returned b of shape {b.shape}; expected (10,), one bias per class.",
+              "b_j is one number per class j: a vector of 10 numbers." +
+              (" (1, 10) and (10, 1) are matrices; b.reshape(10) makes a vector." if b.size == 10 else ""))
+    if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+        _fail(name, f"{call} returned W or b with nan or inf.")
+
+    l = X @ W + b
+    d = ((X[:, None, :] - means[None, :, :]) ** 2).sum(axis=-1)     # (n, 10) squared distances
+    disagree = int((l.argmax(axis=1) != d.argmin(axis=1)).sum())
+    picks = (f"on {len(X)} test images, your logits pick a class other than the nearest mean for {disagree} of them"
+             if disagree else f"your logits happen to pick the nearest mean for all {len(X)} test images, but "
+                              "not for the right reason, so other images would go wrong")
+    # Right means: l_j = -c/2 ‖x − m_j‖² + (anything the same for every j), with c > 0. Then the
+    # logits rank the classes as the distances do for every image, not only for these.
+    lc, dc = l - l.mean(axis=1, keepdims=True), d - d.mean(axis=1, keepdims=True)
+    c = -2 * float((lc * dc).sum() / (dc * dc).sum())
+    if c > 0 and np.linalg.norm(lc + c / 2 * dc) <= 1e-5 * np.linalg.norm(lc):
+        return
+
+    expand = ("expand ‖x − m_j‖² = ‖x‖² − 2 x·m_j + ‖m_j‖² and sort the terms: which one "
+              "multiplies x, which one depends on the class j only, and which one is the same for every class?")
+    answer = "W = means.T and b = -0.5 * (means ** 2).sum(axis=1): then l_j = x·m_j − ½ ‖m_j‖²."
+    # Is column j of W a multiple k of m_j, plus one image v common to all columns?
+    M = means.T
+    Wc, Mc = W - W.mean(axis=1, keepdims=True), M - M.mean(axis=1, keepdims=True)
+    k = float((Wc * Mc).sum() / (Mc * Mc).sum())
+    if np.linalg.norm(Wc - k * Mc) > 1e-5 * np.linalg.norm(Wc) or abs(k) < 1e-12:
+        _fail(name, f"{call}: {picks}. Column j of your W is not the mean image m_j (nor a multiple of it, "
+                    "nor m_j minus an image common to all classes).", expand, answer)
+    if k < 0:
+        _fail(name, f"{call}: {picks}. Your W holds the class means with a minus sign, so images that look like "
+                    "class j lower its logit.", "the nearest mean has the smallest distance; the logit must be "
+                    "largest there: l_j goes with −‖x − m_j‖², not +.", answer)
+    norms = (means ** 2).sum(axis=1)
+    target = -k / 2 * norms                         # the right b for this W, up to a constant
+    bc, tc = b - b.mean(), target - target.mean()
+    r = float(bc @ tc / (tc @ tc))
+    factor = f" (for your W, which is {_fmt(k, 3)} times the means)" if not np.isclose(k, 1) else ""
+    if np.allclose(bc, 0, atol=1e-9 * max(1.0, np.abs(b).max())):
+        _fail(name, f"{call}: {picks}. Your b is zero (or the same for every class), so the classes with more "
+                    "ink win too often.", expand + " The term that depends on j only belongs in b_j.", answer)
+    if np.allclose(bc, r * tc, rtol=1e-5, atol=1e-8 * np.abs(tc).max()):
+        if np.isclose(r, -1, rtol=1e-4):
+            _fail(name, f"{call}: {picks}. Your b has the wrong sign{factor}.",
+                  "−‖x − m_j‖² contains −‖m_j‖²: a class whose mean has more ink must start lower.",
+                  answer)
+        if np.isclose(r, 2, rtol=1e-4) or np.isclose(r, 0.5, rtol=1e-4):
+            _fail(name, f"{call}: {picks}. Your b is {_factor_text(r)} what your W needs{factor}: did you lose "
+                        "the 2 in front of x·m_j, or the ½ of ‖m_j‖²?",
+                  "−½ ‖x − m_j‖² = x·m_j − ½ ‖m_j‖² − ½ ‖x‖²: W and b must come from the same expression, "
+                  "with the same factor.", answer)
+    centred = -k / 2 * ((means - means.mean(axis=0)) ** 2).sum(axis=1)
+    if np.allclose(bc, centred - centred.mean(), rtol=1e-5, atol=1e-8 * np.abs(tc).max()):
+        _fail(name, f"{call}: {picks}. Your b uses the means minus their average; the average image may be "
+                    "taken out of W (x times it is the same for every class) but b_j needs ‖m_j‖² itself.",
+              expand, answer)
+    s = np.sqrt(norms) - np.sqrt(norms).mean()
+    if np.allclose(bc, (bc @ s) / (s @ s) * s, rtol=1e-5, atol=1e-8 * np.abs(bc).max()):
+        _fail(name, f"{call}: {picks}. Your b uses the length ‖m_j‖, not its square.", expand, answer)
+    _fail(name, f"{call}: {picks}. Your W is right{factor}, but b_j is not −{_fmt(k / 2, 3)} ‖m_j‖² "
+                "(up to one number added to every class).", expand, answer)
+
+
 # --- notebook 03: softmax -----------------------------------------------------
+
+# Every input has ten logits per row, as the exercise's docstring promises, so that a loop over
+# range(10) is a right answer too.
+_ORDINARY = np.array([2.0, 1.0, 0.1, -1.0, 0.0, 3.0, -2.0, 0.5, 1.5, -0.5])
+_ORDINARY_TEXT = f"[{', '.join(f'{v:g}' for v in _ORDINARY)}]"
+_KEEPDIMS = ("print l.max(axis=-1).shape for this batch: it is ({n},), and numpy lines a ({n},) array up with "
+             "the last axis (the 10 classes), not with the {n} rows. You need a column, shape ({n}, 1).")
+_KEEPDIMS_MORE = ("keepdims=True keeps the axis you reduce over: l.max(axis=-1, keepdims=True) and "
+                  "e.sum(axis=-1, keepdims=True) have shape (n, 1), which numpy subtracts from (or divides) "
+                  "every row by.")
+_SHIFT = ("exp() of a large number overflows to inf (and inf/inf is nan); of a very negative one it rounds to 0 "
+          "(and 0/0 is nan). You showed that adding the same number to every logit of a row changes nothing: "
+          "which number makes overflow impossible and keeps the sum at least 1?")
+_SHIFT_MORE = ("subtract the largest logit of each row: e = np.exp(l - l.max(axis=-1, keepdims=True)), then "
+               "divide e by its sum over the last axis, e.sum(axis=-1, keepdims=True).")
+
+
+def _softmax_rows():
+    """(l, text, what a nan or inf there means, hint): rows of ten logits, ordinary to extreme."""
+    large = np.zeros(10)
+    large[1] = 1000.0
+    spread = np.zeros(10)
+    spread[7], spread[9] = 2000.0, -2000.0
+    low = -1000.0 - 0.5 * np.arange(10)
+    not_enough = ("your softmax handles ten large logits, but returns {bad} for {text}: your shift is not "
+                  "enough. After it, some exponent is still far above 0 (a shift by the mean, the middle of the "
+                  "range, the smallest or the first logit leaves exp(900) or more here).")
+    return [
+        (_ORDINARY, f"l = {_ORDINARY_TEXT}", None, None),
+        (np.zeros(10), "l = ten zeros", None, "equal logits give equal probabilities, 0.1 each."),
+        (_ORDINARY + 1000.0, f"l = 1000 + {_ORDINARY_TEXT}", "your softmax returns {bad} for large logits, {text}.",
+         _SHIFT),
+        (large, "l = [0, 1000, 0, 0, 0, 0, 0, 0, 0, 0]", not_enough,
+         "whatever the logits, after your shift the largest exponent must be exactly 0."),
+        (spread, "l = [0, 0, 0, 0, 0, 0, 0, 2000, 0, -2000]", not_enough,
+         "whatever the logits, after your shift the largest exponent must be exactly 0."),
+        (low, "l = [-1000, -1000.5, -1001, ..., -1004.5]",
+         "your softmax returns {bad} for very negative logits, {text}.", _SHIFT),
+    ]
+
+
+def _softmax_batches():
+    """(l, text): batches whose rows differ in size, so that each row needs its own shift."""
+    rng = _rng()
+    three = rng.normal(0, 3, size=(3, 10))
+    three[1] += 800.0
+    ten = rng.normal(0, 3, size=(10, 10)) + np.linspace(-30, 30, 10)[:, None]
+    return [(three, "a batch l of shape (3, 10), one row 800 larger than the others"),
+            (ten, "a batch l of shape (10, 10) whose rows range from about -30 to 30")]
+
+
+def _call_logits(name, fn, l, call):
+    """_call for logits l, with a specific hint when one row, or a batch, trips over an axis."""
+    try:
+        return _call(name, fn, l, call=call)
+    except CheckFailed as failure:
+        text = str(failure).split("\nHint:")[0][len(name) + 2:]
+        if l.ndim == 2 and "broadcast" in text:
+            _fail(name, f"{text}\nYour function works for one row of logits, but not for a batch.",
+                  _KEEPDIMS.format(n=len(l)), _KEEPDIMS_MORE)
+        if l.ndim == 1 and "axis" in text:
+            _fail(name, f"{text}\nOne row of logits, shape (10,), has a single axis.",
+                  "axis=-1, the last axis, means the classes both for one row (10,) and for a batch (n, 10).")
+        raise
+
+
+def _unkept(l):
+    """What a softmax that forgot keepdims in the max, the sum or both returns for a square batch l."""
+    m, mk = l.max(axis=-1), l.max(axis=-1, keepdims=True)
+    outs = []
+    for shifted in (l - mk, l - m):
+        e = np.exp(shifted)
+        outs += [e / e.sum(axis=-1, keepdims=True), e / e.sum(axis=-1)]
+    return outs[1:]
+
+
+def _check_rows_sum_to_one(name, got, l, call):
+    """The usual ways of normalising the wrong thing, each said in words."""
+    rows = got.sum(axis=-1)
+    if got.ndim == 2 and got.shape[0] == got.shape[1]:
+        with np.errstate(all="ignore"):
+            if any(np.allclose(got, w) for w in _unkept(l)):
+                _fail(name, f"{call} returned wrong rows: a max or a sum of shape ({len(l)},) was lined up with "
+                            f"the {len(l)} columns, not with the {len(l)} rows. (With 3 rows numpy refuses; with "
+                            f"as many rows as columns it silently does the wrong thing.)",
+                      _KEEPDIMS.format(n=len(l)), _KEEPDIMS_MORE)
+    if got.ndim == 2 and not np.allclose(rows, 1, atol=1e-5):
+        if np.allclose(got.sum(), 1, atol=1e-5):
+            _fail(name, f"{call}: the whole batch sums to 1, but each row should (row sums: {_fmt(rows)}).",
+                  "each row is one image: normalise each row on its own.",
+                  "sum over the classes only: e.sum(axis=-1, keepdims=True).")
+        if np.allclose(got.sum(axis=0), 1, atol=1e-5):
+            _fail(name, f"{call}: the columns sum to 1, but each row should (row sums: {_fmt(rows)}).",
+                  "each row is one image; normalise along the classes, the last axis, not axis=0.",
+                  "axis=-1 (with keepdims=True) in both the max and the sum.")
+    if not np.allclose(rows, 1, atol=1e-5):
+        _fail(name, f"{call}: the probabilities don't sum to 1 (sum: {_fmt(rows)}).",
+              "divide each exp(l_j) by the sum of all ten of them.")
+
 
 @exercise("softmax", reference=lambda: model.softmax)
 def check_softmax(fn):
     """fn(l) -> softmax(l), each row summing to 1.  l: (10,) or (n, 10)."""
     name = "softmax"
-    stable = ("Adding the same number to every logit doesn't change softmax: which number keeps "
-              "every exp() at most 1?")
-    stable_more = ("e = np.exp(l - l.max(axis=-1, keepdims=True)), then divide e by its sum over the "
-                   "last axis (keepdims=True).")
     n_checks = 0
-
-    def run(l, call, hint=None, not_finite=None):
-        nonlocal n_checks
-        got = _as_array(name, _call(name, fn, l, call=call), call)
+    per_row = "on a batch, each row needs its own shift, from that row's own logits."
+    cases = _softmax_rows() + [(l, text, "your softmax returns {bad} on {text}.", per_row)
+                               for l, text in _softmax_batches()]
+    for l, text, not_finite, hint in cases:
+        call = f"softmax(l) with {text}"
+        got = _as_array(name, _call_logits(name, fn, l, call), call)
         expected = model.softmax(l)
-        if not_finite and got.shape == expected.shape and not np.all(np.isfinite(got)):
-            _fail(name, not_finite.format("nan" if np.any(np.isnan(got)) else "inf"), hint, stable_more)
+        if got.shape == expected.shape and not np.all(np.isfinite(got)) and not_finite:
+            bad = "nan" if np.any(np.isnan(got)) else "inf"
+            _fail(name, not_finite.format(bad=bad, text=text), hint, _SHIFT_MORE)
         if got.shape == expected.shape and np.all(np.isfinite(got)):
-            rows = got.sum(axis=-1)
-            if got.ndim == 2 and not np.allclose(rows, 1, atol=1e-5):
-                if np.allclose(got.sum(), 1, atol=1e-5):
-                    _fail(name, f"{call}: the whole batch sums to 1, but each row should (row sums: {_fmt(rows)}).",
-                          "sum over the classes only: e.sum(axis=-1, keepdims=True).")
-                if np.allclose(got.sum(axis=0), 1, atol=1e-5):
-                    _fail(name, f"{call}: the columns sum to 1, but each row should (row sums: {_fmt(rows)}).",
-                          "each row is one example; normalise along axis=-1 (the classes), not axis=0.")
-            if not np.allclose(rows, 1, atol=1e-5):
-                _fail(name, f"{call}: the probabilities don't sum to 1 (sum: {_fmt(rows)}).",
-                      "divide each exp(l_j) by the sum of all of them.")
-        _compare(name, got, expected, call=call, hint=hint)
+            _check_rows_sum_to_one(name, got, l, call)
+        _compare(name, got, expected, call=call, hint=hint, more=_SHIFT_MORE)
         n_checks += 1
-
-    l = np.array([2.0, 1.0, 0.1, -1.0, 0.0, 3.0, -2.0, 0.5, 1.5, -0.5])
-    run(l, f"softmax(l) with l = {_fmt(l, 1)}")
-    run(np.zeros(10), "softmax(l) with l = 10 zeros", hint="equal logits give equal probabilities, 0.1 each.")
-    big = np.array([1000.0, 0.0])
-    run(big, "softmax(l) with l = [1000, 0]", hint="np.exp(1000) overflows to inf, and inf/inf = nan. " + stable,
-        not_finite="your softmax returns {} for large logits (try l = [1000, 0]).")
-    low = np.array([-1000.0, -1001.0])
-    run(low, "softmax(l) with l = [-1000, -1001]",
-        hint="exp(-1000) underflows to 0, so the sum is 0 and 0/0 = nan. " + stable,
-        not_finite="your softmax returns {} for very negative logits (try l = [-1000, -1001]).")
-    batch = _rng().normal(0, 3, size=(3, 10))
-    batch[1] += 800   # one row with large logits: the shift must be per row
-    run(batch, "softmax(l) with a batch l of shape (3, 10)",
-        not_finite="your softmax returns {} on a batch l of shape (3, 10) whose rows have very different sizes.",
-        hint="on a batch, take the max and the sum of each row: axis=-1, keepdims=True.")
     return n_checks
 
 
-# --- notebook 04: cross-entropy -----------------------------------------------
+# --- notebook 04: log-softmax, the log of the probabilities, from the logits -------------
 
-@exercise("cross_entropy", reference=lambda: model.cross_entropy)
-def check_cross_entropy(fn):
-    """fn(p, y) -> mean over the batch of -sum_j y_j log p_j.  p: (n, 10); y: (n, 10) one-hot."""
-    name = "cross_entropy"
-    rng = _rng()
-    p = model.softmax(rng.normal(0, 2, size=(4, 10)))
-    labels = np.array([3, 0, 7, 9])
-    y = model.as_one_hot(labels, 10)
-    expected = model.cross_entropy(p, y)
-    call = "cross_entropy(p, y) with p (4, 10) and one-hot y (4, 10)"
-    got = _as_array(name, _call(name, fn, p, y, call=call, hint=(
-        "y is one-hot, shape (n, 10): use y * np.log(p) and sum over axis=-1 "
-        "(y.argmax(axis=-1) gives the class indices, if you prefer -log p_true).")), call)
-    per_example = -np.log(p[np.arange(4), labels])
-    if got.shape == (4,) and np.allclose(got, per_example, rtol=1e-5):
-        _fail(name, f"{call} returned one loss per example (shape (4,)); expected a single number.",
-              "average the per-example losses: .mean().")
-    if got.shape == (4, 10):
-        _fail(name, f"{call} returned shape (4, 10); expected a single number.",
-              "sum y_j log p_j over the classes (axis=-1), then average over the examples.")
-    if got.shape == () and np.isfinite(got):
-        if np.isclose(got, -expected, rtol=1e-5):
-            _fail(name, f"{call} returned {_fmt(got)}, expected {_fmt(expected)}: the sign is wrong.",
-                  "L = -sum_j y_j log p_j. log p is negative, so the loss is positive.")
-        if np.isclose(got, 4 * expected, rtol=1e-5):
-            _fail(name, f"{call} returned {_fmt(got)}, the sum over the 4 examples; expected the mean {_fmt(expected)}.",
-                  "divide by the number of examples: .mean() instead of .sum() over the batch.")
-    _compare(name, got, expected, call=call, hint="L = -sum_j y_j log p_j, averaged over the batch.")
+_LOG_P = ("log p_j = log(e^(l_j) / sum_k e^(l_k)) = l_j - log sum_k e^(l_k): compute that from l directly, "
+          "without forming p, whose small entries round to 0.")
+_LOG_SUM = ("sum_k e^(l_k) overflows for a logit of 1000. Take the largest logit m out of the sum first: "
+            "sum_k e^(l_k) = e^m sum_k e^(l_k - m), so log sum_k e^(l_k) = m + log sum_k e^(l_k - m).")
+_LOG_MORE = ("m = l.max(axis=-1, keepdims=True); return l - m - np.log(np.exp(l - m).sum(axis=-1, "
+             "keepdims=True)).")
 
-    # p rounds to exactly 0 for a wrong class: 0 * log(0) is nan in numpy.
-    p0 = np.array([[1.0, 0.0] + [0.0] * 8, [0.5, 0.5] + [0.0] * 8])
-    y0 = model.as_one_hot(np.array([0, 1]), 10)
-    call = "cross_entropy(p, y) when p has a 0 (p = [1, 0, ..., 0], true class 0)"
-    got = _as_array(name, _call(name, fn, p0, y0, call=call), call)
-    if got.shape == () and not np.isfinite(got):
-        _fail(name, f"{call} returned {_fmt(got)}, expected {_fmt(model.cross_entropy(p0, y0))}.",
-              "y_j log p_j with y_j = 0 and p_j = 0 is 0 * log(0) = 0 * (-inf) = nan. Never take log(0): "
-              "clip first, np.log(np.maximum(p, 1e-12)), or compute the loss from the logits with log-softmax.")
-    _compare(name, got, model.cross_entropy(p0, y0), call=call, rtol=1e-5, atol=1e-6)
 
-    # The true class has p = 0: the loss is huge, but must stay a number.
-    y1 = model.as_one_hot(np.array([1, 1]), 10)
-    call = "cross_entropy(p, y) when the true class has p = 0"
-    got = _as_array(name, _call(name, fn, p0, y1, call=call), call)
-    if got.shape != () or not np.isfinite(got):
-        _fail(name, f"{call} returned {_fmt(got)}; expected a large but finite number.",
-              "log(0) = -inf. Clip p away from 0 (np.log(np.maximum(p, 1e-12))), or compute the loss "
-              "from the logits with log-softmax, which never takes log(0).")
-    if not got > 5:
-        _fail(name, f"{call} returned {_fmt(got)}; a confident wrong answer should cost a lot (more than 5).",
-              "clip p with a tiny number such as 1e-12, not a large one.")
-    return 3
+def _log_softmax_cases():
+    """(l, text, hint for this input): ten logits per row, ordinary to extreme, then batches."""
+    far = np.zeros(10)
+    far[1] = -1000.0
+    large = np.zeros(10)
+    large[3] = 1000.0
+    low = -1000.0 - 0.5 * np.arange(10)
+    return [(_ORDINARY, f"l = {_ORDINARY_TEXT}", _LOG_P),
+            (far, "l = [0, -1000, 0, 0, 0, 0, 0, 0, 0, 0]", _LOG_P),
+            (large, "l = [0, 0, 0, 1000, 0, 0, 0, 0, 0, 0]", _LOG_SUM),
+            (low, "l = [-1000, -1000.5, -1001, ..., -1004.5]", _LOG_SUM)] + \
+           [(l, text, "on a batch, each row is one image: its own largest logit, its own sum (axis=-1, "
+                      "keepdims=True).") for l, text in _softmax_batches()]
+
+
+@exercise("log_softmax", reference=lambda: model.log_softmax)
+def check_log_softmax(fn):
+    """fn(l) -> log softmax(l), exact and finite for any finite logits.  l: (10,) or (n, 10) -> same shape."""
+    name = "log_softmax"
+    n_checks = 0
+    for l, text, hint in _log_softmax_cases():
+        call = f"log_softmax(l) with {text}"
+        got = _as_array(name, _call_logits(name, fn, l, call), call)
+        expected = model.log_softmax(l)
+        if got.shape == expected.shape and not np.all(np.isfinite(got)):
+            bad = "nan" if np.any(np.isnan(got)) else ("-inf" if np.any(got == -np.inf) else "inf")
+            if bad == "-inf" and np.all(np.isfinite(got[np.isfinite(expected) & (expected > -700)])):
+                _fail(name, f"{call} returned -inf where log p is about {_fmt(expected[got == -np.inf].max(), 1)}: "
+                            "that is the log of a probability that rounded to 0.", _LOG_P, _LOG_MORE)
+            _fail(name, f"{call} returned {bad} in {int((~np.isfinite(got)).sum())} of its {got.size} entries.",
+                  hint, _LOG_MORE)
+        if got.shape == () and l.ndim == 1:
+            _fail(name, f"{call} returned a single number; expected log p_j for each of the ten logits, shape (10,).",
+                  "log_softmax gives the log of every probability; the loss, one number, comes after it.")
+        if got.shape == expected.shape and l.ndim == 2 and np.isclose(np.exp(got).sum(), 1):
+            _fail(name, f"{call}: exp() of your values sums to 1 over the whole batch, but it should over each "
+                        f"row (row sums: {_fmt(np.exp(got).sum(axis=-1))}).",
+                  "on a batch, each row is one image: its own largest logit, its own sum.",
+                  "axis=-1, keepdims=True in both the max and the sum.")
+        if got.shape == expected.shape:
+            p = np.exp(expected)
+            wrong = [(p, "returned the probabilities p, not their log", _LOG_P),
+                     (-expected, "has the wrong sign: log p is at most 0, since p is at most 1",
+                      "log p_j = l_j - log sum_k e^(l_k); -log p is the loss, not log p."),
+                     (expected / np.log(10), "used log10; the loss and its formulas use the natural log",
+                      "np.log is the natural log, the inverse of np.exp."),
+                     (expected / np.log(2), "used log2; the loss and its formulas use the natural log",
+                      "np.log is the natural log, the inverse of np.exp.")]
+            for w, why, h in wrong:
+                if np.allclose(got, w, rtol=1e-6, atol=1e-9):
+                    _fail(name, f"{call} {why}.", h, _LOG_MORE)
+            off = got - expected
+            row_off = off - off.mean(axis=-1, keepdims=True)
+            if np.allclose(row_off, 0, atol=1e-6) and not np.allclose(off, 0, atol=1e-6):
+                sums = np.exp(got).sum(axis=-1)
+                _fail(name, f"{call}: every entry of a row is off by the same number ({_fmt(off.mean(axis=-1), 4)}): "
+                            f"exp() of your values sums to {_fmt(sums, 4)}, not 1.",
+                      "if you subtract the largest logit m inside the sum, add it back outside: "
+                      "log sum_k e^(l_k) = m + log sum_k e^(l_k - m).", _LOG_MORE)
+            if l.ndim == 1 and l.min() == -1000 and l.max() == 0 and got[1] > expected[1] + 1:
+                _fail(name, f"{call} gave log p_1 = {_fmt(got[1], 2)}; exactly it is -1000 - log 9 = "
+                            f"{_fmt(expected[1], 2)}. That is the log of a p that was clipped, or rounded to 0, "
+                            "before the log: once p is formed, its small entries are lost.", _LOG_P, _LOG_MORE)
+        _compare(name, got, expected, call=call, hint=hint, more=_LOG_MORE, rtol=1e-6, atol=1e-6)
+        n_checks += 1
+    return n_checks
 
 
 # --- notebook 05: gradients of the loss -----------------------------------------

@@ -230,6 +230,10 @@ def render_strokes(strokes, size=280, brush=18, ink=None):
         raise ValueError(f"brush must be a positive diameter in pixels; got {brush}")
     for stroke in strokes:
         pts = np.asarray(stroke, dtype=np.float64).reshape(-1, 2)
+        if not np.isfinite(pts).all():
+            x, y = pts[~np.isfinite(pts).all(axis=1)][0].tolist()
+            raise ValueError("stroke points must be finite (x, y) positions in canvas pixels; "
+                             f"got ({x}, {y})")
         if len(pts) == 1:
             pts = np.vstack([pts, pts])
         for p0, p1 in zip(pts[:-1], pts[1:]):

@@ -6,6 +6,7 @@ The conventions every widget follows are in ``mnistlib.widgets``.
 """
 
 import html
+import math
 import numbers
 import time
 
@@ -31,6 +32,7 @@ def draw_update(canvas_pixels, W, b, *, compare=None, threshold=0.5, figs=None):
     from . import draw
     from .model import logits, softmax
 
+    W, b = _check_model(W, b)
     if not (isinstance(threshold, numbers.Real) and 0 <= threshold <= 1):
         raise ValueError(f"threshold must be a confidence between 0 and 1; got {threshold!r}")
     if compare is not None and compare not in range(10):
@@ -62,6 +64,31 @@ def draw_update(canvas_pixels, W, b, *, compare=None, threshold=0.5, figs=None):
     result.update(preview_png=draw.preview_png(shown), probs_png=_bars_png(figs["bars"], *bars),
                   contrib_png=contrib_png, figs=figs)
     return result
+
+
+def _check_model(W, b):
+    """W (784, 10), b (10,), finite: else a ValueError that says what to do."""
+    from .model import _check_params
+    W, b = _check_params(W, b)
+    if W.shape != (784, 10):
+        raise ValueError(f"W must have shape (784, 10): one row per pixel of a 28x28 digit, one "
+                         f"column per class; got shape {W.shape}")
+    if not (np.isfinite(W).all() and np.isfinite(b).all()):
+        raise ValueError("W and b must be finite numbers, but they hold NaN or inf: did training "
+                         "diverge? Train again with a smaller learning rate")
+    return W, b
+
+
+def _point(x, y):
+    """A stroke point from the browser as floats; a ValueError if it is not a finite position."""
+    try:
+        x, y = float(x), float(y)
+    except (TypeError, ValueError):
+        x = y = math.nan
+    if not (math.isfinite(x) and math.isfinite(y)):
+        raise ValueError(f"the canvas sent a stroke point that is not a position: ({x}, {y}); "
+                         "it was skipped: go on drawing, or press Clear")
+    return x, y
 
 
 def _fast_bars():
@@ -106,6 +133,7 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
         raise ImportError("draw_digit needs ipycanvas: pip install ipycanvas") from e
     from . import draw
 
+    W, b = _check_model(W, b)  # now, not at the first stroke
     status = _status("mnistlib-draw-status")
     canvas = Canvas(width=size, height=size)
     canvas.layout.width = canvas.layout.height = f"{size}px"
@@ -183,7 +211,7 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
             _show_message(status, "Draw a digit with the mouse or a finger.")
 
     def start(x, y):
-        x, y, width = float(x), float(y), brush_slider.value
+        (x, y), width = _point(x, y), brush_slider.value
         state["current"], state["width"] = [(x, y)], width
 
         def commands():
@@ -195,7 +223,7 @@ def draw_digit(W, b, *, size=280, brush=18, threshold=0.5):
         points = state["current"]
         if points is None:          # the mouse moves over the canvas without drawing
             return
-        x, y = float(x), float(y)
+        x, y = _point(x, y)
         points.append((x, y))
         paint(lambda: canvas.stroke_line(*points[-2], x, y))
 

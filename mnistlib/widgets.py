@@ -119,6 +119,22 @@ def _check_lr(lr):
     return float(lr)
 
 
+def _check_count(name, value, what):
+    """A whole number >= 1, else a ValueError that says what ``name`` means."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1 ({what}); got {value!r}")
+    return int(value)
+
+
+def _check_run(x, n_train, epochs):
+    """Check the size of a short training run; returns (n_train, epochs)."""
+    n_train = _check_count("n_train", n_train, "how many training examples to use")
+    epochs = _check_count("epochs", epochs, "passes over the training examples")
+    if len(x) == 0:
+        raise ValueError("x holds no training examples; give at least one")
+    return n_train, epochs
+
+
 def lr_explorer_update(lr, x, y, x_val=None, y_val=None, *, n_train=3000, n_val=2000,
                        batch_size=50, epochs=2, seed=0, figs=None):
     """Retrain briefly with learning rate ``lr`` and return what the explorer shows.
@@ -138,6 +154,8 @@ def lr_explorer_update(lr, x, y, x_val=None, y_val=None, *, n_train=3000, n_val=
     """
     t0 = time.perf_counter()
     lr = _check_lr(lr)
+    n_train, epochs = _check_run(x, n_train, epochs)
+    batch_size = _check_count("batch_size", batch_size, "examples per update")
     x, y = x[:n_train], y[:n_train]
     total = _planned_updates(len(x), batch_size, epochs)
     plot = figs["loss_plot"] if figs and figs["loss_plot"].xmax == total else _LossPlot(total)
@@ -215,6 +233,8 @@ def live_training(x, y, x_val=None, y_val=None, *, on_frame, lr=1.0, epochs=2, b
         raise ValueError(f"on_frame must be a function taking one dict; got {on_frame!r}")
     if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
         raise ValueError(f"every must be a positive whole number of updates; got {every!r}")
+    epochs = _check_count("epochs", epochs, "passes over the training examples")
+    batch_size = _check_count("batch_size", batch_size, "examples per update")
     total = _planned_updates(len(x), batch_size, epochs)
     plot = _LossPlot(total)
     t0 = time.perf_counter()
@@ -330,9 +350,9 @@ def batch_size_explorer_update(batch_size, x, y, x_val=None, y_val=None, *, n_tr
     plot, message (str), updates (int), seconds (training time, float),
     val_acc (float or None), diverged (bool).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-        raise ValueError(f"batch_size must be a whole number >= 1; got {batch_size!r}")
+    batch_size = _check_count("batch_size", batch_size, "examples per update")
     lr = _check_lr(lr)
+    n_train, epochs = _check_run(x, n_train, epochs)
     x, y = x[:n_train], _labels_of(y[:n_train])
     batch_size = min(int(batch_size), len(x))
     max_updates = _planned_updates(len(x), 1, epochs)
@@ -401,7 +421,8 @@ def batch_size_explorer(x, y, x_val=None, y_val=None, *, batch_size=50, n_train=
     x, y, x_val, y_val, options: as for ``batch_size_explorer_update``.
     Returns a VBox (attributes ``control``, ``image``, ``status``).
     """
-    n = min(n_train, len(x))
+    n = min(_check_count("n_train", n_train, "how many training examples to use"), len(x))
+    batch_size = _check_count("batch_size", batch_size, "examples per update")
     sizes = sorted({s for s in (1, 10, 50, 100, 500, n) if s <= n} | {min(batch_size, n)})
     control = W_.SelectionSlider(options=[(f"{s} (full)" if s == n else str(s), s) for s in sizes],
                                  value=min(batch_size, n), description="batch size",

@@ -1,6 +1,10 @@
 """Shared pytest fixtures."""
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,3 +43,49 @@ def subset_mnist(tmp_path_factory):
             os.environ.pop(k, None)
             if v is not None:
                 os.environ[k] = v
+
+
+@pytest.fixture
+def as_student():
+    """as_student(*args, env={...}): run ``python *args`` as a user who does not own the files
+    under test, and return the CompletedProcess (text output captured).
+
+    That user is "nobody" when the tests run as root, since chmod blocks nobody's reads and
+    writes but not root's; otherwise it is ourselves, whom chmod does block. Skips, saying
+    why, where that is impossible.
+    """
+    user = {}
+    if getattr(os, "geteuid", lambda: -1)() == 0:
+        import pwd
+        try:
+            nobody = pwd.getpwnam("nobody")
+        except KeyError:
+            pytest.skip("running as root, and there is no user 'nobody' to test permissions with")
+        user = dict(user=nobody.pw_uid, group=nobody.pw_gid, extra_groups=[])
+
+    def run(*args, env=None):
+        full_env = {**os.environ, "MNIST_DATA_DIR": "", "HOME": "/nonexistent",
+                    "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+        try:
+            check = subprocess.run([sys.executable, "-c", "import mnistlib"], capture_output=True,
+                                   text=True, env=full_env, cwd="/", **user)
+        except PermissionError as err:
+            check = subprocess.CompletedProcess([], 1, "", str(err))
+        if check.returncode:
+            pytest.skip(f"the user 'nobody' cannot run this Python ({sys.executable}): "
+                        f"{check.stderr.strip().splitlines()[-1:]}")
+        return subprocess.run([sys.executable, *args], capture_output=True, text=True,
+                              env=full_env, cwd="/", timeout=120, **user)
+
+    return run
+
+
+@pytest.fixture
+def shared_dir():
+    """A directory that other users may enter (pytest's tmp_path is private to its user)."""
+    path = Path(tempfile.mkdtemp(prefix="mnistlib-shared-"))
+    path.chmod(0o755)
+    yield path
+    for p in [path, *path.rglob("*")]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    shutil.rmtree(path)

@@ -24,7 +24,8 @@ def test_checkfailed_is_an_assertion_error():
 
 # --- the generic failures, shown on every check -------------------------------
 
-ALL = [checks.check_flatten, checks.check_logits, checks.check_softmax, checks.check_cross_entropy]
+ALL = [checks.check_best_class, checks.check_flatten, checks.check_ink_box, checks.check_softmax,
+       checks.check_log_softmax]
 
 
 @pytest.mark.parametrize("check", ALL)
@@ -77,7 +78,7 @@ def test_a_function_that_changes_its_input_fails_and_says_so(vandal):
 
 def test_a_passing_check_returns_the_learners_function(capsys):
     assert checks.check_softmax(softmax) is softmax
-    assert capsys.readouterr().out == "✓ softmax: all 5 checks passed\n"
+    assert capsys.readouterr().out == "✓ softmax: all 8 checks passed\n"
 
 
 def test_a_failing_check_prints_and_hands_back_the_reference(capsys):
@@ -123,6 +124,44 @@ def test_a_wrong_matrix_is_described_not_dumped():
     fails(checks.check_batch_gradients, one_off, "entries differ", "largest difference is at [")
 
 
+# --- best_class (notebook 00: the warm-up that shows how a check answers) ------------------
+
+def test_best_class_passes(capsys):
+    checks.check_best_class(lambda s: int(np.argmax(s)))
+    checks.check_best_class(lambda s: list(s).index(max(s)))
+    checks.check_best_class(lambda s: int(np.argsort(s)[-1]))
+
+    def loop(scores):
+        best = 0
+        for j in range(10):
+            if scores[j] > scores[best]:
+                best = j
+        return best
+    checks.check_best_class(loop)
+    assert capsys.readouterr().out.count("✓ best_class: all 3 checks passed") == 4
+
+
+@pytest.mark.parametrize("wrong, phrases", [
+    (lambda s: max(s), ["the largest score itself", "position"]),
+    (lambda s: np.max(s), ["the largest score itself"]),
+    (lambda s: int(np.argmax(s)) + 1, ["one more than the right class", "from 0 to 9"]),
+    (lambda s: int(np.argmin(s)), ["smallest score"]),
+    (lambda s: int(np.argmax(np.abs(s))), ["farthest from 0", "-0.5 is larger than -5"]),
+    (lambda s: np.argsort(s), ["shape (10,)", "single number"]),
+    (lambda s: sorted(s)[-1], ["the largest score itself"]),
+    (lambda s: 4, ["returned 4; expected 9"]),
+])
+def test_best_class_mistakes(wrong, phrases):
+    fails(checks.check_best_class, wrong, *phrases)
+
+
+def test_best_class_second_hint_gives_the_function(capsys):
+    checks.check_best_class(lambda s: max(s))
+    assert "argmax" not in capsys.readouterr().out
+    checks.hint("best_class")
+    assert "np.argmax(scores)" in capsys.readouterr().out
+
+
 # --- flatten ------------------------------------------------------------------
 
 def flatten(image):
@@ -131,42 +170,174 @@ def flatten(image):
 
 def test_flatten_passes(capsys):
     checks.check_flatten(flatten)
-    assert capsys.readouterr().out == "✓ flatten: all 2 checks passed\n"
+    checks.check_flatten(lambda im: im.ravel() / 255.0)
+    checks.check_flatten(lambda im: np.array([im[r, c] / 255 for r in range(28) for c in range(28)]))
+    checks.check_flatten(lambda im: (im.astype(np.float64) / 255).flatten())
+    assert capsys.readouterr().out.count("✓ flatten: all 3 checks passed") == 4
 
 
 def test_flatten_mistakes():
-    fails(checks.check_flatten, lambda im: im.astype(np.float32) / 255, "shape (28, 28)", "reshape")
+    fails(checks.check_flatten, lambda im: im.astype(np.float32) / 255, "shape (28, 28)", "one after the other")
     fails(checks.check_flatten, lambda im: im.reshape(1, 784) / 255, "shape (1, 784)")
-    fails(checks.check_flatten, lambda im: im.reshape(784).astype(float), "values in [0, 1]", "255")
-    fails(checks.check_flatten, lambda im: im.T.reshape(784) / 255, "column by column")
+    fails(checks.check_flatten, lambda im: im.reshape(784).astype(float), "values in [0, 1]", "0 to 255")
+    fails(checks.check_flatten, lambda im: im.T.reshape(784) / 255, "column by column", "image[c, r]")
+    fails(checks.check_flatten, lambda im: im.flatten(order="F") / 255, "column by column")
     fails(checks.check_flatten, lambda im: im.reshape(784) // 255, "integers")
+    fails(checks.check_flatten, lambda im: (im.reshape(784) / 255).astype(np.uint8), "integers")
+    fails(checks.check_flatten, lambda im: im.reshape(784) / 256, "divided by 256")
     fails(checks.check_flatten, lambda im: np.zeros(784), "wrong value")
 
 
-# --- logits -------------------------------------------------------------------
-
-def test_logits_passes(capsys):
-    checks.check_logits(lambda x, W, b: x @ W + b)
-    checks.check_logits(model.logits)
-    assert capsys.readouterr().out.count("✓ logits: all 3 checks passed") == 2
-
-
-def test_logits_missing_bias():
-    fails(checks.check_logits, lambda x, W, b: x @ W, "without the bias", "add the bias")
+@pytest.mark.parametrize("own_scale", [
+    lambda im: im.reshape(784) / im.max(),
+    lambda im: im.reshape(784).astype(np.float32) / np.max(im),
+    lambda im: (im.reshape(784) - im.min()) / (im.max() - im.min()),
+])
+def test_flatten_scaled_by_the_images_own_maximum(own_scale):
+    # Passed before: both test images then had a pixel of 255.
+    fails(checks.check_flatten, own_scale, "faint image", "darkest pixel", "as dark as a bold one")
 
 
-def test_logits_transposed_W():
-    # Works for one image, not for a batch.
-    msg = fails(checks.check_logits, lambda x, W, b: W.T @ x + b, "batch")
-    assert "raised ValueError" in msg
-    fails(checks.check_logits, lambda x, W, b: (W.T @ x.T).T + b if x.ndim == 2 else W.T @ x + b + 1, "wrong value")
-    fails(checks.check_logits, lambda x, W, b: x @ W.T + b, "raised ValueError", "x @ W gives (10,)")
+def test_flatten_hint_holds_the_code_only_in_the_second_step(capsys):
+    checks.check_flatten(lambda im: im.reshape(784).astype(float))
+    assert "/ 255" not in capsys.readouterr().out
+    checks.hint("flatten")
+    assert "/ 255" in capsys.readouterr().out
 
 
-def test_logits_wrong_shapes():
-    fails(checks.check_logits, lambda x, W, b: x * W[:, 0], "shape (784,), expected (10,)")
-    fails(checks.check_logits, lambda x, W, b: (x @ W + b).T, "shape (10, 3), expected (3, 10)")
-    fails(checks.check_logits, lambda x, W, b: np.squeeze(x) @ W + b, "batch of one", "shape (10,), expected (1, 10)")
+# --- ink_box ------------------------------------------------------------------
+
+def ink_box(x):
+    grid = x.reshape(28, 28) > 0
+    rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
+    return rows[0], rows[-1], cols[0], cols[-1]
+
+
+def ink_box_loops(x):
+    top = bottom = left = right = None
+    for r in range(28):
+        for c in range(28):
+            if x[28 * r + c] > 0:
+                top = r if top is None else top
+                bottom = r
+                left = c if left is None else min(left, c)
+                right = c if right is None else max(right, c)
+    return [top, bottom, left, right]
+
+
+def ink_box_where(x):
+    rows, cols = np.nonzero(x.reshape(28, 28))
+    return np.array([rows.min(), rows.max(), cols.min(), cols.max()])
+
+
+def ink_box_divmod(x):
+    k = np.flatnonzero(x)
+    r, c = k // 28, k % 28
+    return float(r.min()), float(r.max()), float(c.min()), float(c.max())
+
+
+def test_ink_box_passes(capsys):
+    for fn in (ink_box, ink_box_loops, ink_box_where, ink_box_divmod):
+        checks.check_ink_box(fn)
+    assert capsys.readouterr().out.count("✓ ink_box: all 3 checks passed") == 4
+
+
+def _box_of(grid):
+    rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
+    return rows, cols
+
+
+@pytest.mark.parametrize("wrong, phrases", [
+    # positions in the row of 784 numbers, not in the grid
+    (lambda x: (np.flatnonzero(x).min(), np.flatnonzero(x).max(), 0, 0),
+     ["is not a row or column number", "k // 28"]),
+    # rows and columns swapped
+    (lambda x: ink_box(x.reshape(28, 28).T.reshape(784)), ["rows and columns are swapped"]),
+    (lambda x: (lambda r, c: (c[0], c[-1], r[0], r[-1]))(*_box_of(x.reshape(28, 28) > 0)),
+     ["rows and columns are swapped", "in grid[r, c]"]),
+    # (top, left, bottom, right)
+    (lambda x: (lambda t, b, l, r: (t, l, b, r))(*ink_box(x)), ["(top, left, bottom, right)"]),
+    # slice ends: one past the last row and column
+    (lambda x: (lambda t, b, l, r: (t, b + 1, l, r + 1))(*ink_box(x)), ["one past the last row", "slice"]),
+    # only dark ink counts
+    (lambda x: ink_box(x * (x > 0.5)), ["faint pixels are ink too", "0.05 and 0.08"]),
+    (lambda x: ink_box(x * (x > 0.1)), ["faint pixels are ink too"]),
+    # bottom from the number of rows with ink
+    (lambda x: (lambda r, c: (r[0], r[0] + len(r) - 1, c[0], c[-1]))(*_box_of(x.reshape(28, 28) > 0)),
+     ["follow each other", "are empty"]),
+    # argmax of the ink per row: the fullest row, not the first
+    (lambda x: (int(x.reshape(28, 28).sum(axis=1).argmax()), 27, 0, 27), ["top should be 5, got"]),
+    # the box's height and width instead of its edges
+    (lambda x: (lambda t, b, l, r: (t, b - t + 1, l, r - l + 1))(*ink_box(x)), ["bottom should be 19, got 15"]),
+    (lambda x: (5, 19), ["shape (2,)", "four numbers"]),
+    (lambda x: (5.5, 19, 9, 15), ["whole row and column numbers"]),
+])
+def test_ink_box_mistakes(wrong, phrases):
+    fails(checks.check_ink_box, wrong, *phrases)
+
+
+def test_ink_box_must_not_change_x():
+    def blanks_it(x):
+        box = ink_box(x)
+        x[:] = 0
+        return box
+    fails(checks.check_ink_box, blanks_it, "changed its input x")
+
+
+# --- nearest_mean_params ------------------------------------------------------
+
+def nearest_mean_params(means):
+    return means.T, -0.5 * np.sum(means ** 2, axis=1)
+
+
+def test_nearest_mean_params_passes(capsys):
+    checks.check_nearest_mean_params(nearest_mean_params)
+    # twice the expansion: W = 2 m, b = -||m||^2
+    checks.check_nearest_mean_params(lambda m: (2 * m.T, -np.einsum("ij,ij->i", m, m)))
+    # the templates of notebook 02: the average image taken out of W changes no ranking
+    checks.check_nearest_mean_params(lambda m: ((m - m.mean(axis=0)).T, -0.5 * (m ** 2).sum(axis=1)))
+    # a constant added to every bias, and loops
+    checks.check_nearest_mean_params(lambda m: (m.T.copy(), np.array([7 - 0.5 * sum(v * v for v in row) for row in m])))
+    # float32 answers
+    checks.check_nearest_mean_params(lambda m: (m.T.astype(np.float32), (-0.5 * (m ** 2).sum(1)).astype(np.float32)))
+    assert capsys.readouterr().out.count("✓ nearest_mean_params: all 2 checks passed") == 5
+
+
+@pytest.mark.parametrize("wrong, phrases", [
+    (lambda m: (m.T, np.zeros(10)), ["Your b is zero", "more ink win too often", "test images"]),
+    (lambda m: (m.T, np.full(10, 3.0)), ["Your b is zero (or the same for every class)"]),
+    (lambda m: (m.T, 0.5 * (m ** 2).sum(1)), ["wrong sign"]),
+    (lambda m: (m.T, -(m ** 2).sum(1)), ["2 times what your W needs", "the ½ of"]),
+    (lambda m: (2 * m.T, -0.5 * (m ** 2).sum(1)), ["1/2 of what your W needs", "2 times the means"]),
+    (lambda m: (-m.T, 0.5 * (m ** 2).sum(1)), ["minus sign"]),
+    (lambda m: (m.T, -0.5 * np.sqrt((m ** 2).sum(1))), ["the length ‖m_j‖, not its square"]),
+    (lambda m: (m.T, -np.sqrt((m ** 2).sum(1))), ["the length ‖m_j‖, not its square"]),
+    (lambda m: ((m - m.mean(0)).T, -0.5 * ((m - m.mean(0)) ** 2).sum(1)),
+     ["minus their average", "‖m_j‖² itself"]),
+    (lambda m: (m, -0.5 * (m ** 2).sum(1)), ["shape (10, 784)", "one column per class"]),
+    (lambda m: ((m / np.linalg.norm(m, axis=1, keepdims=True)).T, np.zeros(10)), ["is not the mean image m_j"]),
+    (lambda m: (m.T, -0.5 * (m ** 2).sum(1)[:, None]), ["b of shape (10, 1)", "b.reshape(10)"]),
+    (lambda m: (-0.5 * (m ** 2).sum(1), m.T), ["returned (b, W)"]),
+    (lambda m: m.T, ["expected a pair (W, b)"]),
+    (lambda m: (m.T, -0.5 * (m ** 2).sum(1) + np.arange(10)), ["b_j is not −0.5 ‖m_j‖²"]),
+])
+def test_nearest_mean_params_mistakes(wrong, phrases):
+    fails(checks.check_nearest_mean_params, wrong, *phrases)
+
+
+def test_nearest_mean_params_hints_in_two_steps(capsys):
+    checks.check_nearest_mean_params(lambda m: (m.T, np.zeros(10)))
+    first = capsys.readouterr().out
+    assert "expand ‖x − m_j‖²" in first and "(means ** 2)" not in first
+    checks.hint("nearest_mean_params")
+    assert "b = -0.5 * (means ** 2).sum(axis=1)" in capsys.readouterr().out
+
+
+def test_nearest_mean_params_must_not_change_means():
+    def centres_in_place(means):
+        means -= means.mean(axis=0)
+        return means.T, -0.5 * (means ** 2).sum(1)
+    fails(checks.check_nearest_mean_params, centres_in_place, "changed its input means")
 
 
 # --- softmax ------------------------------------------------------------------
@@ -176,94 +347,206 @@ def softmax(l):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def softmax_loop(l):
+    """Follows the exercise's contract, ten logits per row, with a loop over range(10)."""
+    m = np.max(l, axis=-1, keepdims=True)
+    e = np.exp(l - m)
+    total = 0
+    for j in range(10):
+        total = total + e[..., j:j + 1]
+    return e / total
+
+
+def softmax_rows(l):
+    """A batch row by row, with the shift as a transposed subtraction for the batch."""
+    if l.ndim == 1:
+        e = np.exp(l - max(l))
+        return e / sum(e)
+    e = np.exp((l.T - l.max(axis=1)).T)
+    return (e.T / e.sum(axis=1)).T
+
+
 def test_softmax_passes(capsys):
-    checks.check_softmax(softmax)
-    checks.check_softmax(model.softmax)
-    assert capsys.readouterr().out.count("✓ softmax: all 5 checks passed") == 2
+    def softmax_einsum(l):
+        e = np.exp(l - np.amax(l, -1, keepdims=True))
+        return e / np.einsum("...j->...", e)[..., None]
+
+    for fn in (softmax, model.softmax, softmax_loop, softmax_rows, softmax_einsum,
+               lambda l: np.exp(l - np.logaddexp.reduce(l, axis=-1, keepdims=True))):
+        checks.check_softmax(fn)
+    assert capsys.readouterr().out.count("✓ softmax: all 8 checks passed") == 6
 
 
 def test_softmax_naive_overflow():
     def naive(l):
         e = np.exp(l)
         return e / e.sum(axis=-1, keepdims=True)
-    fails(checks.check_softmax, naive,
-          "your softmax returns nan for large logits (try l = [1000, 0])", "every exp() at most 1")
+    msg = fails(checks.check_softmax, naive, "your softmax returns nan for large logits, l = 1000 + [2, 1, 0.1",
+                "changes nothing")
+    assert "l.max(" not in msg
+
+
+@pytest.mark.parametrize("shift", [
+    lambda l: l.mean(axis=-1, keepdims=True),                                   # the mean
+    lambda l: np.median(l, axis=-1, keepdims=True),                             # the median
+    lambda l: (l.max(axis=-1, keepdims=True) + l.min(axis=-1, keepdims=True)) / 2,   # the middle of the range
+    lambda l: l[..., :1],                                                       # the first logit
+    lambda l: l.min(axis=-1, keepdims=True),                                    # the smallest logit
+])
+def test_softmax_shift_by_something_other_than_the_max(shift):
+    # The mean passed the old check: [1000, 0] shifted by its mean is [500, -500], and exp(500) is finite.
+    def shifted(l):
+        e = np.exp(l - shift(l))
+        return e / e.sum(axis=-1, keepdims=True)
+    fails(checks.check_softmax, shifted, "handles ten large logits, but returns nan", "your shift is not enough",
+          "largest exponent must be exactly 0")
+
+
+def test_softmax_that_overwrites_its_input_fails():
+    def in_place(l):
+        l -= l.max(axis=-1, keepdims=True)
+        np.exp(l, out=l)
+        l /= l.sum(axis=-1, keepdims=True)
+        return l
+    fails(checks.check_softmax, in_place, "changed its input l", "in place")
 
 
 def test_softmax_wrong_axis():
     def no_axis(l):
         e = np.exp(l - l.max())
         return e / e.sum()
-    fails(checks.check_softmax, no_axis, "whole batch sums to 1", "axis=-1")
+    fails(checks.check_softmax, no_axis, "whole batch sums to 1", "each row is one image")
 
     def axis0(l):
         e = np.exp(l - l.max(axis=0))
         return e / e.sum(axis=0)
     fails(checks.check_softmax, axis0, "columns sum to 1")
 
+
+@pytest.mark.parametrize("where", ["max", "sum", "both"])
+def test_softmax_missing_keepdims(where, capsys):
     def no_keepdims(l):
-        e = np.exp(l - l.max(axis=-1, keepdims=True))
-        return e / e.sum(axis=-1)
-    fails(checks.check_softmax, no_keepdims, "raised ValueError", "broadcast", "print the shapes")
+        m = l.max(axis=-1, keepdims=where == "sum")
+        e = np.exp(l - m)
+        return e / e.sum(axis=-1, keepdims=where == "max")
+    msg = fails(checks.check_softmax, no_keepdims, "works for one row of logits, but not for a batch",
+                "(3,)", "column, shape (3, 1)")
+    assert "keepdims" not in msg.split("Hint:")[1]        # the nudge first
+    checks.check_softmax(no_keepdims)
+    capsys.readouterr()
+    checks.hint("softmax")
+    assert "keepdims=True" in capsys.readouterr().out
+
+
+def test_softmax_written_for_batches_only():
+    def rows_only(l):
+        e = np.exp(l - l.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    fails(checks.check_softmax, rows_only, "raised AxisError", "a single axis", "axis=-1")
+    fails(checks.check_log_softmax, lambda l: rows_only(l) * 0 + l - l.max(axis=1, keepdims=True), "a single axis")
+
+
+def test_softmax_missing_keepdims_on_a_square_batch():
+    # Rows that always broadcast: a (10, 10) batch hides the missing keepdims from numpy.
+    def square_only(l):
+        if l.ndim == 2 and l.shape[0] != l.shape[1]:
+            return softmax(l)
+        e = np.exp(l - l.max(axis=-1))
+        return e / e.sum(axis=-1, keepdims=True)
+    fails(checks.check_softmax, square_only, "lined up with the 10 columns", "shape (10, 1)")
 
 
 def test_softmax_global_max_on_batch():
     def global_max(l):
         e = np.exp(l - l.max())
         return e / e.sum(axis=-1, keepdims=True)
-    fails(checks.check_softmax, global_max, "batch", "nan")
+    fails(checks.check_softmax, global_max, "batch", "nan", "its own shift")
 
 
 def test_softmax_not_normalised_and_shape():
     fails(checks.check_softmax, lambda l: np.exp(l), "don't sum to 1")
+    def by_max(l):
+        e = np.exp(l - l.max(axis=-1, keepdims=True))
+        return e / e.max(axis=-1, keepdims=True)
+    fails(checks.check_softmax, by_max, "don't sum to 1", "divide each exp(l_j) by the sum")
     fails(checks.check_softmax, lambda l: softmax(l).ravel() if np.ndim(l) == 2 else softmax(l),
           "shape (30,), expected (3, 10)")
+    fails(checks.check_softmax, lambda l: 1 / (1 + np.exp(-l)), "don't sum to 1")
 
 
-# --- cross-entropy ------------------------------------------------------------
+# --- log_softmax --------------------------------------------------------------
 
-def cross_entropy(p, y):
-    return -np.mean(np.sum(y * np.log(np.maximum(p, 1e-12)), axis=-1))
-
-
-def test_cross_entropy_passes(capsys):
-    checks.check_cross_entropy(cross_entropy)
-    checks.check_cross_entropy(model.cross_entropy)
-    checks.check_cross_entropy(lambda p, y: -np.mean(np.log(p[np.arange(len(p)), y.argmax(1)] + 1e-12)))
-    assert capsys.readouterr().out.count("✓ cross_entropy: all 3 checks passed") == 3
+def log_softmax(l):
+    m = l.max(axis=-1, keepdims=True)
+    return l - m - np.log(np.exp(l - m).sum(axis=-1, keepdims=True))
 
 
-def test_cross_entropy_log_of_zero():
-    def naive_onehot(p, y):
-        return -np.mean(np.sum(y * np.log(p), axis=-1))
-    fails(checks.check_cross_entropy, naive_onehot, "nan", "0 * log(0)", "log-softmax")
-
-    def naive_index(p, y):
-        return -np.mean(np.log(p[np.arange(len(p)), y.argmax(1)]))
-    fails(checks.check_cross_entropy, naive_index, "inf", "log-softmax", "Clip")
-
-
-def test_cross_entropy_sum_not_mean():
-    fails(checks.check_cross_entropy, lambda p, y: cross_entropy(p, y) * len(p), "sum over the 4 examples", ".mean()")
+def log_softmax_rows(l):
+    """Row by row with math.log; the same formula, written differently."""
+    import math
+    rows = np.atleast_2d(l)
+    out = np.empty_like(rows)
+    for i, row in enumerate(rows):
+        m = max(row)
+        out[i] = row - (m + math.log(sum(math.exp(v - m) for v in row)))
+    return out.reshape(np.shape(l))
 
 
-def test_cross_entropy_sign():
-    fails(checks.check_cross_entropy, lambda p, y: -cross_entropy(p, y), "sign is wrong")
+def test_log_softmax_passes(capsys):
+    def log_softmax_shifted(l):
+        s = l - np.max(l, axis=-1, keepdims=True)
+        return s - np.log(np.sum(np.exp(s), axis=-1, keepdims=True))
+
+    for fn in (log_softmax, model.log_softmax, log_softmax_rows, log_softmax_shifted,
+               lambda l: l - np.logaddexp.reduce(l, axis=-1, keepdims=True)):
+        checks.check_log_softmax(fn)
+    assert capsys.readouterr().out.count("✓ log_softmax: all 6 checks passed") == 5
 
 
-def test_cross_entropy_per_example():
-    fails(checks.check_cross_entropy, lambda p, y: -np.sum(y * np.log(np.maximum(p, 1e-12)), axis=-1),
-          "one loss per example")
+@pytest.mark.parametrize("wrong, phrases", [
+    # the log of the probabilities: p rounds to 0
+    (lambda l: np.log(model.softmax(l)), ["-inf where log p is about -1002.2", "rounded to 0"]),
+    (lambda l: np.log(softmax(l)), ["-inf where log p is about -1002.2"]),
+    # a clip keeps it finite, but wrong
+    (lambda l: np.log(np.maximum(softmax(l), 1e-12)), ["log p_1 = -27.63", "-1002.2", "clipped"]),
+    (lambda l: np.log(softmax(l) + 1e-10), ["log p_1 = -23.03", "clipped"]),
+    (lambda l: np.log(np.clip(softmax(l), 1e-300, 1)), ["log p_1 = -690.78", "clipped"]),
+    # no shift: the sum overflows
+    (lambda l: l - np.log(np.sum(np.exp(l), axis=-1, keepdims=True)), ["returned -inf", "m + log sum_k"]),
+    # the shift taken out of the sum but not put back
+    (lambda l: l - np.log(np.sum(np.exp(l - l.max(-1, keepdims=True)), axis=-1, keepdims=True)),
+     ["off by the same number (3)", "sums to", "add it back"]),
+    (lambda l: l - l.max(-1, keepdims=True) - np.log(np.sum(np.exp(l), axis=-1, keepdims=True)),
+     ["off by the same number"]),
+    # other logs, signs, the probabilities themselves
+    (lambda l: log_softmax(l) / np.log(10), ["log10"]),
+    (lambda l: -log_softmax(l), ["wrong sign"]),
+    (lambda l: softmax(l), ["the probabilities p, not their log"]),
+    # batches
+    (lambda l: l - l.max() - np.log(np.exp(l - l.max()).sum(axis=-1, keepdims=True)),
+     ["a batch", "returned inf in 20 of its 30 entries", "its own largest logit"]),
+    (lambda l: (lambda m: l - m - np.log(np.exp(l - m).sum(axis=-1)))(l.max(axis=-1, keepdims=True)),
+     ["not for a batch", "column, shape (3, 1)"]),
+    (lambda l: (lambda m: l - m - np.log(np.exp(l - m).sum()))(l.max()), ["sums to 1 over the whole batch"]),
+    (lambda l: -np.mean(np.sum(log_softmax(l), axis=-1)), ["returned a single number", "the loss"]),
+])
+def test_log_softmax_mistakes(wrong, phrases):
+    fails(checks.check_log_softmax, wrong, *phrases)
 
 
-def test_cross_entropy_indexing_with_one_hot():
-    fails(checks.check_cross_entropy, lambda p, y: -np.mean(np.log(p[np.arange(len(p)), y])),
-          "raised IndexError", "y is one-hot")
+def test_log_softmax_that_overwrites_its_input_fails():
+    def in_place(l):
+        l -= l.max(axis=-1, keepdims=True)
+        return l - np.log(np.exp(l).sum(axis=-1, keepdims=True))
+    fails(checks.check_log_softmax, in_place, "changed its input l")
 
 
-def test_cross_entropy_big_clip():
-    fails(checks.check_cross_entropy, lambda p, y: -np.mean(np.sum(y * np.log(np.maximum(p, 0.1)), axis=-1)),
-          "wrong value")
+def test_log_softmax_hints_in_two_steps(capsys):
+    checks.check_log_softmax(lambda l: np.log(np.maximum(softmax(l), 1e-12)))
+    first = capsys.readouterr().out
+    assert "without forming p" in first and "keepdims=True))" not in first
+    checks.hint("log_softmax")
+    assert "np.log(np.exp(l - m).sum(axis=-1, keepdims=True))" in capsys.readouterr().out
 
 
 # --- notebook 07: the batch gradient as a loop, then vectorised ---------------------

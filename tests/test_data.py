@@ -6,6 +6,8 @@ import shutil
 import socket
 import sys
 import time
+import tracemalloc
+import zlib
 
 import numpy as np
 import pytest
@@ -130,6 +132,40 @@ def test_read_idx_missing_file(tmp_path):
         read_idx(tmp_path / "t10k-labels-idx1-ubyte")
 
 
+def test_read_idx_on_a_directory_says_it_is_a_directory(tmp_path):
+    with pytest.raises(IsADirectoryError, match="this is a directory, not a file; give the path "
+                                                "of an IDX file"):
+        read_idx(tmp_path)
+
+
+def gzip_of_header_and_zeros(shape, n_zeros) -> bytes:
+    """gzip of an IDX header announcing a uint8 array of ``shape``, followed by n_zeros zeros."""
+    stream, zeros = zlib.compressobj(9, zlib.DEFLATED, 31), bytes(2**20)
+    header = bytes([0, 0, 0x08, len(shape)]) + b"".join(d.to_bytes(4, "big") for d in shape)
+    return (stream.compress(header) + b"".join(stream.compress(zeros[:min(2**20, n_zeros - i)])
+                                               for i in range(0, n_zeros, 2**20)) + stream.flush())
+
+
+def test_read_idx_unpacks_no_more_than_the_header_announces(tmp_path):
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip_of_header_and_zeros((3, 28, 28), 100 * 2**20))  # 100 KB on disk
+    tracemalloc.start()
+    try:
+        with pytest.raises(MnistDataError) as info:
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value) == ("bomb.gz: the gzip data decompresses to more than 2368 bytes, the "
+                               "size its IDX header announces; delete it and download again")
+    assert peak < 10 * 2**20, f"{peak / 2**20:.0f} MB allocated to read a 2368-byte array"
+    # The same header and exactly the announced data is fine, in one or in two gzip members.
+    path.write_bytes(gzip_of_header_and_zeros((3, 28, 28), 3 * 28 * 28))
+    assert read_idx(path).shape == (3, 28, 28)
+    path.write_bytes(gzip.compress(GOOD[:1000]) + gzip.compress(GOOD[1000:]) + bytes(8))
+    np.testing.assert_array_equal(read_idx(path), np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256)
+
+
 @pytest.fixture(scope="module")
 def scratch_file(tmp_path_factory):
     return tmp_path_factory.mktemp("fuzz") / "f"
@@ -238,6 +274,30 @@ def test_missing_directory_is_an_error(offline, tmp_path, monkeypatch):
         load_mnist()
     with pytest.raises(MnistDataError, match="the given directory .* does not exist"):
         load_mnist(tmp_path / "nowhere")
+
+
+def test_data_dir_that_is_a_file_says_so(offline, tmp_path, monkeypatch):
+    (tmp_path / "train-images-idx3-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv("MNIST_DATA_DIR", str(tmp_path / "train-images-idx3-ubyte.gz"))
+    with pytest.raises(MnistDataError) as info:
+        load_mnist()
+    assert str(info.value) == (
+        f"the directory in MNIST_DATA_DIR ({tmp_path / 'train-images-idx3-ubyte.gz'}) is a "
+        f"file, not a directory; give the directory that holds the four MNIST files "
+        f"(perhaps {tmp_path})")
+
+
+def test_unreadable_file_in_the_chosen_directory_says_so(mnist_dir, shared_dir, as_student):
+    chosen = shared_dir / "mnist"
+    shutil.copytree(mnist_dir, chosen)
+    (chosen / "t10k-images-idx3-ubyte.gz").chmod(0o000)
+    code = ("from mnistlib.data import load_mnist, MnistDataError\n"
+            "try:\n    load_mnist()\nexcept MnistDataError as e:\n    print(e)")
+    r = as_student("-c", code, env={"MNIST_DATA_DIR": str(chosen)})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ("t10k-images-idx3-ubyte.gz: cannot read it (Permission denied); make it "
+                        f"readable (chmod a+r {chosen / 't10k-images-idx3-ubyte.gz'}) or give "
+                        "another directory\n")
 
 
 # --- the full MNIST ------------------------------------------------------------------------

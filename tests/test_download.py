@@ -4,11 +4,24 @@ One server plays several mirrors, one per URL prefix: http://127.0.0.1:PORT/<kin
 where <kind> says how it behaves (serves the real file, an HTML 404 page, stalls, ...).
 """
 
+import functools
 import gzip
 import http.server
+import json
+import os
+import re
+import shutil
+import signal
 import socket
+import stat
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+import tracemalloc
+import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +31,15 @@ from mnistlib.data import MNIST_FILES, DownloadError, download_mnist, load_mnist
 
 HTML = b"<!DOCTYPE html><html><body><h1>404 Not Found</h1></body></html>"
 STALL_SECONDS = 5
+TRICKLE_SECONDS = 0.3
+TRICKLE_LIMIT = 20
+
+
+@functools.lru_cache
+def bomb(size: int) -> bytes:
+    """A gzip file of ``size`` zero bytes: about a thousandth of that on the wire."""
+    stream, zeros = zlib.compressobj(9, zlib.DEFLATED, 31), bytes(2**20)
+    return b"".join(stream.compress(zeros) for _ in range(size // 2**20)) + stream.flush()
 
 
 class Mirror(http.server.BaseHTTPRequestHandler):
@@ -49,6 +71,24 @@ class Mirror(http.server.BaseHTTPRequestHandler):
         elif kind == "cutgz":  # no Content-Length, stream simply ends early
             blob = real or gzip.compress(bytes(range(256)) * 400)
             self.reply(200, blob[: len(blob) // 2], length=None)
+        elif kind == "bomb":  # a small gzip that decompresses to 200 MB of zeros
+            self.reply(200, bomb(200 * 2**20))
+        elif kind == "trickle":  # headers, then one byte every TRICKLE_SECONDS
+            self.send_response(200)
+            self.send_header("Content-Length", "10000000")
+            self.end_headers()
+            self.trickle(b"\x1f\x8b" + b"\x00" * 1000)
+        elif kind == "labelsstuck":  # the real files, but the last one never quite arrives
+            if name == "t10k-labels-idx1-ubyte.gz":
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(real)))
+                self.end_headers()
+                self.trickle(real[:1000])
+            else:
+                self.reply(200, real)
+        elif kind == "tricklehead":  # even the status line comes a byte at a time
+            self.trickle(b"HTTP/1.0 200 OK\r\nContent-Length: 10000000\r\nX-Padding: "
+                         + b"a" * 1000)
         elif kind == "stall":
             self.server.wake.wait(STALL_SECONDS)
         elif kind == "stallbody":
@@ -60,6 +100,19 @@ class Mirror(http.server.BaseHTTPRequestHandler):
             self.server.wake.wait(STALL_SECONDS)
         else:
             self.reply(404, b"not found", "text/plain")
+
+    def trickle(self, body):
+        """Send ``body`` a byte at a time, each within the client's timeout, for at most
+        TRICKLE_LIMIT seconds (so that a client without a deadline finishes, late)."""
+        end = time.monotonic() + TRICKLE_LIMIT
+        try:
+            for byte in body:
+                if time.monotonic() > end or self.server.wake.wait(TRICKLE_SECONDS):
+                    break
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+        except OSError:
+            pass  # the client gave up
 
     def reply(self, status, body, content_type="application/gzip", length=-1, send=None):
         self.send_response(status)
@@ -132,7 +185,7 @@ def closed_port_url() -> str:
 def assert_cache_holds_verified_mnist(cache):
     assert sorted(p.name for p in cache.iterdir()) == sorted(f"{n}.gz" for n in MNIST_FILES)
     for name in MNIST_FILES:
-        data._read_mnist_file(cache, name)  # raises unless size and sha256 match
+        data._read_mnist_file(data._find(cache, name), name)  # raises unless size and sha256 match
 
 
 # --- success -------------------------------------------------------------------------------
@@ -143,7 +196,8 @@ def test_load_mnist_downloads_into_the_cache(real_files, mirrors, server, cache,
     d = load_mnist()
     out, err = capsys.readouterr()
     assert out == "MNIST: 60000 training and 10000 test images downloaded into the cache\n"
-    assert "downloading train-images-idx3-ubyte.gz from 127.0.0.1:" in err and err.endswith(": 100%\n")
+    assert "downloading train-images-idx3-ubyte.gz from 127.0.0.1:" in err
+    assert re.search(r"t10k-labels-idx1-ubyte.gz from 127.0.0.1:\d+: 100% \(\d+ bytes\) *\n$", err)
     assert d.source == "download" and d.is_full and d.path == str(cache)
     assert d.x_train.shape == (60000, 784) and d.y_test.shape == (10000,)
     assert_cache_holds_verified_mnist(cache)
@@ -251,3 +305,268 @@ def test_unusable_cache_directory_falls_back_to_the_subset(tmp_path, monkeypatch
     monkeypatch.setenv("MNIST_MIRRORS", closed_port_url())
     assert load_mnist().source == "bundled subset"
     assert capsys.readouterr().out.startswith("MNIST: could not download the full set (offline?)")
+
+
+# --- the deadline and progress ---------------------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["trickle", "tricklehead"])
+def test_trickling_server_cannot_outlast_the_deadline(kind, mirrors, tmp_path, capsys):
+    # One byte every 0.3 s never trips the 1 s timeout; only the deadline stops it.
+    start = time.monotonic()
+    with pytest.raises(DownloadError) as info:
+        download_mnist(tmp_path, mirrors=mirrors(kind, "good"), timeout=1, deadline=2)
+    seconds = time.monotonic() - start
+    assert seconds < 6, f"the 2 s deadline stopped the download only after {seconds:.1f} s"
+    message = str(info.value)
+    assert message.startswith("gave up downloading train-images-idx3-ubyte.gz: the whole "
+                              "download may take at most 2 s (the deadline)")
+    assert "still downloading when the deadline passed" in message
+    assert "--deadline" in message and info.value.summary == "it took longer than the 2 s deadline"
+    assert list(tmp_path.iterdir()) == []
+    err = capsys.readouterr().err
+    if kind == "trickle":
+        # Progress is redrawn as the bytes come in, not only when a whole percent is done.
+        counts = [int(n) for n in re.findall(r": +0% \((\d+) bytes of 10.0 MB\)", err)]
+        assert len(counts) >= 3 and counts == sorted(counts), err
+    else:
+        assert "train-images-idx3-ubyte.gz from 127.0.0.1:" in err
+        assert "connected, waiting for the data" in err
+
+
+def test_load_mnist_says_when_the_deadline_passed(mirrors, cache, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_MIRRORS", " ".join(mirrors("trickle")))
+    monkeypatch.setattr(data, "DOWNLOAD_DEADLINE", 1)
+    d = load_mnist()
+    assert d.source == "bundled subset"
+    assert capsys.readouterr().out.startswith(
+        "MNIST: could not download the full set (it took longer than the 1 s deadline); "
+        "using the bundled subset")
+
+
+def test_no_file_is_started_after_the_deadline(mirrors, server, tmp_path):
+    with pytest.raises(DownloadError, match="the deadline of 0 s has passed"):
+        download_mnist(tmp_path, mirrors=mirrors("good"), progress=False, deadline=0)
+    assert server.requests == []
+
+
+# --- gzip bombs ------------------------------------------------------------------------------
+
+def test_a_gzip_bomb_is_rejected_without_unpacking_it(mirrors, tmp_path):
+    bomb(200 * 2**20)  # made before measuring: the server sends this 200 KB file
+    tracemalloc.start()
+    try:
+        with pytest.raises(DownloadError) as info:
+            download_mnist(tmp_path, mirrors=mirrors("bomb"), progress=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "the gzip data decompresses to more than 47040016 bytes, the size of the original " \
+           "file" in str(info.value)
+    # Not a speed or memory target: proof that decompression stopped at the 47 MB limit
+    # instead of unpacking all 200 MB (the limit, and zlib's growing buffer, fit in 150 MB).
+    assert peak < 150 * 2**20, f"{peak / 2**20:.0f} MB allocated"
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- stale temporary files -------------------------------------------------------------------
+
+def test_a_part_file_left_by_a_killed_download_is_removed_later(cache, real_files, capsys):
+    cache.mkdir()
+    for name, blob in real_files.items():
+        (cache / name).write_bytes(blob)
+    # A download killed between writing its temporary file and renaming it: a real process,
+    # stopped (SIGKILL) while the rename waits.
+    code = ("import os, sys, time; from pathlib import Path; from mnistlib import data; "
+            "os.replace = lambda *args: (print('written', flush=True), time.sleep(60)); "
+            "data._save(Path(sys.argv[1]), 'train-images-idx3-ubyte.gz', bytes(10**6))")
+    child = subprocess.Popen([sys.executable, "-c", code, str(cache)], stdout=subprocess.PIPE,
+                             text=True)
+    try:
+        assert child.stdout.readline() == "written\n"
+    finally:
+        child.kill()
+        child.wait()
+    [part] = cache.glob(".*.part")
+    assert part.stat().st_size == 10**6
+
+    # Right after, it could as well be another process's download in progress: kept.
+    assert load_mnist(verbose=False).source == "cache"
+    assert part.exists()
+    # Once older than any download could be (10 minutes), the next run removes it.
+    old = time.time() - data.STALE_PART_SECONDS - 1
+    os.utime(part, (old, old))
+    fresh = cache / ".t10k-labels-idx1-ubyte.gz.0123abcd.part"
+    fresh.write_bytes(b"being written right now")
+    assert load_mnist(verbose=False).source == "cache"
+    assert not part.exists() and fresh.exists()
+    # download_mnist cleans up too, also when everything is already there.
+    os.utime(fresh, (old, old))
+    download_mnist(progress=False)
+    assert_cache_holds_verified_mnist(cache)
+
+
+# --- concurrent loads ------------------------------------------------------------------------
+
+def test_processes_loading_a_damaged_cache_at_the_same_time(real_files, mirrors, cache):
+    # Four processes start together on a cache with two damaged files; each must get the full
+    # set, whoever deletes and replaces what. Three rounds: the old race hit about one in three.
+    env = {**os.environ, "MNISTLIB_CACHE_DIR": str(cache), "MNIST_DATA_DIR": "",
+           "MNIST_MIRRORS": mirrors("good")[0]}
+    for round in range(3):
+        shutil.rmtree(cache, ignore_errors=True)
+        cache.mkdir()
+        for name, blob in real_files.items():
+            (cache / name).write_bytes(blob)
+        for name in ["train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz"]:
+            (cache / name).write_bytes(real_files[name][:-100])   # cut: found only at the end
+        start = time.time() + 1.0
+        code = (f"import time; time.sleep(max(0, {start} - time.time())); "
+                "from mnistlib.data import load_mnist; "
+                "d = load_mnist(dtype='uint8', shape='image'); print(d.source, d.is_full)")
+        children = [subprocess.Popen([sys.executable, "-c", code], env=env, text=True,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                    for _ in range(4)]
+        for child in children:
+            out, err = child.communicate(timeout=120)
+            assert child.returncode == 0 and "Traceback" not in err, err
+            assert out.splitlines()[-1] in ("download True", "cache True"), out
+        assert_cache_holds_verified_mnist(cache)
+
+
+# --- where the data came from ----------------------------------------------------------------
+
+def test_a_damaged_file_beside_an_intact_one_is_not_a_download(real_files, mirrors, server,
+                                                               cache, monkeypatch, capsys):
+    monkeypatch.setenv("MNIST_MIRRORS", mirrors("good")[0])
+    cache.mkdir()
+    for name, blob in real_files.items():
+        (cache / name).write_bytes(blob)
+    (cache / "t10k-labels-idx1-ubyte").write_bytes(b"")   # a damaged raw file wins over .gz
+    d = load_mnist()
+    assert capsys.readouterr().out.splitlines() == [
+        "MNIST: deleted a damaged file from the cache (t10k-labels-idx1-ubyte: the file is "
+        "empty (0 bytes))",
+        "MNIST: 60000 training and 10000 test images from the cache"]
+    assert d.source == "cache" and d.path == str(cache) and d.is_full
+    assert server.requests == []
+
+
+# --- caches shared between users, read-only caches -------------------------------------------
+
+LOAD = ("import json; from mnistlib.data import load_mnist; d = load_mnist(dtype='uint8'); "
+        "print(json.dumps([d.source, d.path, d.is_full]))")
+
+
+@pytest.fixture
+def teachers_cache(shared_dir, real_files, mirrors):
+    """A cache that its owner filled with download_mnist (umask 022), then made read-only."""
+    cache = shared_dir / "mnist"
+    old = os.umask(0o022)
+    try:
+        download_mnist(cache, mirrors=mirrors("good"), progress=False)
+    finally:
+        os.umask(old)
+    return cache
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_cache_files_get_the_permissions_the_umask_gives(real_files, mirrors, tmp_path, umask,
+                                                         mode):
+    old = os.umask(umask)
+    try:
+        download_mnist(tmp_path / "c", mirrors=mirrors("good"), progress=False)
+    finally:
+        os.umask(old)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "c").iterdir()} == {mode}
+
+
+def test_a_cache_one_user_filled_is_read_by_another(teachers_cache, as_student):
+    r = as_student("-c", LOAD, env={"MNISTLIB_CACHE_DIR": str(teachers_cache),
+                          "MNIST_MIRRORS": closed_port_url()})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "MNIST: 60000 training and 10000 test images from the cache",
+        json.dumps(["cache", str(teachers_cache), True])]
+
+
+def test_an_unreadable_cache_file_is_skipped_with_the_reason(teachers_cache, mirrors, server,
+                                                             as_student):
+    labels = teachers_cache / "train-labels-idx1-ubyte.gz"
+    labels.chmod(0o000)
+    teachers_cache.chmod(0o555)
+    cannot_read = (f"MNIST: cannot read train-labels-idx1-ubyte.gz in the cache {teachers_cache} "
+                   "(Permission denied); skipping it (its owner can make it readable: chmod a+r)")
+    # Offline, the next source is the bundled subset...
+    r = as_student("-c", LOAD, env={"MNISTLIB_CACHE_DIR": str(teachers_cache),
+                          "MNIST_MIRRORS": closed_port_url()})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        cannot_read,
+        "MNIST: could not download the full set (offline?); using the bundled subset of 4000 "
+        "training and 1000 test images",
+        json.dumps(["bundled subset", None, False])]
+    # ... online, a download that the student cannot save into the teacher's cache: it is
+    # used for this run, and only the unreadable file is fetched.
+    server.requests.clear()
+    r = as_student("-c", LOAD, env={"MNISTLIB_CACHE_DIR": str(teachers_cache),
+                          "MNIST_MIRRORS": mirrors("good")[0]})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        cannot_read,
+        f"MNIST: cannot save the download into the cache {teachers_cache} (Permission denied); "
+        "using it for this run only",
+        "MNIST: 60000 training and 10000 test images downloaded, for this run only",
+        json.dumps(["download", None, True])]
+    assert server.requests == ["/good/train-labels-idx1-ubyte.gz"]
+    assert stat.S_IMODE(labels.stat().st_mode) == 0 and len(list(teachers_cache.iterdir())) == 4
+
+
+def test_a_read_only_cache_still_gets_the_download_for_this_run(shared_dir, real_files, mirrors,
+                                                                server, as_student):
+    cache = shared_dir / "empty"
+    cache.mkdir(mode=0o555)
+    r = as_student("-c", LOAD, env={"MNISTLIB_CACHE_DIR": str(cache),
+                                    "MNIST_MIRRORS": mirrors("good")[0]})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[:2] == [
+        f"MNIST: cannot save the download into the cache {cache} (Permission denied); "
+        "using it for this run only",
+        "MNIST: 60000 training and 10000 test images downloaded, for this run only"]
+    assert json.loads(r.stdout.splitlines()[-1]) == ["download", None, True]
+    assert len(server.requests) == 4 and list(cache.iterdir()) == []
+
+
+def test_a_damaged_file_that_cannot_be_deleted_is_reported_as_such(teachers_cache, mirrors,
+                                                                   server, as_student):
+    labels = teachers_cache / "t10k-labels-idx1-ubyte.gz"
+    labels.write_bytes(HTML)
+    teachers_cache.chmod(0o555)
+    r = as_student("-c", LOAD, env={"MNISTLIB_CACHE_DIR": str(teachers_cache),
+                          "MNIST_MIRRORS": mirrors("good")[0]})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "MNIST: found a damaged file in the cache (t10k-labels-idx1-ubyte.gz: this looks like "
+        "an HTML page, probably an error page from a failed download) and could not delete it "
+        "(Permission denied)",
+        f"MNIST: cannot save the download into the cache {teachers_cache} (Permission denied); "
+        "using it for this run only",
+        "MNIST: 60000 training and 10000 test images downloaded, for this run only",
+        json.dumps(["download", None, True])]
+    assert labels.read_bytes() == HTML
+
+
+def test_download_into_a_cache_that_cannot_be_written_fails_before_downloading(
+        shared_dir, tmp_path, mirrors, server, as_student):
+    cache = shared_dir / "readonly"
+    cache.mkdir(mode=0o555)
+    code = ("import sys; from mnistlib.data import download_mnist, CacheDirError\n"
+            "try:\n    download_mnist(sys.argv[1], progress=False)\n"
+            "except CacheDirError as e:\n    print(e)")
+    r = as_student("-c", code, str(cache), env={"MNIST_MIRRORS": mirrors("good")[0]})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == (f"cannot use {cache} as the MNIST cache: Permission denied; choose "
+                        "another directory (--cache-dir, or MNISTLIB_CACHE_DIR)\n")
+    (tmp_path / "file").write_text("")
+    with pytest.raises(data.CacheDirError, match="a file is in the way, not a directory"):
+        download_mnist(tmp_path / "file" / "cache", mirrors=mirrors("good"), progress=False)
+    assert server.requests == []

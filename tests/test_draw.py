@@ -476,3 +476,49 @@ def test_every_drawing_batch_names_its_canvas_so_late_pages_draw_too(model, monk
     assert len(sent) == 3                                   # down, move, move
     for batch in sent:
         assert batch[0][0] == COMMANDS["switchCanvas"]
+
+
+# --- a wrong model or a bad point says so, at once --------------------------------------
+
+def test_draw_digit_checks_the_model_when_it_is_built(model):
+    W, b = model
+    with pytest.raises(ValueError, match=r"Is W transposed\? Try W.T"):
+        draw_widget.draw_digit(W.T, b)
+    with pytest.raises(ValueError, match=r"W must have shape \(784, 10\).*got shape \(100, 10\)"):
+        draw_widget.draw_digit(W[:100], b)
+    broken = W.copy()
+    broken[300, 4] = np.nan
+    with pytest.raises(ValueError, match="hold NaN or inf: did training diverge\\? Train again "
+                                         "with a smaller learning rate"):
+        draw_widget.draw_digit(broken, b)
+
+
+def test_a_model_with_nan_never_shows_nan_percent(model):
+    W, b = model
+    with pytest.raises(ValueError, match="NaN or inf"):
+        draw_widget.draw_update(draw.render_strokes(draw.digit_strokes(7)), W, b * np.nan)
+
+
+@pytest.mark.parametrize("bad", [(float("nan"), 100.0), (100.0, float("inf")), (None, 3)])
+def test_a_stroke_point_that_is_not_a_position_is_skipped_with_a_message(model, bad):
+    box = draw_widget.draw_digit(*model, threshold=0.0)
+    canvas, status = find(box, "mnistlib-draw-canvas"), find(box, "mnistlib-draw-status")
+    def send(event, x, y):
+        canvas._handle_frontend_event(None, {"event": event, "x": x, "y": y}, [])
+
+    send("mouse_down", 145, 45)
+    send("mouse_move", *bad)
+    assert "the canvas sent a stroke point that is not a position" in status.value
+    assert "go on drawing, or press Clear" in status.value
+    send("mouse_move", 142, 140)
+    send("mouse_move", 140, 240)
+    send("mouse_up", 140, 240)
+    assert ">1<" in find(box, "mnistlib-draw-answer").value
+    send("mouse_down", *bad)
+    assert "not a position" in status.value and box.state["current"] is None
+
+
+def test_render_strokes_rejects_points_that_are_not_positions():
+    with pytest.raises(ValueError, match=r"stroke points must be finite \(x, y\) positions in "
+                                         r"canvas pixels; got \(10.0, nan\)"):
+        draw.render_strokes([[(0, 0), (10, float("nan"))]])

@@ -351,3 +351,13 @@ def test_explorer_pngs_match_a_full_redraw(subset):
         assert fast.shape == full.shape
         differ = np.abs(fast - full).max(axis=-1) > 40      # antialiasing where bars meet the axis may differ
         assert differ.mean() < 0.002, f"{name}: {differ.sum()} pixels differ"
+
+
+def test_explorer_with_a_nan_model_says_so_instead_of_showing_nan_percent(subset):
+    x, y, W, b = subset
+    broken = np.array(W)
+    broken[300, 4] = np.nan
+    for build in (lambda: prediction_explorer_update(0, x, y, broken, b),
+                  lambda: prediction_explorer(x, y, broken, b)):
+        with pytest.raises(ValueError, match="finite.*did training diverge"):
+            build()

@@ -4,6 +4,8 @@ Everything runs on the bundled subset and without a browser: the pure functions
 are called directly, and widget callbacks are triggered by setting values.
 """
 
+import warnings
+
 import numpy as np
 import ipywidgets
 import pytest
@@ -206,3 +208,53 @@ def test_batch_size_explorer_control_redraws(mnist):
     before = box.image.value
     box.control.value = 500
     assert box.image.value != before and "batch size 500" in box.status.value
+
+
+# --- impossible runs are clear errors before anything is drawn ------------------------
+
+IMPOSSIBLE_RUNS = {
+    "no epochs": ({"epochs": 0}, "epochs must be a whole number of at least 1 (passes over the "
+                                 "training examples); got 0"),
+    "negative epochs": ({"epochs": -2}, "epochs must be a whole number of at least 1"),
+    "fractional epochs": ({"epochs": 1.5}, "epochs must be a whole number of at least 1"),
+    "no examples": ({"n_train": 0}, "n_train must be a whole number of at least 1 (how many "
+                                    "training examples to use); got 0"),
+    "no batch": ({"batch_size": 0}, "batch_size must be a whole number of at least 1 (examples "
+                                    "per update); got 0"),
+}
+
+
+@pytest.mark.parametrize("case", list(IMPOSSIBLE_RUNS))
+def test_lr_explorer_update_rejects_impossible_runs_clearly(mnist, case):
+    x, y, _, _ = mnist
+    options, message = IMPOSSIBLE_RUNS[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")    # no half-drawn plot complaining first
+        with pytest.raises(ValueError) as info:
+            widgets.lr_explorer_update(0.5, x, y, **options)
+    assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize("case", ["no epochs", "fractional epochs", "no examples"])
+def test_batch_size_explorer_rejects_impossible_runs_clearly(mnist, case):
+    x, y, _, _ = mnist
+    options, message = IMPOSSIBLE_RUNS[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as info:
+            widgets.batch_size_explorer_update(10, x, y, **options)
+        assert str(info.value).startswith(message)
+        with pytest.raises(ValueError) as info:
+            widgets.batch_size_explorer(x, y, **options)
+        assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize("case", ["no epochs", "no batch"])
+def test_live_training_rejects_impossible_runs_clearly(mnist, case):
+    x, y, _, _ = mnist
+    options, message = IMPOSSIBLE_RUNS[case]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError) as info:
+            widgets.live_training(x, y, on_frame=lambda frame: None, **options)
+    assert str(info.value).startswith(message)
