@@ -1,4 +1,4 @@
-"""A small convolutional network (LeNet-style): two convolutions, each with ReLU and max-pooling, then a linear layer.
+"""A small convolutional network (LeNet-style): two convolutions, each with ReLU and max-pooling, then an MLP.
 
                                                           shape of what comes out
     x                     the images, (n, 784) rows       (n, 1, 28, 28)   reshaped
@@ -7,10 +7,14 @@
     conv K2, b2           K2: (16, 8, 5, 5), b2: (16,)    (n, 16, 8, 8)
     ReLU, max-pool 2x2                                     (n, 16, 4, 4)
     flatten                                                (n, 256)
-    linear W3, b3         W3: (256, 10), b3: (10,)        (n, 10)  the logits l
+    linear W3, b3         W3: (256, 100), b3: (100,)      (n, 100)
+    ReLU                                                   (n, 100)
+    linear W4, b4         W4: (100, 10), b4: (10,)        (n, 10)  the logits l
     L = mean cross-entropy of softmax(l) and the labels y
 
-(8 and 16 kernels are the defaults; ``init_params`` takes others.) A model for
+The last three lines are the network of ``mnistlib.mlp``, reading 256 features
+that the convolutions found instead of the 784 pixels. (8 and 16 kernels and
+100 hidden units are the defaults; ``init_params`` takes others.) A model for
 ``mnistlib.train.train(x, y, model=cnn)``, built from the fast layers of
 ``mnistlib.conv`` and those of ``mnistlib.layers``. The convolutions copy each
 image many times (see ``mnistlib.conv``), so large batches are split into
@@ -18,16 +22,16 @@ chunks of ``CHUNK`` images and their results combined.
 """
 
 import numpy as np
-
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .conv import _offsets, conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, out_size
-from .layers import (flatten_backward, flatten_forward, linear_backward, linear_forward, relu_backward,
-                     relu_forward, softmax_cross_entropy)
+from .conv import conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, out_size
+from .layers import (flatten_backward, flatten_forward, init_weights, linear_backward, linear_forward,
+                     relu_backward, relu_forward, softmax_cross_entropy)
 from .model import N_CLASSES
 
 CHANNELS = (8, 16)
 KERNEL = 5
+N_HIDDEN = 100
 CHUNK = 1000       # images at a time: about 40 MB of im2col columns in float32
 
 # How to train it: train(x, y, model=cnn, **cnn.RECIPE). Chosen by accuracy on the
@@ -35,41 +39,33 @@ CHUNK = 1000       # images at a time: about 40 MB of im2col columns in float32
 RECIPE = dict(lr=0.2, epochs=8, batch_size=50, schedule="linear", weight_decay=0.0)
 
 
-def init_params(seed=0, dtype=np.float32, *, channels=CHANNELS, kernel=KERNEL, init="he"):
-    """Starting parameters {"K1", "b1", "K2", "b2", "W3", "b3"} (shapes in the module docstring).
+def init_params(seed=0, dtype=np.float32, *, channels=CHANNELS, kernel=KERNEL, n_hidden=N_HIDDEN,
+                init="he"):
+    """Starting parameters {"K1", "b1", "K2", "b2", "W3", "b3", "W4", "b4"}, shaped as in the module docstring.
 
-    channels: (F1, F2), the number of kernels of each convolution; kernel: their
-    size. Biases start at 0; weights are drawn from a generator seeded with
-    ``seed``: init="he" (default) normal with variance 2 / fan_in, where fan_in
-    is the number of inputs one output adds up (C*kh*kw for a kernel, the rows
-    of W3); init="glorot" variance 2 / (fan_in + fan_out); init="zeros"; or a
-    number, the standard deviation.
+    channels: (F1, F2), the number of kernels of the two convolutions; kernel:
+    their size; n_hidden: the hidden units after them. Biases start at 0;
+    weights are drawn from a generator seeded with ``seed``, by
+    ``mnistlib.layers.init_weights``: init="he" (variance 2 / fan_in, where
+    fan_in is what one output adds up: C*kh*kw for a kernel, the rows of W3 or
+    W4), "glorot", "zeros" or a standard deviation.
     """
-    rng = np.random.default_rng(seed)
     F1, F2 = channels
     side = out_size(out_size(out_size(out_size(28, kernel), 2, 2), kernel), 2, 2)   # 28 -> 24 -> 12 -> 8 -> 4
     if side < 1:
         raise ValueError(f"a {kernel}x{kernel} kernel leaves nothing of a 28x28 image after two "
                          "convolutions and poolings; use a smaller kernel")
-
-    def weights(shape, fan_in, fan_out):
-        if init == "he":
-            std = np.sqrt(2 / fan_in)
-        elif init == "glorot":
-            std = np.sqrt(2 / (fan_in + fan_out))
-        elif init == "zeros":
-            std = 0.0
-        elif isinstance(init, (int, float)) and not isinstance(init, bool) and init >= 0:
-            std = float(init)
-        else:
-            raise ValueError(f'init must be "he", "glorot", "zeros" or a standard deviation >= 0; got {init!r}')
-        return (std * rng.standard_normal(shape)).astype(dtype)
-
+    rng = np.random.default_rng(seed)
     k2 = kernel * kernel
     n_flat = F2 * side * side
-    return {"K1": weights((F1, 1, kernel, kernel), k2, F1 * k2), "b1": np.zeros(F1, dtype),
-            "K2": weights((F2, F1, kernel, kernel), F1 * k2, F2 * k2), "b2": np.zeros(F2, dtype),
-            "W3": weights((n_flat, N_CLASSES), n_flat, N_CLASSES), "b3": np.zeros(N_CLASSES, dtype)}
+    return {"K1": init_weights(rng, (F1, 1, kernel, kernel), k2, F1 * k2, init, dtype),
+            "b1": np.zeros(F1, dtype),
+            "K2": init_weights(rng, (F2, F1, kernel, kernel), F1 * k2, F2 * k2, init, dtype),
+            "b2": np.zeros(F2, dtype),
+            "W3": init_weights(rng, (n_flat, n_hidden), n_flat, n_hidden, init, dtype),
+            "b3": np.zeros(n_hidden, dtype),
+            "W4": init_weights(rng, (n_hidden, N_CLASSES), n_hidden, N_CLASSES, init, dtype),
+            "b4": np.zeros(N_CLASSES, dtype)}
 
 
 def _images(X):
@@ -88,7 +84,8 @@ def logits(params, X):
     a = maxpool2d_forward(a)[0]
     a = np.maximum(conv2d_forward(a, params["K2"], params["b2"])[0], 0)
     a = maxpool2d_forward(a)[0]
-    return a.reshape(len(a), -1) @ params["W3"] + params["b3"]
+    h = np.maximum(a.reshape(len(a), -1) @ params["W3"] + params["b3"], 0)
+    return h @ params["W4"] + params["b4"]
 
 
 def loss_and_grads(params, X, y):
@@ -119,10 +116,14 @@ def loss_and_grads(params, X, y):
     a2, relu2 = relu_forward(z2)
     p2, pool2 = maxpool2d_forward(a2)
     f, flat = flatten_forward(p2)
-    l, linear3 = linear_forward(f, params["W3"], params["b3"])
+    z3, linear3 = linear_forward(f, params["W3"], params["b3"])
+    h, relu3 = relu_forward(z3)
+    l, linear4 = linear_forward(h, params["W4"], params["b4"])
     L, dl = softmax_cross_entropy(l, y)
 
-    df, dW3, db3 = linear_backward(dl, linear3)
+    dh, dW4, db4 = linear_backward(dl, linear4)
+    dz3 = relu_backward(dh, relu3)
+    df, dW3, db3 = linear_backward(dz3, linear3)
     dp2 = flatten_backward(df, flat)
     da2 = maxpool2d_backward(dp2, pool2)
     dz2 = relu_backward(da2, relu2)
@@ -130,15 +131,16 @@ def loss_and_grads(params, X, y):
     da1 = maxpool2d_backward(dp1, pool1)
     dz1 = relu_backward(da1, relu1)
     _, dK1, db1 = conv2d_backward(dz1, conv1)       # dL/dx is not needed: x is the data
-    return L, {"K1": dK1, "b1": db1, "K2": dK2, "b2": db2, "W3": dW3, "b3": db3}
+    return L, {"K1": dK1, "b1": db1, "K2": dK2, "b2": db2, "W3": dW3, "b3": db3, "W4": dW4, "b4": db4}
 
 
 # --- the fast step -----------------------------------------------------------------------
 #
 # sgd_step does the arithmetic of loss_and_grads followed by params[k] -= lr * grads[k],
 # rearranged for speed (tests check that the two agree):
-# - images are kept channels first, (C, n, h, w): the product K @ cols gives that order
-#   directly, so no copies to turn (F, n*oh*ow) back into (n, F, oh, ow) and forth again;
+# - images are stored as (C, h, w, n), the batch innermost: the product K @ cols gives
+#   that order directly, and every copy and sum then runs along rows of n or more
+#   numbers at a time (numpy is slow on short rows, such as the 8 columns of a 8x8 map);
 # - every work array is made once per batch size and then reused (_work): a fresh 6 MB
 #   array costs some 1500 page faults, which took as long as the arithmetic;
 # - ReLU after max-pooling gives the same numbers (both keep the largest value), and
@@ -157,32 +159,46 @@ def _workspace(n, params):
     if key not in _work:
         if len(_work) >= 4:                     # a few batch sizes at most (the last batch may be short)
             _work.pop(next(iter(_work)))
-        s1 = 28 - k + 1; q1 = s1 // 2; s2 = q1 - k + 1; q2 = s2 // 2
-        e = lambda *shape, t=dtype: np.empty(shape, t)                     # noqa: E731
-        _work[key] = {"cols1": e(k * k, n * s1 * s1), "z1": e(F1, n, s1, s1), "p1": e(F1, n, q1, q1),
-                      "cols2": e(F1 * k * k, n * s2 * s2), "z2": e(F2, n, s2, s2), "p2": e(F2, n, q2, q2),
-                      "f": e(n, F2 * q2 * q2), "dp2": e(F2, n, q2, q2), "dp1": e(F1, n, q1, q1),
-                      "first1": e(F1, n, q1, q1, t=bool), "taken1": e(F1, n, q1, q1, t=bool),
-                      "first2": e(F2, n, q2, q2, t=bool), "taken2": e(F2, n, q2, q2, t=bool)}
+        s1 = 28 - k + 1
+        q1 = s1 // 2
+        s2 = q1 - k + 1
+        q2 = s2 // 2
+
+        def e(*shape, t=dtype):
+            return np.empty(shape, t)
+
+        _work[key] = {"x": e(1, 28, 28, n), "cols1": e(k * k, s1 * s1 * n), "z1": e(F1, s1, s1, n),
+                      "p1": e(F1, q1, q1, n), "cols2": e(F1 * k * k, s2 * s2 * n), "z2": e(F2, s2, s2, n),
+                      "p2": e(F2, q2, q2, n), "dp2": e(F2, q2, q2, n), "dp1": e(F1, q1, q1, n),
+                      "first1": e(F1, q1, q1, n, t=bool), "taken1": e(F1, q1, q1, n, t=bool),
+                      "first2": e(F2, q2, q2, n, t=bool), "taken2": e(F2, q2, q2, n, t=bool)}
     return _work[key]
 
 
 def _conv(x, K, b, cols, z):
-    """z = the convolution of x (C, n, h, w) with K, as (F, n, oh, ow); its columns go into cols."""
-    C, n, h, w = x.shape
+    """z = the convolution of x (C, h, w, n) with K, as (F, oh, ow, n); its columns go into cols."""
+    C, h, w, n = x.shape
     F, _, kh, kw = K.shape
-    windows = sliding_window_view(x, (kh, kw), axis=(2, 3))              # (C, n, oh, ow, kh, kw)
-    cols.reshape(C, kh, kw, n, h - kh + 1, w - kw + 1)[...] = windows.transpose(0, 4, 5, 1, 2, 3)
+    windows = sliding_window_view(x, (kh, kw), axis=(1, 2))              # (C, oh, ow, n, kh, kw)
+    cols.reshape(C, kh, kw, h - kh + 1, w - kw + 1, n)[...] = windows.transpose(0, 4, 5, 1, 2, 3)
     np.matmul(K.reshape(F, -1), cols, out=z.reshape(F, -1))
     z += b[:, None, None, None]
 
 
+def _entries(z, p):
+    """Entry (r, s) of every 2x2 window of z (C, h, w, n) at once, as views shaped like p."""
+    oh, ow = p.shape[1:3]
+    for r in range(2):
+        for s in range(2):
+            yield z[:, r:r + 2 * oh:2, s:s + 2 * ow:2]
+
+
 def _pool_relu(z, p):
-    """p = max(0, 2x2 max-pool of z), all (C, n, h, w)."""
-    np.copyto(p, z[:, :, 0::2, 0::2][:, :, :p.shape[2], :p.shape[3]])
-    for k, entry in _offsets(z.shape, 2, 2):
-        if k:
-            np.maximum(p, z[entry], out=p)
+    """p = max(0, 2x2 max-pool of z), both (C, h, w, n)."""
+    views = _entries(z, p)
+    np.copyto(p, next(views))
+    for v in views:
+        np.maximum(p, v, out=p)
     np.maximum(p, 0, out=p)
 
 
@@ -192,14 +208,14 @@ def _unpool_unrelu(dp, z, p, dz, first, taken):
     dz may be z itself: each entry of z is read before it is overwritten.
     """
     dp *= p > 0                                  # the ReLU: no gradient where the maximum was <= 0
-    dz[:, :, 2 * p.shape[2]:] = 0                # a last row or column that no window covers
-    dz[:, :, :, 2 * p.shape[3]:] = 0
+    dz[:, 2 * p.shape[1]:] = 0                   # a last row or column that no window covers
+    dz[:, :, 2 * p.shape[2]:] = 0
     taken[...] = False
-    for k, entry in _offsets(z.shape, 2, 2):
-        np.equal(z[entry], p, out=first)         # where p > 0, p is the window's maximum
+    for v, dv in zip(_entries(z, p), _entries(dz, p)):
+        np.equal(v, p, out=first)                # where p > 0, p is the window's maximum
         np.greater(first, taken, out=first)      # first and not taken
         taken |= first
-        np.multiply(dp, first, out=dz[entry])
+        np.multiply(dp, first, out=dv)
 
 
 def sgd_step(params, X, y, lr, weight_decay=0.0):
@@ -210,25 +226,26 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     computed faster (see the notes above). For a 2x2 pooling after each
     convolution of stride 1, no padding: the network of this module.
     """
-    K1, b1, K2, b2, W3, b3 = (params[k] for k in ("K1", "b1", "K2", "b2", "W3", "b3"))
+    K1, b1, K2, b2, W3, b3, W4, b4 = (params[k] for k in ("K1", "b1", "K2", "b2", "W3", "b3", "W4", "b4"))
     X = np.asarray(X)
     n = len(X)
-    if n > CHUNK:
-        raise ValueError(f"sgd_step takes at most {CHUNK} images at a time; got {n}")
     w = _workspace(n, params)
     rows = np.arange(n)
-    x = X.reshape(1, n, 28, 28)                  # (C, n, h, w): one channel, so a view
-    F2, q2 = K2.shape[0], w["p2"].shape[2]
+    F1, F2, k = len(K1), len(K2), K2.shape[2]
+    z1, p1, z2, p2 = w["z1"], w["p1"], w["z2"], w["p2"]
 
     # forward
-    _conv(x, K1, b1, w["cols1"], w["z1"])
-    _pool_relu(w["z1"], w["p1"])
-    _conv(w["p1"], K2, b2, w["cols2"], w["z2"])
-    _pool_relu(w["z2"], w["p2"])
-    f = w["f"]
-    np.copyto(f.reshape(n, F2, q2, q2), w["p2"].transpose(1, 0, 2, 3))     # flatten as (n, F2*q2*q2)
-    l = f @ W3
-    l += b3
+    np.copyto(w["x"].reshape(784, n), X.T)       # the batch innermost: (1, 28, 28, n)
+    _conv(w["x"], K1, b1, w["cols1"], z1)
+    _pool_relu(z1, p1)
+    _conv(p1, K2, b2, w["cols2"], z2)
+    _pool_relu(z2, p2)
+    f = p2.reshape(-1, n)                        # flattened, one column per image: f.T is (n, F2*q2*q2)
+    h = f.T @ W3
+    h += b3
+    np.maximum(h, 0, out=h)
+    l = h @ W4
+    l += b4
     l -= l.max(axis=1, keepdims=True)            # the largest logit is now 0: exp cannot overflow
     l_true = l[rows, y]
     np.exp(l, out=l)
@@ -240,28 +257,31 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
 
     # backward, updating each parameter once nothing needs its old value
     decay = 1 - lr * weight_decay               # weight decay: W <- W - lr * (dL/dW + lambda W)
-    df = l @ W3.T
+    dh = l @ W4.T
+    dh *= h > 0                                  # through the ReLU: h > 0 exactly where z3 > 0
+    W4 *= decay
+    W4 -= h.T @ l
+    b4 -= l.sum(axis=0)
+    np.matmul(W3, dh.T, out=w["dp2"].reshape(-1, n))                        # dL/df, one column per image
     W3 *= decay
-    W3 -= f.T @ l
-    b3 -= l.sum(axis=0)
-    np.copyto(w["dp2"].transpose(1, 0, 2, 3), df.reshape(n, F2, q2, q2))
-    _unpool_unrelu(w["dp2"], w["z2"], w["p2"], w["z2"], w["first2"], w["taken2"])   # z2 now holds dz2
-    D2 = w["z2"].reshape(len(K2), -1)
+    W3 -= f @ dh
+    b3 -= dh.sum(axis=0)
+    _unpool_unrelu(w["dp2"], z2, p2, z2, w["first2"], w["taken2"])          # z2 now holds dL/dz2
+    D2 = z2.reshape(F2, -1)
     dK2 = D2 @ w["cols2"].T
-    np.matmul(K2.reshape(len(K2), -1).T, D2, out=w["cols2"])                  # now the columns' gradient
+    np.matmul(K2.reshape(F2, -1).T, D2, out=w["cols2"])                     # now the columns' gradient
     K2 *= decay
     K2 -= dK2.reshape(K2.shape)
     b2 -= D2.sum(axis=1)
     dp1 = w["dp1"]
     dp1[...] = 0
-    F1, k = K1.shape[0], K2.shape[2]
-    s2 = w["z2"].shape[2]
-    dcols = w["cols2"].reshape(F1, k, k, n, s2, s2)
-    for p in range(k):
-        for q in range(k):
-            dp1[:, :, p:p + s2, q:q + s2] += dcols[:, p, q]
-    _unpool_unrelu(dp1, w["z1"], w["p1"], w["z1"], w["first1"], w["taken1"])     # z1 now holds dz1
-    D1 = w["z1"].reshape(F1, -1)
+    s2 = z2.shape[1]
+    dcols = w["cols2"].reshape(F1, k, k, s2, s2, n)
+    for r in range(k):
+        for s in range(k):
+            dp1[:, r:r + s2, s:s + s2] += dcols[:, r, s]      # windows overlap: add
+    _unpool_unrelu(dp1, z1, p1, z1, w["first1"], w["taken1"])               # z1 now holds dL/dz1
+    D1 = z1.reshape(F1, -1)
     K1 *= decay
     K1 -= (D1 @ w["cols1"].T).reshape(K1.shape)
     b1 -= D1.sum(axis=1)

@@ -13,6 +13,7 @@ reverse order: see ``mnistlib.mlp``. The loss comes last and starts the backward
 pass: ``softmax_cross_entropy`` returns the loss L and dL/dl together.
 
 The layers work on batches: x has one row per example, shape (n, ...).
+``init_weights`` draws a layer's random starting weights.
 """
 
 import numpy as np
@@ -99,3 +100,30 @@ def softmax_cross_entropy(l, y):
     L = float(-(y * logp).sum() / n)
     dl = (np.exp(logp) - y) / n
     return L, dl.astype(l.dtype, copy=False)
+
+
+# --- starting weights ---------------------------------------------------------------
+
+def init_weights(rng, shape, fan_in, fan_out, init="he", dtype=np.float32):
+    """Starting weights of the given shape, drawn from the generator ``rng``.
+
+    fan_in: how many inputs each output of the layer adds up (the rows of W;
+    C*kh*kw for a kernel); fan_out: how many outputs each input feeds. init:
+    - "he": normal with variance 2 / fan_in, which keeps the outputs about as
+      large as the inputs when a ReLU sets about half of them to 0;
+    - "glorot": normal with variance 2 / (fan_in + fan_out);
+    - "zeros": all 0 (fine for the softmax model, fatal for a hidden layer:
+      units that start equal get equal gradients and stay equal);
+    - a number s >= 0: normal with standard deviation s.
+    """
+    if init == "he":
+        std = np.sqrt(2 / fan_in)
+    elif init == "glorot":
+        std = np.sqrt(2 / (fan_in + fan_out))
+    elif init == "zeros":
+        std = 0.0
+    elif isinstance(init, (int, float)) and not isinstance(init, bool) and init >= 0:
+        std = float(init)
+    else:
+        raise ValueError(f'init must be "he", "glorot", "zeros" or a standard deviation >= 0; got {init!r}')
+    return (std * rng.standard_normal(shape)).astype(dtype)

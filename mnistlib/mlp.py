@@ -12,7 +12,8 @@ A model for ``mnistlib.train.train(x, y, model=mlp)``: three functions
 
 import numpy as np
 
-from .layers import linear_backward, linear_forward, relu_backward, relu_forward, softmax_cross_entropy
+from .layers import (init_weights, linear_backward, linear_forward, relu_backward, relu_forward,
+                     softmax_cross_entropy)
 from .model import N_CLASSES, N_PIXELS
 
 N_HIDDEN = 256
@@ -25,35 +26,19 @@ RECIPE = dict(lr=0.5, epochs=10, batch_size=50, schedule="linear", weight_decay=
 def init_params(seed=0, dtype=np.float32, *, n_hidden=N_HIDDEN, init="he"):
     """Starting parameters {"W1": (784, H), "b1": (H,), "W2": (H, 10), "b2": (10,)}, H = n_hidden.
 
-    Biases start at 0. Weights, drawn from a generator seeded with ``seed``:
-    - init="he": normal with variance 2 / fan_in (fan_in: the rows of W), which
-      keeps the size of the numbers about the same from layer to layer when half
-      of them go through ReLU as 0;
-    - init="glorot": normal with variance 2 / (fan_in + fan_out);
-    - init="zeros": every weight 0. This FAILS for this network: every hidden unit
-      computes the same thing and gets the same gradient, so they stay identical
-      (and with W2 = 0 too, W1 never even moves). Shown in notebook 10;
-    - a number s: normal with standard deviation s.
+    Biases start at 0; weights are drawn from a generator seeded with ``seed``,
+    by ``mnistlib.layers.init_weights``: init="he" (variance 2 / fan_in),
+    "glorot", "zeros" or a standard deviation. init="zeros" FAILS for this
+    network: every hidden unit computes the same thing and gets the same
+    gradient, so they stay identical (and with W2 = 0 too, W1 never even moves).
     """
-    rng = np.random.default_rng(seed)
-
-    def weights(fan_in, fan_out):
-        if init == "he":
-            std = np.sqrt(2 / fan_in)
-        elif init == "glorot":
-            std = np.sqrt(2 / (fan_in + fan_out))
-        elif init == "zeros":
-            std = 0.0
-        elif isinstance(init, (int, float)) and not isinstance(init, bool) and init >= 0:
-            std = float(init)
-        else:
-            raise ValueError(f'init must be "he", "glorot", "zeros" or a standard deviation >= 0; got {init!r}')
-        return (std * rng.standard_normal((fan_in, fan_out))).astype(dtype)
-
     if isinstance(n_hidden, bool) or not isinstance(n_hidden, (int, np.integer)) or n_hidden < 1:
         raise ValueError(f"n_hidden must be a whole number >= 1; got {n_hidden!r}")
-    return {"W1": weights(N_PIXELS, n_hidden), "b1": np.zeros(n_hidden, dtype),
-            "W2": weights(n_hidden, N_CLASSES), "b2": np.zeros(N_CLASSES, dtype)}
+    rng = np.random.default_rng(seed)
+    return {"W1": init_weights(rng, (N_PIXELS, n_hidden), N_PIXELS, n_hidden, init, dtype),
+            "b1": np.zeros(n_hidden, dtype),
+            "W2": init_weights(rng, (n_hidden, N_CLASSES), n_hidden, N_CLASSES, init, dtype),
+            "b2": np.zeros(N_CLASSES, dtype)}
 
 
 def logits(params, X):

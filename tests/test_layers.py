@@ -112,3 +112,12 @@ def test_linear_forward_says_what_is_wrong():
         linear_forward(np.zeros((2, 28, 28)), W, b)
     with pytest.raises(ValueError, match=r"W \(784, 10\)"):
         linear_forward(np.zeros((2, 100)), W, b)
+
+
+def test_check_layer_works_in_float64_whatever_it_is_given():
+    """In float32 a step of h = 1e-5 drowns in rounding; check_layer copies to float64 first."""
+    rng = np.random.default_rng(7)
+    args = dict(x=rng.standard_normal((3, 5)).astype(np.float32), W=rng.standard_normal((5, 4)).astype(np.float32),
+                b=rng.standard_normal(4).astype(np.float32))
+    assert max(check_layer(linear_forward, linear_backward, **args).values()) < TOL
+    assert args["x"].dtype == np.float32                     # the caller's arrays are left alone

@@ -34,22 +34,23 @@ def test_mlp_gradients_against_finite_differences():
 
 def test_cnn_gradients_against_finite_differences():
     X, y = tiny_problem(2)
-    params = cnn.init_params(seed=2, dtype=np.float64, channels=(2, 3))
+    params = cnn.init_params(seed=2, dtype=np.float64, channels=(2, 3), n_hidden=4)
     params["b1"][:] = [0.05, -0.05]               # biases away from 0 too
     errors = check_model(cnn, params, X, y)
-    assert set(errors) == {"K1", "b1", "K2", "b2", "W3", "b3"}
+    assert set(errors) == {"K1", "b1", "K2", "b2", "W3", "b3", "W4", "b4"}
     assert max(errors.values()) < TOL, errors
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-@pytest.mark.parametrize("model, start", [(mlp, dict(n_hidden=5)), (cnn, dict(channels=(3, 4))),
-                                          (cnn, dict(channels=(2, 3), kernel=6))],    # odd sizes: 23 -> 11 -> 6 -> 3
+@pytest.mark.parametrize("model, start", [(mlp, dict(n_hidden=5)), (cnn, dict(channels=(3, 4), n_hidden=6)),
+                                          (cnn, dict(channels=(2, 3), kernel=6, n_hidden=5))],    # odd sizes: 23 -> 11 -> 6 -> 3
                          ids=["mlp", "cnn", "cnn-6x6"])
 def test_fast_step_equals_loss_and_grads_then_the_update(model, start, weight_decay):
     X, y = tiny_problem(7)
     params = model.init_params(seed=3, dtype=np.float64, **start)
-    for k in ("b1", "b2"):
-        params[k][:] = np.random.default_rng(4).normal(0, 0.1, params[k].shape)   # biases that matter
+    for k in params:
+        if k.startswith("b"):                                                      # biases that matter
+            params[k][:] = np.random.default_rng(4).normal(0, 0.1, params[k].shape)
     L, grads = model.loss_and_grads(params, X, y)
     expected = {k: v * (1 - 0.3 * weight_decay if v.ndim >= 2 else 1) - 0.3 * grads[k] for k, v in params.items()}
     fast = {k: v.copy() for k, v in params.items()}
@@ -60,7 +61,7 @@ def test_fast_step_equals_loss_and_grads_then_the_update(model, start, weight_de
 
 def test_cnn_fast_step_on_batches_of_different_sizes_and_ties():
     """Work arrays are kept per batch size; blank images make every pooling window a tie."""
-    params = cnn.init_params(seed=5, dtype=np.float64, channels=(2, 3))
+    params = cnn.init_params(seed=5, dtype=np.float64, channels=(2, 3), n_hidden=6)
     for n in (4, 3, 4):
         X, y = tiny_problem(n, seed=n)
         X[0] = 0.0                                      # a blank image: ties everywhere
@@ -73,7 +74,7 @@ def test_cnn_fast_step_on_batches_of_different_sizes_and_ties():
 
 def test_cnn_splits_large_batches_into_chunks_without_changing_the_numbers(monkeypatch):
     X, y = tiny_problem(7)
-    params = cnn.init_params(seed=4, dtype=np.float64, channels=(2, 3))
+    params = cnn.init_params(seed=4, dtype=np.float64, channels=(2, 3), n_hidden=6)
     L, grads = cnn.loss_and_grads(params, X, y)
     l = cnn.logits(params, X)
     monkeypatch.setattr(cnn, "CHUNK", 3)
@@ -106,7 +107,8 @@ def test_init_params_shapes_dtypes_and_seeds():
                                                  "W2": (mlp.N_HIDDEN, 10), "b2": (10,)}
     q = cnn.init_params()
     assert {k: v.shape for k, v in q.items()} == {"K1": (8, 1, 5, 5), "b1": (8,), "K2": (16, 8, 5, 5),
-                                                 "b2": (16,), "W3": (256, 10), "b3": (10,)}
+                                                 "b2": (16,), "W3": (256, 100), "b3": (100,),
+                                                 "W4": (100, 10), "b4": (10,)}
     for params in (p, q):
         assert all(v.dtype == np.float32 for v in params.values())
     np.testing.assert_array_equal(mlp.init_params(seed=3)["W1"], mlp.init_params(seed=3)["W1"])
@@ -153,7 +155,8 @@ def test_equal_hidden_units_stay_equal(subset_mnist):
 
 # --- training through the one loop ---------------------------------------------------
 
-@pytest.mark.parametrize("model, start", [(mlp, dict(n_hidden=5)), (cnn, dict(channels=(2, 3)))], ids=["mlp", "cnn"])
+@pytest.mark.parametrize("model, start", [(mlp, dict(n_hidden=5)), (cnn, dict(channels=(2, 3), n_hidden=6))],
+                         ids=["mlp", "cnn"])
 def test_train_follows_loss_and_grads(model, start):
     """train(model=...) uses the fast step; it must do what loss_and_grads says."""
     X, y = tiny_problem(12, seed=7)
