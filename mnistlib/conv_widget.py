@@ -10,6 +10,7 @@ widget follows are in ``mnistlib.widgets``.
 import ipywidgets as W_
 import numpy as np
 
+from . import cnn
 from .conv import conv2d_forward, maxpool2d_forward
 from .model import softmax
 from .plots import _font, rgb_png
@@ -25,8 +26,9 @@ def activations(params, x):
     """What every stage of the CNN makes of the images x: (n, 784) -> dict of arrays.
 
     "conv1": (n, F1, 24, 24) after ReLU, "pool1": (n, F1, 12, 12), "conv2": (n, F2, 8, 8)
-    after ReLU, "pool2": (n, F2, 4, 4), "logits": (n, 10); for the 5x5 kernels of
-    ``mnistlib.cnn``. The same arithmetic as ``cnn.logits``, with every stage kept.
+    after ReLU, "pool2": (n, F2, 4, 4), for the 5x5 kernels of ``mnistlib.cnn``: the
+    same arithmetic as the first layers of ``cnn.logits``, with every stage kept. What
+    comes after "pool2" (flatten, then the fully connected layers) is ``cnn.logits``'s.
     """
     x = np.asarray(x)
     if x.ndim != 2 or x.shape[1] != 784:
@@ -36,7 +38,6 @@ def activations(params, x):
     a["pool1"] = maxpool2d_forward(a["conv1"])[0]
     a["conv2"] = np.maximum(conv2d_forward(a["pool1"], params["K2"], params["b2"])[0], 0)
     a["pool2"] = maxpool2d_forward(a["conv2"])[0]
-    a["logits"] = a["pool2"].reshape(len(x), -1) @ params["W3"] + params["b3"]
     return a
 
 
@@ -126,7 +127,7 @@ def feature_maps_update(params, x, y, i, stage="conv1"):
         return out
     i = int(i)
     a = activations(params, x[i:i + 1])
-    p = softmax(a["logits"][0].astype(np.float64))
+    p = softmax(cnn.logits(params, x[i:i + 1])[0].astype(np.float64))
     pred, label = int(np.argmax(p)), int(y[i])
     maps = a[stage][0]
     F, side = maps.shape[:2]

@@ -22,8 +22,9 @@ def mnist():
         y = npz["y_train"][:20].astype(np.int64)
     params = cnn.init_params(seed=1)
     rng = np.random.default_rng(2)
-    for k in ("b1", "b2", "b3"):
-        params[k][:] = rng.normal(0, 0.1, params[k].shape)
+    for k, v in params.items():
+        if k.startswith("b"):
+            v[:] = rng.normal(0, 0.1, v.shape)
     return params, x, y
 
 
@@ -39,9 +40,7 @@ def test_activations_are_the_cnn_stage_by_stage(mnist):
     params, x, y = mnist
     a = conv_widget.activations(params, x[:3])
     assert {k: v.shape for k, v in a.items()} == {"conv1": (3, 8, 24, 24), "pool1": (3, 8, 12, 12),
-                                                  "conv2": (3, 16, 8, 8), "pool2": (3, 16, 4, 4),
-                                                  "logits": (3, 10)}
-    np.testing.assert_allclose(a["logits"], cnn.logits(params, x[:3]), rtol=1e-5, atol=1e-5)
+                                                  "conv2": (3, 16, 8, 8), "pool2": (3, 16, 4, 4)}
     # against the loop layers, in float64
     p = {k: v.astype(np.float64) for k, v in params.items()}
     z1 = np.maximum(conv2d_forward_loops(x[:1].reshape(1, 1, 28, 28).astype(np.float64), p["K1"], p["b1"])[0], 0)
