@@ -769,88 +769,315 @@ def _gradient_inputs(n=5):
     x = rng.uniform(0, 1, size=(n, 784))
     W = rng.normal(0, 0.05, size=(784, 10))
     b = rng.normal(0, 0.5, size=10)
-    y = np.array([3, 0, 7, 9, 1, 4, 2, 8][:n])
+    y = np.array([3, 0, 7, 9, 1, 4, 2, 8, 5, 6][:n])
     return x, y, W, b
 
 
-@exercise("gradients", reference=lambda: lambda x, y, W, b: model.gradients(x, y, W, b)[:2])
-def check_batch_gradients(fn):
-    """fn(x, y, W, b) -> (dW, db), the gradients of the mean loss.  x: (n, 784); y: (n,) labels."""
-    name = "gradients"
-    x, y, W, b = _gradient_inputs()
-    n = len(x)
-    dW, db, _ = model.gradients(x, y, W, b)
-    call = "gradients(x, y, W, b) with x (5, 784), W (784, 10), b (10,)"
-    got = _call(name, fn, x, y, W, b, call=call)
-    if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        _fail(name, f"{call} returned {type(got).__name__}; expected a pair (dW, db).", "end with `return dW, db`.")
-    gW = _as_array(name, got[0], call + " (dW)")
-    gb = _as_array(name, got[1], call + " (db)")
-    p = model.softmax(model.logits(x, W, b))
-    if gW.shape == (10, 784):
-        _fail(name, f"{call} returned dW of shape (10, 784); expected (784, 10), the shape of W.",
-              "dW = x^T (p - y) / n: transpose x, not the product.")
-    if gW.shape == dW.shape and np.all(np.isfinite(gW)):
-        wrong = [(n * dW, "is n times too large: the loss is a mean, so divide the sum over the examples by n"),
-                 (-dW, "has the wrong sign: it is p - y, not y - p"),
-                 (x.T @ p / n, "ignores the labels: subtract the one-hot y from p first")]
-        for w, why in wrong:
-            if np.allclose(gW, w, rtol=1e-5, atol=1e-8):
-                _fail(name, f"{call}: dW {why}.", "dW = x^T (p - y) / n")
-    _compare(name, gW, dW, call=call + " (dW)", hint="dW = x^T (p - y) / n, with y one-hot.")
-    if gb.shape == db.shape and np.all(np.isfinite(gb)):
-        for w, why in [(n * db, "is n times too large: average over the examples, .mean(axis=0)"),
-                       (-db, "has the wrong sign: it is p - y"),
-                       (p.mean(axis=0), "ignores the labels: subtract the one-hot y")]:
-            if np.allclose(gb, w, rtol=1e-5, atol=1e-8):
-                _fail(name, f"{call}: db {why}.", "db = mean over the rows of (p - y)")
-    _compare(name, gb, db, call=call + " (db)", hint="db = mean over the rows of (p - y).")
-
-    # One example in a batch of one: the same formulas without the average.
-    call1 = "gradients(x[:1], y[:1], W, b), a batch of one"
-    got = _call(name, fn, x[:1], y[:1], W, b, call=call1)
-    dW1, db1, _ = model.gradients(x[0], y[0], W, b)
-    _compare(name, got[0], dW1, call=call1 + " (dW)", hint="for one example, dW_ij = x_i (p_j - y_j).")
-    _compare(name, got[1], db1, call=call1 + " (db)", hint="for one example, db_j = p_j - y_j.")
-    return 4
+def _central_difference(f, a, h):
+    from .gradcheck import numerical_gradient
+    return numerical_gradient(lambda: f(a), a, h)
 
 
-# --- notebook 06: one step of gradient descent ----------------------------------
+def _numerical_gradient_reference(f, a, h=1e-5):
+    return _central_difference(f, np.array(a, dtype=np.float64), h)
+
+
+def _call_in_place(name, fn, f, a, *rest, call, hint):
+    """fn(f, work, *rest) on a copy ``work`` of the array a, which fn may nudge but must put back."""
+    work = a.copy()
+    got = _call(name, lambda f_, a_, *r: fn(f_, work, *r), f, a, *rest, call=call, hint=hint)
+    # a[i] += h; a[i] -= 2 * h; a[i] += h  may leave a rounding error of 1e-17: harmless.
+    if not np.allclose(work, a, rtol=0, atol=1e-12):
+        i = np.unravel_index(int(np.argmax(np.abs(work - a))), a.shape)
+        _fail(name, f"{call} left the array a changed: a{list(map(int, i))} was {_fmt(a[i], 6)} before and "
+                    f"{_fmt(work[i], 6)} after. Whoever calls your function would find their weights moved.",
+              "after the two evaluations at a[i] + h and a[i] - h, put a[i] back to its old value.",
+              "old = a[i]; a[i] = old + h; f_plus = f(a); a[i] = old - h; f_minus = f(a); a[i] = old")
+    return got
+
+
+@exercise("numerical_gradient", reference=lambda: _numerical_gradient_reference)
+def check_numerical_gradient(fn):
+    """fn(f, a, h=1e-5) -> the central-difference estimate of the gradient of f at a (shaped like a)."""
+    name = "numerical_gradient"
+    hint = ("f takes the whole array and returns one number, f(a). Nudge one entry of a at a time "
+            "(for i in np.ndindex(a.shape) visits every index), and keep the signature "
+            "numerical_gradient(f, a, h=1e-5).")
+    # 1. A cubic, on a 2-d array like W, with a large h: its central difference is exactly 3a^2 + h^2.
+    a = _rng().uniform(-1, 1, size=(3, 4))
+    h = 0.1
+    call = "numerical_gradient(f, a, h=0.1) with f(a) = sum(a**3) and a of shape (3, 4)"
+    got = _as_array(name, _call_in_place(name, fn, lambda a: float(np.sum(a ** 3)), a, h, call=call,
+                                         hint=hint), call)
+    exact = 3 * a ** 2
+    expected = exact + h ** 2
+    if got.shape != a.shape:
+        _fail(name, f"{call} returned shape {got.shape}, expected {a.shape}: one partial derivative per entry of a.",
+              "the gradient has the shape of a: start from grad = np.zeros(a.shape) and fill in grad[i] "
+              "for every index i of a (np.ndindex(a.shape) gives them all, for any number of dimensions).")
+    if np.all(np.isfinite(got)) and not np.allclose(got, expected, rtol=1e-6, atol=1e-8):
+        central = "use the central difference (f(a + h e_i) - f(a - h e_i)) / (2h): its error shrinks like h², not h."
+        for w, why, hint_, more in [
+                (exact + 3 * a * h + h ** 2, "is the forward difference (f(a + h e_i) - f(a)) / h", central,
+                 "evaluate f at a[i] = old + h and at a[i] = old - h, and divide the difference by 2 * h."),
+                (exact - 3 * a * h + h ** 2, "is the backward difference (f(a) - f(a - h e_i)) / h", central,
+                 "evaluate f at a[i] = old + h and at a[i] = old - h, and divide the difference by 2 * h."),
+                (2 * expected, "is twice too large", "the two points a[i] - h and a[i] + h are 2h apart.",
+                 "(f_plus - f_minus) / (2 * h)"),
+                (expected / 2, "is half the right size", "the two points a[i] - h and a[i] + h are 2h apart, not 4h.",
+                 "(f_plus - f_minus) / (2 * h)"),
+                (exact, "did not use h: with h = 0.1 the central difference of sum(a**3) is 3a² + h², "
+                        "not 3a²", "nudge by the h you are given, not by a fixed number.", None),
+                (np.zeros_like(a), "is all zeros: f never saw a nudged array",
+                 "change one entry of the array you pass to f, then call f on that array.", None)]:
+            if np.allclose(got, w, rtol=1e-6, atol=1e-8):
+                _fail(name, f"{call}: your estimate {why}.", hint_, more)
+    _compare(name, got, expected, call=call, hint="for each index i: f(a with a[i] + h), f(a with a[i] - h), "
+             "their difference over 2h.", rtol=1e-6, atol=1e-8)
+
+    # 2. A function that mixes the entries, with the default h: the gradient of log sum exp(a) is softmax(a).
+    a = np.array([0.5, -1.0, 2.0, 0.0, 1.5, -0.3])
+    call = "numerical_gradient(f, a) with f(a) = log(sum(exp(a))) and a of shape (6,), default h"
+    lse = lambda a: float(np.log(np.sum(np.exp(a))))                           # noqa: E731
+    got = _as_array(name, _call_in_place(name, fn, lse, a, call=call, hint=hint), call)
+    expected = model.softmax(a)
+    if got.shape == a.shape and np.allclose(got, 1.0):
+        _fail(name, f"{call} returned 1 for every entry: f was given a single number, not the whole array.",
+              "f(a) needs the whole array a, with entry i nudged: f(a[i] + h) only looks at one number.",
+              "old = a[i]; a[i] = old + h; f_plus = f(a); ...")
+    if got.shape == a.shape and np.allclose(got, expected, rtol=1e-2) and not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
+        _fail(name, f"{call} is close, but not close enough: off by {np.abs(got - expected).max():.1g}.",
+              "look at the default value of h: the error plot above shows which h makes central "
+              "differences most accurate in float64.", "def numerical_gradient(f, a, h=1e-5):")
+    _compare(name, got, expected, call=call, rtol=1e-6, atol=1e-9)
+    return 2
+
+
+def _example_advice(error):
+    """Hints for the exceptions example_gradients raises most often (see _explained_call)."""
+    advice = _unpack_advice(error)
+    text = str(error)
+    if advice is None and "broadcast" in text and "(784,)" in text and "(10,)" in text:
+        advice = ("x has 784 entries and p - y has 10: dW pairs every pixel i with every class j, "
+                  "dW[i, j] = x_i (p_j - y_j), a 784 x 10 table.", "np.outer(x, p - y)")
+    return advice
+
+
+@exercise("example_gradients", reference=lambda: lambda x, y, W, b: model.gradients(x, y, W, b)[:2])
+def check_example_gradients(fn):
+    """fn(x, y, W, b) -> (dW: (784, 10), db: (10,)) for one example.  x: (784,); y: its class, 0..9."""
+    name = "example_gradients"
+    X, labels, W, b = _gradient_inputs(2)
+    chain = "dL/dW_ij = (dL/dl_j) (dl_j/dW_ij) = (p_j - y_j) x_i: pixel i times class j's share of the error."
+    for x, y in zip(X, labels.tolist()):                   # two examples, of classes 3 and 0
+        call = f"example_gradients(x, y, W, b) with x of shape (784,) and y = {y}"
+        got = _explained_call(name, fn, x, y, W, b, call=call, explain=_example_advice)
+        if not (isinstance(got, (tuple, list)) and len(got) == 2):
+            _fail(name, f"{call} returned {type(got).__name__}"
+                  f"{f' of {len(got)} values' if isinstance(got, (tuple, list)) else ''}; expected a pair (dW, db).",
+                  "end with `return dW, db`.")
+        gW, gb = _as_array(name, got[0], call + " (dW)"), _as_array(name, got[1], call + " (db)")
+        if gW.shape == (10,) and gb.shape == (784, 10):
+            _fail(name, f"{call} returned (db, dW); expected (dW, db), in that order.", "return dW, db")
+        dW, db, _ = model.gradients(x, y, W, b)
+        p = model.softmax(model.logits(x, W, b))
+        y_hot = model.as_one_hot(y, 10)
+        if gW.shape == (10, 784):
+            _fail(name, f"{call} returned dW of shape (10, 784); expected (784, 10), the shape of W.",
+                  "dW[i, j] belongs to W[i, j]: the pixel i comes first, the class j second.",
+                  "np.outer(x, p - y) has shape (784, 10); np.outer(p - y, x) is its transpose.")
+        if gW.shape in ((784,), (10,)):
+            _fail(name, f"{call} returned dW of shape {gW.shape}; expected (784, 10), one number per weight.",
+                  "every weight W[i, j] gets its own derivative, x_i (p_j - y_j): a table of 784 x 10.",
+                  "np.outer(x, p - y)")
+        raw = "subtracts the label number y from every p_j, not the one-hot row"
+        raw_hint = (f"y = {y} is the class number; p - y needs the one-hot row: ten numbers, 1 at the true class.",
+                    "as_one_hot(y, 10) (or np.eye(10)[y]), then p - that")
+        if gW.shape == dW.shape and np.all(np.isfinite(gW)):
+            for w, why, nudge, more in [
+                    (-dW, "has the wrong sign", "dL/dl = p - y, predicted minus true.", "np.outer(x, p - y)"),
+                    (np.outer(x, p), "ignores the label", "dL/dl = p - y: subtract the one-hot label from p.",
+                     "np.outer(x, p - y)"),
+                    (np.outer(x, p - y), raw, *raw_hint),
+                    (np.outer(x, model.softmax(x @ W) - y_hot), "leaves out the bias b",
+                     "p comes from the logits l = xW + b.", "p = softmax(logits(x, W, b))"),
+                    (np.outer(np.ones(784), p - y_hot), "does not depend on x",
+                     "W[i, j] multiplies the pixel x_i in the logit l_j: by how much does l_j change when "
+                     "W[i, j] grows by 1?", chain)]:
+                if np.allclose(gW, w, rtol=1e-6, atol=1e-10):
+                    _fail(name, f"{call}: dW {why}.", nudge, more)
+        _compare(name, gW, dW, call=call + " (dW)", hint="follow the chain: which logits does W[i, j] change, and "
+                 "by how much per unit?", more=chain)
+        if gb.shape == ():
+            _fail(name, f"{call} returned db as a single number; expected shape (10,), like b.",
+                  "each bias b_j gets its own derivative.", "db = p - y")
+        if gb.shape == db.shape and np.all(np.isfinite(gb)):
+            for w, why, nudge, more in [(-db, "has the wrong sign", "dL/dl = p - y, predicted minus true.", "db = p - y"),
+                                        (p, "ignores the label", "subtract the one-hot label from p.", "db = p - y"),
+                                        (p - y, raw, *raw_hint)]:
+                if np.allclose(gb, w, rtol=1e-6, atol=1e-10):
+                    _fail(name, f"{call}: db {why}.", nudge, more)
+        _compare(name, gb, db, call=call + " (db)", hint="b_j moves the logit l_j by exactly as much as b_j "
+                 "changes, and no other logit.", more="dl_j/db_j = 1, so dL/db_j = dL/dl_j: db = p - y")
+    return 2
+
+
+# --- notebook 06: gradient descent ----------------------------------------------
+
+def _descent():
+    from . import descent_widget
+    return descent_widget
+
+
+@exercise("gradient_descent", reference=lambda: _descent().gradient_descent)
+def check_gradient_descent(fn):
+    """fn(grad, w0, lr, steps) -> the path, (steps + 1, *w0.shape): row 0 is w0, row t the point after t steps."""
+    name = "gradient_descent"
+    descend = _descent().gradient_descent
+    bowl = _descent().BOWLS["2-D"]
+    hint = ("fn(grad, w0, lr, steps) works for any function grad and any w0: compute the gradient at the "
+            "current point as grad(w).")
+
+    def run(grad, w0, lr, steps, call):
+        work = w0.copy()
+        got = _call(name, lambda grad, w0_, lr, steps: fn(grad, work, lr, steps), grad, w0, lr, steps,
+                    call=call, hint=hint)
+        if not np.array_equal(work, w0):
+            _fail(name, f"{call} changed w0 (it is now {_fmt(work)}): whoever called your function lost "
+                        "their starting point.",
+                  "`w = w0` does not copy: w and w0 are two names for one array, so w -= ... changes w0 "
+                  "too. w = w - lr * grad(w) makes a new array instead.",
+                  "w = w0.copy() at the start, or w = w - lr * grad(w) in the loop")
+        return _as_array(name, got, call)
+
+    # 1. The 2-D bowl of the notebook.
+    w0, lr, steps = np.array(bowl.start), 0.15, 6
+    call = f"gradient_descent(bowl.grad, w0, lr=0.15, steps=6) on the 2-D bowl, w0 = {_fmt(w0)}"
+    got = run(bowl.grad, w0, lr, steps, call)
+    expected = descend(bowl.grad, w0, lr, steps)
+    shape_more = "path = [w0]; then in the loop: w = w - lr * grad(w); path.append(w); at the end return np.array(path)"
+    if got.shape == w0.shape:
+        _fail(name, f"{call} returned one point, shape {got.shape}: the end of the path? Expected the whole "
+                    f"path, shape {expected.shape}.",
+              "keep every point: row 0 is w0, row t the point after t steps.", shape_more)
+    if got.shape == (steps, 2):
+        why = ("starts after the first step: row 0 must be w0 itself" if np.allclose(got, expected[1:])
+               else "has 6 rows; with w0 and one row per step it has 7")
+        _fail(name, f"{call}: your path {why}.", "the path holds w0 and then one point per step: steps + 1 rows.",
+              shape_more)
+    if got.shape == (steps + 2, 2):
+        _fail(name, f"{call}: your path has {steps + 2} rows; with w0 and one row per step it has {steps + 1}. "
+                    "One step too many?", "range(steps) runs the loop steps times.", shape_more)
+    if got.shape == expected.shape and np.all(np.isfinite(got)) and not np.allclose(got, expected):
+        if np.allclose(got, got[-1]) and np.allclose(got[-1], expected[-1]):
+            _fail(name, f"{call}: every row of your path is the last point.",
+                  "w -= ... changes the array w in place, and path.append(w) stores that same array each "
+                  "time, not a copy of it: all rows end up as the last w.",
+                  "write w = w - lr * grad(w), which makes a new array each step (or append w.copy())")
+        for w, why, nudge, more in [
+                (descend(lambda w: -bowl.grad(w), w0, lr, steps), "climbs up the bowl instead of down",
+                 "a step goes against the gradient.", "w = w - lr * grad(w)"),
+                (descend(bowl.grad, w0, 1.0, steps), "ignores the learning rate",
+                 "each step is lr times the gradient.", "w = w - lr * grad(w)"),
+                (w0 - lr * np.arange(steps + 1)[:, None] * bowl.grad(w0), "uses the gradient at w0 for every step",
+                 "the gradient changes as w moves: compute it again at the current point, every step.",
+                 "w = w - lr * grad(w), with the w of this step")]:
+            if np.allclose(got, w):
+                _fail(name, f"{call}: your path {why}.", nudge, more)
+    _compare(name, got, expected, call=call, hint="row t + 1 = row t - lr * grad(row t).", more=shape_more)
+
+    # 2. Another function and another shape: tanh(w) is the gradient of sum(log(cosh(w))).
+    w0, lr, steps = np.array([1.5, -0.5, 3.0]), 0.5, 4
+    call = "gradient_descent(np.tanh, w0, lr=0.5, steps=4) with w0 = [1.5, -0.5, 3] (a bowl with 3 weights)"
+    _compare(name, run(np.tanh, w0, lr, steps, call), descend(np.tanh, w0, lr, steps), call=call, hint=hint)
+
+    # 3. No steps at all: the path is w0 alone.
+    call = "gradient_descent(bowl.grad, w0, lr=0.1, steps=0)"
+    w0 = np.array(bowl.start)
+    _compare(name, run(bowl.grad, w0, 0.1, 0, call), w0[None, :], call=call,
+             hint="with steps = 0 the path is just w0: shape (1, 2).", more=shape_more)
+    return 3
+
+
+BOWL_STEPS, BOWL_GOAL = 20, 1e-3
+
+
+@exercise("bowl_lr", reference=lambda: lambda: 2 / 11)
+def check_bowl_lr(fn):
+    """fn() -> a learning rate with which 20 steps on the 2-D bowl bring the loss below 1/1000 of its start."""
+    name = "bowl_lr"
+    call = "bowl_lr()"
+    got = _as_array(name, _call(name, fn, call=call), call)
+    if got.size != 1:
+        _fail(name, f"{call} returned {got.size} numbers (shape {got.shape}); expected one learning rate.",
+              "return a single number, e.g. return 0.05.")
+    lr = float(got.reshape(()))
+    if not np.isfinite(lr) or lr <= 0:
+        _fail(name, f"{call} returned {_fmt(lr)}; a learning rate must be a positive number.",
+              "lr > 0 steps downhill; lr = 0 does not move, and lr < 0 climbs.")
+    bowl = _descent().BOWLS["2-D"]
+    path = _descent().gradient_descent(bowl.grad, np.array(bowl.start), lr, BOWL_STEPS)
+    with np.errstate(over="ignore"):
+        L0, L = bowl.loss(path[0]), bowl.loss(path[-1])
+    ratio = L / L0
+    r1, r2 = bowl.factors(lr)
+    balance = ("one step multiplies w₁ by 1 - lr and w₂ by 1 - 10 lr. The slower of the two sets the pace: "
+               "choose lr where both shrink equally fast, |1 - lr| = |1 - 10 lr|.")
+    reached = (f"with lr = {lr:g}, {BOWL_STEPS} steps on the 2-D bowl bring the loss to {ratio:.2g} times "
+               f"its start (the goal: below {BOWL_GOAL:g})")
+    if r2 <= -1:
+        _fail(name, f"{reached}: it {'diverges' if r2 < -1 else 'never settles'}. Along w₂ (curvature 10) each "
+                    f"step lands {-r2:.3g} times as far on the other side of the bottom.",
+              "the steep direction w₂ decides how large lr may be: move the lr slider until the zigzag "
+              "across the valley stops growing.", "each step multiplies w₂ by 1 - 10 lr, which must stay "
+              "above -1: lr < 0.2. " + balance)
+    if not ratio < BOWL_GOAL:
+        if abs(r1) >= abs(r2):
+            _fail(name, f"{reached}. The slow one is w₁ (curvature 1): each step keeps {r1:.3g} of its distance "
+                        "to the bottom.",
+                  "the flat direction w₁ wants a larger lr. How large can lr go before the steep direction "
+                  "w₂ zigzags too much?", balance)
+        _fail(name, f"{reached}. The slow one is w₂ (curvature 10): it zigzags across the valley, keeping "
+                    f"{-r2:.3g} of its distance each step.",
+              "a slightly smaller lr calms the zigzag along w₂ without slowing w₁ much.", balance)
+    return 2                                  # a positive number; the goal reached
+
 
 @exercise("update_step", reference=lambda: _step_reference)
 def check_update_step(fn):
-    """fn(x, y, W, b, lr) -> (W_new, b_new): one gradient-descent step on the batch (x, y)."""
+    """fn(X, y, W, b, lr) -> (W_new, b_new): one gradient-descent step on the batch (X, y); W, b unchanged."""
     from .train import step
 
     name = "update_step"
-    x, y, W, b = _gradient_inputs()
+    X, y, W, b = _gradient_inputs()
     lr = 0.5
-    W1, b1, _ = step(x, y, W, b, lr)
-    dW, db, _ = model.gradients(x, y, W, b)
-    call = "update_step(x, y, W, b, lr=0.5) with x (5, 784)"
-    got = _call(name, fn, x, y, W, b, lr, call=call)
+    W1, b1, _ = step(X, y, W, b, lr)
+    dW, db, _ = model.gradients(X, y, W, b)
+    call = "update_step(X, y, W, b, lr=0.5) with X (5, 784), y = [3, 0, 7, 9, 1]"
+    got = _explained_call(name, fn, X, y, W, b, lr, call=call, explain=_unpack_advice)
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        _fail(name, f"{call} returned {type(got).__name__}; expected a pair (W_new, b_new).",
+        _fail(name, f"{call} returned {type(got).__name__}"
+              f"{f' of {len(got)} values' if isinstance(got, (tuple, list)) else ''}; expected a pair (W_new, b_new).",
               "end with `return W_new, b_new`.")
-    gW = _as_array(name, got[0], call + " (W)")
+    gW, gb = _as_array(name, got[0], call + " (W)"), _as_array(name, got[1], call + " (b)")
+    if gW.shape == b.shape and gb.shape == W.shape:
+        _fail(name, f"{call} returned (b_new, W_new); expected (W_new, b_new), in that order.", "return W_new, b_new")
+    step_more = "W_new = W - lr * dW, with dW, db, _ = gradients(X, y, W, b)"
     if gW.shape == W.shape and np.all(np.isfinite(gW)):
-        for w, why, hint in [
-                (W + lr * dW, "climbs up the loss instead of down", "W_new = W - lr * dW: subtract the gradient."),
-                (W - dW, "ignores the learning rate", "multiply the gradient by lr."),
-                (W, "did not change W", "W_new = W - lr * dW, and return W_new."),
-                (-lr * dW, "returned -lr * dW, the change, not the new W", "W_new = W - lr * dW.")]:
+        for w, why, nudge in [
+                (W + lr * dW, "climbs up the loss instead of down", "a step goes against the gradient."),
+                (W - dW, "ignores the learning rate", "the step is lr times the gradient."),
+                (W, "is the old W", "return the W after the step."),
+                (-lr * dW, "is the change, -lr * dW, not the new W", "add the change to W.")]:
             if np.allclose(gW, w, rtol=1e-6, atol=1e-10):
-                _fail(name, f"{call}: the new W {why}.", hint)
-    _compare(name, gW, W1, call=call + " (W)", hint="W_new = W - lr * dW, with dW from gradients(x, y, W, b).")
-    _compare(name, got[1], b1, call=call + " (b)", hint="b_new = b - lr * db.")
-
-    # A second call from the same start must give the same answer: the inputs must not change.
-    W_keep = W.copy()
-    fn(x, y, W, b, lr)
-    if not np.array_equal(W, W_keep):
-        _fail(name, "update_step changed the W it was given.",
-              "compute W - lr * dW into a new array instead of W -= ..., so the caller's W stays as it was.")
-    return 3
+                _fail(name, f"{call}: the new W {why}.", nudge, step_more)
+    _compare(name, gW, W1, call=call + " (W)", hint="W_new = W - lr * (dL/dW), with dL/dW from gradients(X, y, W, b).",
+             more=step_more)
+    if gb.shape == b.shape and np.allclose(gb, b, rtol=1e-6, atol=1e-10):
+        _fail(name, f"{call}: the new b is the old b.", "the biases take a step too, with their own gradient db.",
+              "b_new = b - lr * db")
+    _compare(name, gb, b1, call=call + " (b)", hint="b_new = b - lr * (dL/db).", more="b_new = b - lr * db")
+    return 2
 
 
 # --- notebook 07: the batch gradient, looped and vectorised; an epoch of mini-batches ---

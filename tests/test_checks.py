@@ -116,12 +116,12 @@ def test_factors_are_said_as_a_reader_would(k, text):
 
 def test_a_wrong_matrix_is_described_not_dumped():
     x, y, W, b = checks._gradient_inputs()
-    msg = fails(checks.check_batch_gradients, lambda x, y, W, b: tuple(g / 8 for g in model.gradients(x, y, W, b)[:2]),
+    msg = fails(checks.check_example_gradients, lambda x, y, W, b: tuple(g / 8 for g in model.gradients(x, y, W, b)[:2]),
                 "1/8 of the expected")
     assert "..." not in msg and len(msg) < 600
     one_off = lambda x, y, W, b: (model.gradients(x, y, W, b)[0] + np.eye(784, 10)[::-1] * 0.5,   # noqa: E731
                                   model.gradients(x, y, W, b)[1])
-    fails(checks.check_batch_gradients, one_off, "entries differ", "largest difference is at [")
+    fails(checks.check_example_gradients, one_off, "entries differ", "largest difference is at [")
 
 
 # --- best_class (notebook 00: the warm-up that shows how a check answers) ------------------

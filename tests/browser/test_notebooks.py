@@ -8,7 +8,8 @@ the pictures change. Screenshots of each state go to artifacts/browser/.
 import pytest
 
 import jupyter_ui as ui
-from widget_checks import check_draw, check_live_heatmaps, check_lr_explorer, check_prediction_explorer
+from widget_checks import (check_descent_explorer, check_draw, check_live_heatmaps, check_lr_explorer,
+                           check_prediction_explorer)
 
 pytestmark = pytest.mark.browser
 
@@ -33,9 +34,10 @@ def open_and_run(page, server, name):
 
 
 def test_gradient_descent_widgets(server, page, screenshot):
-    """Notebook 06: learning-rate explorer and live heatmaps."""
+    """Notebook 06: the toy bowl, the learning-rate explorer and live heatmaps."""
     open_and_run(page, server, LR_NOTEBOOK)
     screenshot(page, f"{server.ui}-06-after-run-all")
+    check_descent_explorer(page, screenshot, f"{server.ui}-06")
     check_lr_explorer(page, screenshot, f"{server.ui}-06")
     check_live_heatmaps(page, screenshot, f"{server.ui}-06")
     assert ui.errors_on_page(page) == []

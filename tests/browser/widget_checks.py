@@ -45,6 +45,35 @@ def check_lr_explorer(page, screenshot, prefix):
                + ui.slider_value(page, ".mnistlib-lr-slider"))
 
 
+def check_descent_explorer(page, screenshot, prefix):
+    """Notebook 06's toy bowl: a large lr, fewer steps and the 1-D bowl each redraw the path."""
+    explorer = page.locator(".mnistlib-descent")
+    status = page.locator(".mnistlib-descent-status")
+    ui.wait_widgets_rendered(page, ".mnistlib-descent")
+    screenshot(explorer, f"{prefix}-descent-1-initial")
+    plot = ui.img_src(page, ".mnistlib-descent-plot")
+
+    ui.drag_slider(page, ".mnistlib-descent-lr", 1.0)          # lr = 3: past the edge of both bowls
+    ui.wait_img_changed(page, ".mnistlib-descent-plot", plot)
+    page.wait_for_function("() => document.querySelector('.mnistlib-descent-status')"
+                           ".innerText.includes('further each time')")
+    screenshot(explorer, f"{prefix}-descent-2-diverging")
+
+    plot = ui.img_src(page, ".mnistlib-descent-plot")
+    ui.drag_slider(page, ".mnistlib-descent-steps", 0.1)       # about 5 steps
+    ui.wait_img_changed(page, ".mnistlib-descent-plot", plot)
+    page.wait_for_function("() => /After [0-9] steps?/.test("
+                           "document.querySelector('.mnistlib-descent-status').innerText)")
+
+    plot = ui.img_src(page, ".mnistlib-descent-plot")
+    page.locator(".mnistlib-descent-bowl button", has_text="1-D").first.click()
+    ui.wait_img_changed(page, ".mnistlib-descent-plot", plot)
+    page.wait_for_function("() => document.querySelector('.mnistlib-descent-status')"
+                           ".innerText.includes('on the 1-D bowl')")
+    assert "Error" not in status.inner_text(), status.inner_text()
+    screenshot(explorer, f"{prefix}-descent-3-one-dimension")
+
+
 def check_live_heatmaps(page, screenshot, prefix):
     """The Train button animates the heatmaps and ends with a "done" status."""
     live = page.locator(".mnistlib-live")
