@@ -2,18 +2,18 @@
 
                                                           shape of what comes out
     x                     the images, (n, 784) rows       (n, 1, 28, 28)   reshaped
-    conv K1, b1           K1: (8, 1, 5, 5), b1: (8,)      (n, 8, 24, 24)
-    ReLU, max-pool 2x2                                     (n, 8, 12, 12)
-    conv K2, b2           K2: (16, 8, 5, 5), b2: (16,)    (n, 16, 8, 8)
-    ReLU, max-pool 2x2                                     (n, 16, 4, 4)
-    flatten                                                (n, 256)
-    linear W3, b3         W3: (256, 100), b3: (100,)      (n, 100)
+    conv K1, b1           K1: (16, 1, 5, 5), b1: (16,)    (n, 16, 24, 24)
+    ReLU, max-pool 2x2                                     (n, 16, 12, 12)
+    conv K2, b2           K2: (32, 16, 5, 5), b2: (32,)   (n, 32, 8, 8)
+    ReLU, max-pool 2x2                                     (n, 32, 4, 4)
+    flatten                                                (n, 512)
+    linear W3, b3         W3: (512, 100), b3: (100,)      (n, 100)
     ReLU                                                   (n, 100)
     linear W4, b4         W4: (100, 10), b4: (10,)        (n, 10)  the logits l
     L = mean cross-entropy of softmax(l) and the labels y
 
-The last three lines are the network of ``mnistlib.mlp``, reading 256 features
-that the convolutions found instead of the 784 pixels. (8 and 16 kernels and
+The last three lines are the network of ``mnistlib.mlp``, reading 512 features
+that the convolutions found instead of the 784 pixels. (16 and 32 kernels and
 100 hidden units are the defaults; ``init_params`` takes others.) A model for
 ``mnistlib.train.train(x, y, model=cnn)``, built from the fast layers of
 ``mnistlib.conv`` and those of ``mnistlib.layers``. The convolutions copy each
@@ -29,10 +29,10 @@ from .layers import (flatten_backward, flatten_forward, init_weights, linear_bac
                      relu_backward, relu_forward, softmax_cross_entropy)
 from .model import N_CLASSES
 
-CHANNELS = (8, 16)
+CHANNELS = (16, 32)
 KERNEL = 5
 N_HIDDEN = 100
-CHUNK = 1000       # images at a time: about 40 MB of im2col columns in float32
+CHUNK = 500        # images at a time: some 80 MB of im2col columns in float32
 
 # How to train it: train(x, y, model=cnn, **cnn.RECIPE). Chosen by accuracy on the
 # validation split (mnistlib.data.train_val_split); see the README.
@@ -41,7 +41,7 @@ RECIPE = dict(lr=0.2, epochs=8, batch_size=50, schedule="linear", weight_decay=0
 
 def init_params(seed=0, dtype=np.float32, *, channels=CHANNELS, kernel=KERNEL, n_hidden=N_HIDDEN,
                 init="he"):
-    """Starting parameters {"K1", "b1", "K2", "b2", "W3", "b3", "W4", "b4"}, shaped as in the module docstring.
+    """Starting parameters {"K1", "b1", "K2", "b2", "W3", "b3", "W4", "b4"}, shaped as the module docstring says.
 
     channels: (F1, F2), the number of kernels of the two convolutions; kernel:
     their size; n_hidden: the hidden units after them. Biases start at 0;

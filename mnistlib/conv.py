@@ -13,8 +13,8 @@ Shapes: images first, then channels, then rows and columns.
 
 x_pad is x with ``pad`` rows and columns of zeros added on every side. (Deep
 learning calls this a convolution; mathematicians call it a correlation: the
-kernel is not flipped.) The MNIST network: x (n, 1, 28, 28) and K (8, 1, 5, 5)
-give out (n, 8, 24, 24); max-pooling 2x2 with stride 2 halves that to (n, 8, 12, 12).
+kernel is not flipped.) The MNIST network: x (n, 1, 28, 28) and K (16, 1, 5, 5)
+give out (n, 16, 24, 24); max-pooling 2x2 with stride 2 halves that to (n, 16, 12, 12).
 
 Each layer is a forward/backward pair, as in ``mnistlib.layers``. The ``_loops``
 versions follow the formula, one output number at a time: slow, but easy to
@@ -43,11 +43,13 @@ def _check_conv(x, K, b, stride, pad):
         hint = " (MNIST rows? use x.reshape(-1, 1, 28, 28))" if x.ndim == 2 and x.shape[1] == 784 else ""
         raise ValueError(f"x must have shape (n, C, h, w); got shape {x.shape}{hint}")
     if K.ndim != 4 or K.shape[1] != x.shape[1]:
-        raise ValueError(f"K must have shape (F, C, kh, kw) with C = {x.shape[1]} channels like x; got shape {K.shape}")
+        raise ValueError(f"K must have shape (F, C, kh, kw) with C = {x.shape[1]} channels like x; "
+                         f"got shape {K.shape}")
     if b.shape != (K.shape[0],):
         raise ValueError(f"b must have shape ({K.shape[0]},), one bias per kernel; got shape {b.shape}")
     if int(stride) != stride or stride < 1 or int(pad) != pad or pad < 0:
-        raise ValueError(f"stride must be a whole number >= 1 and pad >= 0; got stride={stride!r}, pad={pad!r}")
+        raise ValueError(f"stride must be a whole number >= 1 and pad >= 0; "
+                         f"got stride={stride!r}, pad={pad!r}")
     h, w = x.shape[2] + 2 * pad, x.shape[3] + 2 * pad
     if K.shape[2] > h or K.shape[3] > w:
         raise ValueError(f"the kernel ({K.shape[2]}x{K.shape[3]}) is larger than the padded image ({h}x{w})")
@@ -209,7 +211,8 @@ def maxpool2d_forward_loops(x, size=2, stride=2):
         for c in range(C):
             for r in range(oh):
                 for s in range(ow):
-                    out[i, c, r, s] = x[i, c, r * stride:r * stride + size, s * stride:s * stride + size].max()
+                    window = x[i, c, r * stride:r * stride + size, s * stride:s * stride + size]
+                    out[i, c, r, s] = window.max()
     return out, (x, size, stride)
 
 

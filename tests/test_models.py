@@ -86,8 +86,8 @@ def test_cnn_splits_large_batches_into_chunks_without_changing_the_numbers(monke
 
 
 def test_cnn_logits_on_many_images_stay_within_memory():
-    """im2col of 3000 images alone would be 173 MB; in chunks of 1000 the peak stays far lower."""
-    X = np.random.default_rng(5).random((3000, 784), dtype=np.float32)
+    """The second convolution's im2col of 1500 images alone would be 150 MB; in chunks the peak stays far lower."""
+    X = np.random.default_rng(5).random((1500, 784), dtype=np.float32)
     params = cnn.init_params()
     tracemalloc.start()
     try:
@@ -95,8 +95,8 @@ def test_cnn_logits_on_many_images_stay_within_memory():
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert l.shape == (3000, 10) and l.dtype == np.float32
-    assert peak < 120e6, f"peak {peak / 1e6:.0f} MB"
+    assert l.shape == (1500, 10) and l.dtype == np.float32
+    assert peak < 100e6, f"peak {peak / 1e6:.0f} MB"
 
 
 # --- parameters and initialisation ----------------------------------------------------
@@ -106,15 +106,15 @@ def test_init_params_shapes_dtypes_and_seeds():
     assert {k: v.shape for k, v in p.items()} == {"W1": (784, mlp.N_HIDDEN), "b1": (mlp.N_HIDDEN,),
                                                  "W2": (mlp.N_HIDDEN, 10), "b2": (10,)}
     q = cnn.init_params()
-    assert {k: v.shape for k, v in q.items()} == {"K1": (8, 1, 5, 5), "b1": (8,), "K2": (16, 8, 5, 5),
-                                                 "b2": (16,), "W3": (256, 100), "b3": (100,),
+    assert {k: v.shape for k, v in q.items()} == {"K1": (16, 1, 5, 5), "b1": (16,), "K2": (32, 16, 5, 5),
+                                                 "b2": (32,), "W3": (512, 100), "b3": (100,),
                                                  "W4": (100, 10), "b4": (10,)}
     for params in (p, q):
         assert all(v.dtype == np.float32 for v in params.values())
     np.testing.assert_array_equal(mlp.init_params(seed=3)["W1"], mlp.init_params(seed=3)["W1"])
     assert not np.array_equal(mlp.init_params(seed=3)["W1"], mlp.init_params(seed=4)["W1"])
     assert mlp.init_params(init="he")["W1"].std() == pytest.approx(np.sqrt(2 / 784), rel=0.02)
-    assert cnn.init_params(init="he")["K2"].std() == pytest.approx(np.sqrt(2 / 200), rel=0.05)
+    assert cnn.init_params(init="he")["K2"].std() == pytest.approx(np.sqrt(2 / 400), rel=0.05)
     with pytest.raises(ValueError, match="init must be"):
         mlp.init_params(init="random")
 
@@ -175,7 +175,7 @@ def test_train_follows_loss_and_grads(model, start):
 
 def test_train_the_cnn_a_little(subset_mnist):
     d = subset_mnist
-    r = train(d.x_train[:2000], d.y_train[:2000], model=cnn, lr=0.1, epochs=1, batch_size=50,
-              x_val=d.x_test, y_val=d.y_test)
-    assert r.history.val_acc[-1] > 0.7
+    r = train(d.x_train[:2000], d.y_train[:2000], model=cnn, params=cnn.init_params(channels=(4, 8), n_hidden=32),
+              lr=0.2, epochs=2, batch_size=50, x_val=d.x_test, y_val=d.y_test)
+    assert r.history.val_acc[-1] > 0.75                 # from 10 % (guessing) in 80 updates
     assert all(v.dtype == np.float32 for v in r.params.values())
