@@ -103,9 +103,9 @@ def _kernels_png(params, stage):
     """The kernels that made ``stage``: conv 1's (one row) or conv 2's (a row per kernel)."""
     if stage in ("conv1", "pool1"):
         K = params["K1"]                                          # (F1, 1, k, k)
-        return tiles_png(K[:, 0], scale=10, titles=range(len(K)))
+        return tiles_png(K[:, 0], scale=10, ncols=8, titles=range(len(K)))
     K = params["K2"]                                              # (F2, F1, k, k)
-    return tiles_png(K, scale=5, gap=3, row_titles=range(len(K)))
+    return tiles_png(K, scale=4, gap=3, row_titles=range(len(K)))
 
 
 def feature_maps_update(params, x, y, i, stage="conv1"):

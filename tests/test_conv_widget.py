@@ -20,7 +20,7 @@ def mnist():
     with np.load(SUBSET_PATH) as npz:
         x = np.divide(npz["x_train"][:20].reshape(-1, 784), 255, dtype=np.float32)
         y = npz["y_train"][:20].astype(np.int64)
-    params = cnn.init_params(seed=1)
+    params = cnn.init_params(seed=1, channels=(8, 16))        # the viewer takes any number of kernels
     rng = np.random.default_rng(2)
     for k, v in params.items():
         if k.startswith("b"):
@@ -39,8 +39,9 @@ def classes(w):
 def test_activations_are_the_cnn_stage_by_stage(mnist):
     params, x, y = mnist
     a = conv_widget.activations(params, x[:3])
-    assert {k: v.shape for k, v in a.items()} == {"conv1": (3, 8, 24, 24), "pool1": (3, 8, 12, 12),
-                                                  "conv2": (3, 16, 8, 8), "pool2": (3, 16, 4, 4)}
+    F1, F2 = len(params["K1"]), len(params["K2"])
+    assert {k: v.shape for k, v in a.items()} == {"conv1": (3, F1, 24, 24), "pool1": (3, F1, 12, 12),
+                                                  "conv2": (3, F2, 8, 8), "pool2": (3, F2, 4, 4)}
     # against the loop layers, in float64
     p = {k: v.astype(np.float64) for k, v in params.items()}
     z1 = np.maximum(conv2d_forward_loops(x[:1].reshape(1, 1, 28, 28).astype(np.float64), p["K1"], p["b1"])[0], 0)
@@ -161,3 +162,16 @@ def test_viewer_refuses_bad_arguments(mnist, kwargs, match):
         x = x.reshape(-1, 28, 28)
     with pytest.raises(ValueError, match=match):
         conv_widget.feature_map_viewer(params, x, y, **kwargs)
+
+
+def test_update_with_the_default_network(mnist):
+    """cnn.init_params's own sizes: the kernels of convolution 1 wrap after 8 to a row."""
+    _, x, y = mnist
+    params = cnn.init_params(seed=0)
+    F1, F2 = len(params["K1"]), len(params["K2"])
+    r = conv_widget.feature_maps_update(params, x, y, 0, "conv1")
+    assert r["maps"].shape == (F1, 24, 24) and f"{F1} maps of 24 x 24" in r["message"]
+    width, height = size(r["png"]["kernels"])
+    assert width <= 8 * 56 and height == -(-F1 // 8) * (50 + 16 + 6)
+    r = conv_widget.feature_maps_update(params, x, y, 0, "conv2")
+    assert r["maps"].shape == (F2, 8, 8) and size(r["png"]["kernels"])[1] == F2 * (20 + 3)

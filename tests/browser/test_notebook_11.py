@@ -40,7 +40,7 @@ def test_feature_map_viewer(server, page, screenshot):
     for part in ("index", "prev", "next", "stage", "digit", "kernels", "maps", "status"):
         assert page.locator(f".mnistlib-featuremaps-{part}").count() == 1, part
     wait_status(page, "image 0:")
-    assert "8 maps of 24 x 24" in page.locator(STATUS).inner_text()
+    assert "maps of 24 x 24" in page.locator(STATUS).inner_text()
     screenshot(viewer, "lab-11-featuremaps-1-image-0-conv1")
 
     # the next image: the digit and its maps change, the kernels stay
@@ -58,7 +58,7 @@ def test_feature_map_viewer(server, page, screenshot):
     page.locator(".mnistlib-featuremaps-stage button", has_text="max-pooling 2").first.click()
     ui.wait_img_changed(page, ".mnistlib-featuremaps-maps", maps)
     ui.wait_img_changed(page, ".mnistlib-featuremaps-kernels", kernels)
-    wait_status(page, "16 maps of 4 x 4", how="includes")
+    wait_status(page, "maps of 4 x 4", how="includes")
     screenshot(viewer, "lab-11-featuremaps-3-pool2")
 
     # a typed image number
