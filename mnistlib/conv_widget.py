@@ -9,6 +9,7 @@ widget follows are in ``mnistlib.widgets``.
 
 import ipywidgets as W_
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import cnn
 from .conv import conv2d_forward, maxpool2d_forward
@@ -126,8 +127,11 @@ def feature_maps_update(params, x, y, i, stage="conv1"):
         out["message"] = f"stage must be one of {', '.join(STAGES)}; got {stage!r}"
         return out
     i = int(i)
-    a = activations(params, x[i:i + 1])
-    p = softmax(cnn.logits(params, x[i:i + 1])[0].astype(np.float64))
+    # One image's products are tiny: handing them to a second BLAS thread costs far more
+    # than it saves (some 20 ms per product on a busy machine), as for train's small batches.
+    with threadpool_limits(1, user_api="blas"):
+        a = activations(params, x[i:i + 1])
+        p = softmax(cnn.logits(params, x[i:i + 1])[0].astype(np.float64))
     pred, label = int(np.argmax(p)), int(y[i])
     maps = a[stage][0]
     F, side = maps.shape[:2]
