@@ -7,10 +7,15 @@
                              e.g. python run.py test -m "not browser")
     python run.py bench      set up, then print the benchmark table
     python run.py student    set up, then write the student copy of the notebooks to student/
+    python run.py course     for teachers: set up .venv-teach (with nbgrader), then write the
+                             nbgrader course to course/ (options: python run.py course --help)
 
 "Set up" means: make a virtual environment in .venv (once) and install this
 project into it with what the job needs (again only when pyproject.toml changes).
-Nothing is installed outside .venv.
+The teacher's tools get an environment of their own, .venv-teach: nbgrader adds
+its menus and server extensions to every JupyterLab it is installed beside, and
+the learners' JupyterLab in .venv stays without them. Nothing is installed
+outside these two directories.
 """
 
 import hashlib
@@ -18,32 +23,36 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
+TEACH_VENV = ROOT / ".venv-teach"       # nbgrader and its JupyterLab extensions live here only
 EXTRAS = {"lab": "lab", "demo": "lab,browser", "train": "", "test": "test,browser", "bench": "lab",
-          "student": "lab"}
+          "student": "lab", "course": "teach"}
+VENVS = {"course": TEACH_VENV}
+TEACH_PYTHON = (3, 11)                  # nbgrader 0.9.6 needs Python 3.11 or newer
 
 
-def venv_python():
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def venv_python(where=VENV):
+    return where / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def setup(extras):
+def setup(extras, where=VENV):
     if sys.version_info < (3, 10):
         sys.exit(f"Python 3.10 or newer is needed; this is {sys.version.split()[0]}.")
-    if not venv_python().exists():
-        print(f"Creating a virtual environment in {VENV.name}/ ...", flush=True)
-        venv.create(VENV, with_pip=True)
+    if not venv_python(where).exists():
+        print(f"Creating a virtual environment in {where.name}/ ...", flush=True)
+        venv.create(where, with_pip=True)
     spec = f".[{extras}]" if extras else "."
-    stamp = VENV / f".installed-{extras.replace(',', '-') or 'base'}"
+    stamp = where / f".installed-{extras.replace(',', '-') or 'base'}"
     want = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text() == want:
         return
-    print(f"Installing mnistlib{spec[1:]} into {VENV.name}/ (first time only) ...", flush=True)
-    pip = [str(venv_python()), "-m", "pip"]
+    print(f"Installing mnistlib{spec[1:]} into {where.name}/ (first time only) ...", flush=True)
+    pip = [str(venv_python(where)), "-m", "pip"]
     subprocess.run(pip + ["install", "--quiet", "--upgrade", "pip"], check=True)
     subprocess.run(pip + ["install", "--quiet", "--editable", spec], check=True, cwd=ROOT)
     stamp.write_text(want)
@@ -75,8 +84,15 @@ def main(argv):
         print(__doc__)
         return 2
     job, rest = argv[0], argv[1:]
-    setup(EXTRAS[job])
-    py = venv_python()
+    if job == "course" and sys.version_info < TEACH_PYTHON:
+        sys.exit(f"python run.py course needs Python {'.'.join(map(str, TEACH_PYTHON))} or newer "
+                 f"(nbgrader 0.9.6 does); this is {sys.version.split()[0]}. The notebooks themselves "
+                 "run on 3.10.")
+    if job == "demo":
+        # the demo prints its start-up time, counted from here (set-up check included)
+        os.environ["MNISTLIB_DEMO_STARTED"] = str(time.time())
+    setup(EXTRAS[job], VENVS.get(job, VENV))
+    py = venv_python(VENVS.get(job, VENV))
     if job == "lab":
         if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in rest:
             # Jupyter refuses root unless told; containers and classroom VMs often run as root.
@@ -93,6 +109,8 @@ def main(argv):
         return run(py, "benchmarks/run.py", *rest)
     if job == "student":
         return run(py, "tools/student_version.py", *rest)
+    if job == "course":
+        return run(py, "tools/make_course.py", *rest)
 
 
 if __name__ == "__main__":

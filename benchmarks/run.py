@@ -1,11 +1,13 @@
 """Is the series fast enough to train live?  Times the training loop, the widgets and the notebooks.
 
-    MNIST_DATA_DIR=/path/to/mnist python benchmarks/run.py [--quick] [--notebooks]
+    MNIST_DATA_DIR=/path/to/mnist python benchmarks/run.py [--quick] [--notebooks | --classroom]
 
 Prints the machine (cores, CPU, numpy, BLAS), then a Markdown table: one row per
 measurement, with its target and whether it was met. benchmarks/README.md says
 what each row measures. --quick: fewer repeats, for checking the script itself.
---notebooks: also execute every notebook headless (not written back).
+--notebooks: also execute every notebook headless (not written back), each in a
+fresh kernel whose peak memory and CPU time are read, and size a classroom server
+from them. --classroom: those rows only.
 
 The numbers only count on the full MNIST; the script says so loudly when
 load_mnist fell back to the bundled subset. Run it on a quiet machine: the load
@@ -22,6 +24,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from contextlib import redirect_stdout
 from pathlib import Path
@@ -395,25 +398,110 @@ def widget_rows(table, d, repeats):
 
 # --- 5. the notebooks ----------------------------------------------------------
 
+# Appended to each notebook in memory: the kernel reports its own peak memory and CPU time.
+KERNEL_USAGE = """
+import json as _json, resource as _resource, sys as _sys
+_usage = _resource.getrusage(_resource.RUSAGE_SELF)
+_peak_mb = _usage.ru_maxrss / (1024 * 1024 if _sys.platform == "darwin" else 1024)
+try:
+    for _line in open("/proc/self/status"):
+        if _line.startswith("VmHWM:"):
+            _peak_mb = int(_line.split()[1]) / 1024
+except OSError:
+    pass
+print(_json.dumps({"peak_mb": _peak_mb, "cpu_s": _usage.ru_utime + _usage.ru_stime}))
+"""
+
+
 def notebook_rows(table):
+    """Each notebook in a fresh kernel: wall time, and the kernel's CPU seconds and peak memory."""
+    import json
     import nbformat
     from nbclient import NotebookClient
     paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    total = 0.0
+    total, usage = 0.0, {}
     for p in paths:
         nb = nbformat.read(p, as_version=4)        # executed in memory, never written back
+        nb.cells.append(nbformat.v4.new_code_cell(KERNEL_USAGE))
         client = NotebookClient(nb, timeout=600, kernel_name="python3",
                                 resources={"metadata": {"path": str(p.parent)}})
         t = time.perf_counter()
         try:
             client.execute()
-            result = f"{time.perf_counter() - t:.1f} s"
+            seconds = time.perf_counter() - t
+            out = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+            usage[p.name] = json.loads(out.strip().splitlines()[-1])
+            result = (f"{seconds:.1f} s; kernel: {usage[p.name]['cpu_s']:.1f} CPU s, "
+                      f"peak {usage[p.name]['peak_mb']:.0f} MB")
         except Exception as e:
             result = f"{time.perf_counter() - t:.1f} s, FAILED: {type(e).__name__}"
         total += time.perf_counter() - t
-        table.add(f"notebook {p.name}", result)
+        table.add(f"notebook {p.name} (fresh kernel: wall time; CPU time and peak memory (VmHWM) "
+                  "of the kernel process)", result)
     table.add(f"all {len(paths)} notebooks, executed headless one after another", f"{total:.1f} s",
               "< 3 min", total < 180)
+    return usage
+
+
+def jupyter_server_mb():
+    """Resident memory (MB) of a JupyterLab server that has started and served /lab once: what a
+    JupyterHub starts for each student, before any kernel."""
+    import socket
+    import tempfile
+    import urllib.request
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as home:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
+             "--ServerApp.ip=127.0.0.1", "--IdentityProvider.token=bench", f"--ServerApp.root_dir={home}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/lab?token=bench", timeout=5).read()
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError("JupyterLab did not start")
+                    time.sleep(0.5)
+            for line in Path(f"/proc/{server.pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+            raise RuntimeError("no VmRSS in /proc")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+SERVER_GB, KEPT_FOR_SYSTEM_GB = 16, 2
+
+
+def classroom_rows(table, usage):
+    """Turn the notebooks' kernels into "one student needs about X MB; a 16 GB server holds N"."""
+    if not usage:
+        return
+    name, worst = max(usage.items(), key=lambda kv: kv[1]["peak_mb"])
+    try:
+        server = jupyter_server_mb()
+        table.add("JupyterLab server of one student, started and /lab served once (VmRSS)", f"{server:.0f} MB")
+    except Exception as e:                          # no JupyterLab, or no /proc: report the kernels alone
+        table.add("JupyterLab server of one student", f"not measured: {type(e).__name__}: {e}")
+        server = 0.0
+    student = worst["peak_mb"] + server
+    n = int((SERVER_GB - KEPT_FOR_SYSTEM_GB) * 1024 // student)
+    table.add(f"classroom server: one student = the largest kernel peak ({name}) + their JupyterLab server; "
+              f"{SERVER_GB} GB less {KEPT_FOR_SYSTEM_GB} GB for the system",
+              f"one student needs about {student:.0f} MB; a {SERVER_GB} GB server holds about {n} students "
+              "(one running kernel each)")
+    cpu_name, cpu_worst = max(usage.items(), key=lambda kv: kv[1]["cpu_s"])
+    all_cpu = sum(u["cpu_s"] for u in usage.values())
+    table.add("classroom server: CPU for one student's Run All",
+              f"{cpu_worst['cpu_s']:.1f} CPU s for the heaviest ({cpu_name}), {all_cpu:.0f} CPU s for the "
+              f"whole series; 30 students running {cpu_name} at once on 2 cores wait about "
+              f"{30 * cpu_worst['cpu_s'] / 2:.0f} s")
 
 
 # --- 6. peak memory -------------------------------------------------------------
@@ -442,6 +530,84 @@ def memory_row(table):
     peak_mb = int(out.stdout.split()[-1]) / 1024
     table.add("peak memory: python + load_mnist() + the recipe's 4 epochs (fresh process, VmHWM)",
               f"{peak_mb:.0f} MB", "< 1 GB", peak_mb < 1024)
+
+
+# --- 7. the live demo's start-up ------------------------------------------------
+
+def demo_startup_row(table):
+    """From the command to the first widget answering, as a presenter would see it.
+
+    Starts ``python -m mnistlib.demo`` (what ``python run.py demo`` runs after its
+    set-up check), opens the page in headless Chromium as soon as the launcher
+    prints the address, and clicks the prediction explorer's "next image" button:
+    the time until its status line changes. The launcher's own reading ("Page
+    ready: ...") is shown beside it. Needs Playwright, Voila and Chromium.
+    """
+    import re
+    import signal
+    import socket
+    what = "live demo start-up: command -> first widget answers a click in the browser"
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        table.add(what, "not measured: Playwright is not installed (pip install -e '.[browser]')")
+        return
+    if not os.access(chromium, os.X_OK):
+        table.add(what, f"not measured: no Chromium at {chromium} (sudo bash .ci/browser-deps)")
+        return
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    log = open(os.devnull, "w")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1366, "height": 768})   # the presenter's browser is open
+        t0 = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "mnistlib.demo", f"--port={port}"], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+        lines = []
+        def read():
+            for line in proc.stdout:
+                lines.append(line)
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+
+        def said(words, timeout):
+            """Wait until the launcher has printed a line with these words."""
+            deadline = time.monotonic() + timeout
+            while not any(words in x for x in lines):
+                if time.monotonic() > deadline or not reader.is_alive():
+                    raise RuntimeError(f"the launcher never said {words!r}: {''.join(lines)[-300:]}")
+                time.sleep(0.05)
+
+        try:
+            said("Live demo: open", 120)                   # the launcher says when to open the page
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded", timeout=120_000)
+            button = page.locator(".mnistlib-explorer-next").first
+            button.wait_for(timeout=120_000)
+            status = page.locator(".mnistlib-explorer-status").inner_text()
+            button.click()
+            page.wait_for_function("s => document.querySelector('.mnistlib-explorer-status')"
+                                   ".innerText !== s", arg=status, timeout=60_000)
+            seconds = time.monotonic() - t0
+            said("Page ready", 60)
+            m = re.search(r"answered (\d+\.\d) s", "".join(lines))
+            data = "full MNIST" if any("Data: the full MNIST" in x for x in lines) else "bundled subset"
+            table.add(f"{what} ({data})", f"{seconds:.1f} s (the launcher said {m.group(1)} s)",
+                      "< 10 s", seconds < 10)
+        except Exception as e:
+            table.add(what, f"failed: {type(e).__name__}: {str(e).splitlines()[0]}", "< 10 s", False)
+        finally:
+            proc.terminate()                               # the launcher stops Voila and its kernels
+            proc.wait(timeout=60)
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)        # whatever did not stop in time
+            except ProcessLookupError:
+                pass
+            browser.close()
+            log.close()
 
 
 # --- OpenBLAS variables ---------------------------------------------------------
@@ -666,6 +832,8 @@ def main(argv=None):
     parser.add_argument("--notebooks", action="store_true", help="also execute every notebook headless")
     parser.add_argument("--skip-models", action="store_true",
                         help="leave out the MLP and CNN rows (they train for a few minutes)")
+    parser.add_argument("--classroom", action="store_true",
+                        help="only the notebooks and the classroom-server rows (what a JupyterHub needs)")
     args = parser.parse_args(argv)
     repeats = 3 if args.quick else 7
 
@@ -689,20 +857,22 @@ def main(argv=None):
         print(line, file=sys.stderr, flush=True)
 
     table = Table()
-    seconds = epoch_rows(table, d, repeats, both_thread_counts=not args.quick)
-    floor_rows(table, d, repeats, seconds)
-    openblas_row(table, repeats, seconds)
-    recipe_row(table, d, 3 if args.quick else 5)
-    method_rows(table, d, args.quick)
-    widget_rows(table, d, 5 if args.quick else 10)
-    memory_row(table)
-    if not args.skip_models:
-        conv_throughput_rows(table, repeats)
-        model_epoch_rows(table, d, 3 if args.quick else 5, both_thread_counts=not args.quick)
-        model_goal_rows(table, d)
-        model_memory_rows(table)
-    if args.notebooks:
-        notebook_rows(table)
+    if not args.classroom:
+        seconds = epoch_rows(table, d, repeats, both_thread_counts=not args.quick)
+        floor_rows(table, d, repeats, seconds)
+        openblas_row(table, repeats, seconds)
+        recipe_row(table, d, 3 if args.quick else 5)
+        method_rows(table, d, args.quick)
+        widget_rows(table, d, 5 if args.quick else 10)
+        memory_row(table)
+        demo_startup_row(table)
+        if not args.skip_models:
+            conv_throughput_rows(table, repeats)
+            model_epoch_rows(table, d, 3 if args.quick else 5, both_thread_counts=not args.quick)
+            model_goal_rows(table, d)
+            model_memory_rows(table)
+    if args.notebooks or args.classroom:
+        classroom_rows(table, notebook_rows(table))
     header.append(f"load average: {load_before} before, {load()} after (1, 5, 15 min)")
 
     print("\n".join(header))

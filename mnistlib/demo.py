@@ -1,28 +1,40 @@
-"""Live-demo mode: the course's widgets on one page, large enough for a projector.
+"""Live-demo mode: the course's widgets on one page, for a projector in a lecture hall.
 
-The page is ``demo/live_demo.ipynb``, shown by Voila without its code cells:
+The page is ``demo/live_demo.ipynb``, shown by Voila without its code cells;
+``python run.py demo`` (or ``python -m mnistlib.demo``) serves it:
 
-    voila demo/live_demo.ipynb --port=8866 --Voila.ip=127.0.0.1 --theme=light \
+    voila demo/live_demo.ipynb --port=8866 --Voila.ip=127.0.0.1 --theme=light \\
           --strip_sources=True --show_tracebacks=False --no-browser
 
-(``python -m mnistlib.demo`` runs exactly that and prints the address.)
-The notebook calls ``projector_mode()`` first and then shows the widgets from
-``mnistlib.widgets`` unchanged: every control there already catches its own
-errors and reports them in its status line, so nothing here can crash the kernel.
+The launcher (``main``) first says whether the full MNIST is on disk (the page
+never downloads: without it, the page uses the bundled subset, and the launcher
+prints the one command to run before class), then prints the address, and,
+once a browser has opened the page and its widgets answer, the start-up time.
+
+The notebook calls ``projector_mode()`` first, then shows the widgets of
+``mnistlib.widgets``, ``explorer_widget`` and ``draw_widget`` unchanged (each
+catches its own errors and shows them in its status line), and ends with
+``footer()``: which data the page uses and how well the model does, in words.
 """
 
+import html
+import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
-import ipywidgets as W_
-
-# Widget text, buttons and sliders scaled up through ipywidgets' CSS variables.
-# The figures are PNGs drawn at 100 dpi with fixed layouts (fast redraws), so
-# they are enlarged here by CSS, text and all, rather than redrawn with larger
-# fonts (which would overflow those layouts) or at a higher dpi (slower).
-# "!important" because the widgets set their images' widths inline.
+# Large type through ipywidgets' CSS variables; and a layout that fits any window
+# from 1280 px wide up, with no horizontal scrolling: boxes wrap, and each
+# picture takes a share of the width (capped at `scale` times its size).
+# The pictures are PNGs drawn at 100 dpi with fixed layouts (fast redraws), so
+# CSS resizes them rather than redrawing them with larger fonts (which would not
+# fit those layouts) or at a higher dpi (slower). "!important" where the widgets
+# set a size inline.
 _CSS = """
 <style>
 :root {{
@@ -34,23 +46,67 @@ _CSS = """
   --jp-ui-font-size1: {font}px;
 }}
 body {{ font-size: {font}px; }}
-.jp-RenderedText pre {{ font-size: {status}px; }}
 .jp-RenderedHTMLCommon h1 {{ font-size: {h1}px; }}
 .jp-RenderedHTMLCommon h2 {{ font-size: {h2}px; margin-top: 1.2em; }}
 .jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon li {{ font-size: {font}px; line-height: 1.5; }}
 .widget-slider .widget-readout, .widget-label, .widget-html-content,
 .jupyter-widgets button, .widget-text input, .widget-dropdown select {{ font-size: {font}px; }}
-.mnistlib-lr-slider, .mnistlib-draw-brush, .mnistlib-draw-threshold {{ width: {slider}px; }}
-.mnistlib-lr-slider .widget-slider, .mnistlib-lr-slider .slider-container {{ width: {slider}px; }}
+
+/* nothing wider than the page: rows wrap, boxes and pictures stay inside it */
+.jupyter-widgets.widget-box {{ max-width: 100%; }}
+.jupyter-widgets.widget-hbox {{ flex-wrap: wrap; }}
+.jupyter-widgets img {{ max-width: 100%; height: auto !important; }}
+.widget-html-content {{ white-space: normal; }}
+
+/* 1 and 2: the slider (or button) on a row of its own, then the loss curve and the
+   heatmaps side by side, at the same height, then the status line */
+.mnistlib-lr-explorer.widget-vbox, .mnistlib-live.widget-vbox {{
+  display: grid !important; grid-template-columns: minmax(0, 45fr) minmax(0, 55fr);
+  column-gap: 1.5%; align-items: start; }}
+.mnistlib-live.widget-vbox {{ grid-template-columns: minmax(0, 55fr) minmax(0, 45fr); }}
+.mnistlib-lr-explorer.widget-vbox, .mnistlib-live.widget-vbox {{ max-width: {pair}px; }}
+.mnistlib-lr-explorer > .mnistlib-lr-slider, .mnistlib-lr-explorer > .mnistlib-lr-status,
+.mnistlib-live > .mnistlib-live-train, .mnistlib-live > .mnistlib-live-status {{
+  grid-column: 1 / -1; }}
+.mnistlib-lr-slider.widget-slider {{ width: {slider}px; max-width: 100%; }}
+.mnistlib-live-train {{ justify-self: start; }}
+img.mnistlib-lr-loss, img.mnistlib-live-loss {{ width: min({plot}px, 100%) !important; }}
+img.mnistlib-lr-heatmaps, img.mnistlib-live-heatmaps {{ width: min({heat}px, 100%) !important; }}
+.mnistlib-lr-explorer > img, .mnistlib-live > img {{ margin-left: 0; margin-right: 0; }}
+
+/* 3: the bar chart and the contributions side by side */
+img.mnistlib-explorer-probs {{ width: min({probs}px, 36%) !important; }}
+img.mnistlib-explorer-contrib {{ width: min({contrib}px, 62%) !important; }}
+.mnistlib-explorer-index {{ width: auto !important; }}
+.mnistlib-explorer-index input {{ width: 5em; flex: 0 0 auto; }}
+
+/* a dropdown as wide as its longest choice, never a sliver */
+.widget-dropdown.mnistlib-explorer-compare, .widget-dropdown.mnistlib-draw-compare {{
+  width: auto !important; }}
+.mnistlib-explorer-compare select, .mnistlib-draw-compare select {{
+  flex: 0 0 auto; width: auto; min-width: 7em; }}
+
+/* 4: canvas | what the network sees | bars, then contributions | threshold */
+img.mnistlib-draw-preview {{ width: {preview}px !important; }}
+.widget-vbox:has(> .mnistlib-draw-preview) > .widget-html {{ max-width: {preview}px; text-align: center; }}
+img.mnistlib-draw-probs {{ width: min({draw_probs}px, 40%) !important; }}
+img.mnistlib-draw-contrib {{ width: min({draw_contrib}px, 60%) !important; }}
+.mnistlib-draw .widget-slider {{ width: {draw_slider}px; max-width: 100%; }}
+/* the brush slider on its own row under Clear, as wide as the canvas */
+.mnistlib-draw-brush.widget-slider {{ width: 100%; }}
+.mnistlib-draw-brush .widget-label {{ width: auto; min-width: 0; }}
+.mnistlib-draw-answer {{ min-height: 2.2em; }}
+
 .mnistlib-lr-status, .mnistlib-live-status, .mnistlib-explorer-status,
 .mnistlib-draw-status {{ font-size: {status}px; min-height: 1.6em; }}
-img.mnistlib-lr-loss, img.mnistlib-live-loss {{ width: {plot}px !important; height: auto; }}
-img.mnistlib-lr-heatmaps, img.mnistlib-live-heatmaps {{ width: {heat}px !important; height: auto; }}
-img.mnistlib-explorer-probs {{ width: {probs}px !important; height: auto; }}
-img.mnistlib-explorer-contrib {{ width: {contrib}px !important; height: auto; }}
-img.mnistlib-draw-preview {{ width: {preview}px !important; height: auto; }}
-img.mnistlib-draw-probs {{ width: {probs}px !important; height: auto; }}
-img.mnistlib-draw-contrib {{ width: {contrib}px !important; height: auto; }}
+.mnistlib-demo-model {{ font-size: {status}px; margin: 0.3em 0 0.6em 0; }}
+.mnistlib-demo-footer {{ font-size: {small}px; color: #555; margin-top: 2em;
+  border-top: 1px solid #ccc; padding-top: 0.5em; }}
+@media (max-width: 1100px) {{   /* narrower than a projector: one picture per row */
+  .mnistlib-lr-explorer.widget-vbox, .mnistlib-live.widget-vbox {{ grid-template-columns: 100%; }}
+  img.mnistlib-explorer-probs, img.mnistlib-explorer-contrib,
+  img.mnistlib-draw-probs, img.mnistlib-draw-contrib {{ width: 100% !important; }}
+}}
 </style>
 """
 
@@ -60,12 +116,14 @@ def projector_css(scale=1.5):
 
     scale: 1.0 is JupyterLab's usual size; 1.5 reads well from the back of a room.
     """
-    if not isinstance(scale, (int, float)) or not 0.5 <= scale <= 4:
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0.5 <= scale <= 4:
         raise ValueError(f"scale must be a number from 0.5 to 4; got {scale!r}")
     px = lambda n: round(n * scale)  # noqa: E731
     return _CSS.format(font=px(14), control=px(28), label=px(80), handle=px(16), h1=px(30),
-                       h2=px(22), slider=px(420), status=px(15), plot=px(600), heat=px(660),
-                       probs=px(380), contrib=px(700), preview=px(170))
+                       h2=px(22), slider=px(420), status=px(15), small=px(12), plot=px(500),
+                       heat=px(600), probs=px(500), contrib=px(840), preview=px(170),
+                       draw_probs=px(340), draw_contrib=px(560), draw_slider=px(240),
+                       pair=px(1130))
 
 
 def projector_mode(scale=1.5):
@@ -73,40 +131,207 @@ def projector_mode(scale=1.5):
 
     scale: as for ``projector_css``.
     """
+    import ipywidgets as W_   # here, not at the top: the launcher starts faster without it
+
     style = W_.HTML(projector_css(scale))
     style.add_class("mnistlib-demo-style")
     return style
 
 
+# --- the page's own lines: the model in use, the data in use -----------------
+
+def model_bar(text):
+    """The row above sections 3 and 4 that names the model they use.
+
+    A model chooser (softmax, MLP, CNN) goes into this row, beside the name,
+    and swaps the content of the ``slot`` boxes below, so the page keeps its layout.
+    """
+    import ipywidgets as W_
+
+    name = W_.HTML(text)
+    name.add_class("mnistlib-demo-model-name")
+    bar = W_.HBox([name])
+    bar.add_class("mnistlib-demo-model")
+    return bar
+
+
+def slot(widget):
+    """A box holding one widget, whose content can later be replaced in place."""
+    import ipywidgets as W_
+
+    box = W_.VBox([widget])
+    box.add_class("mnistlib-demo-slot")
+    return box
+
+
+def data_note(data, test_accuracy):
+    """One sentence for people: which data the page uses, and the model's test accuracy.
+
+    data: the ``mnistlib.data.MNIST`` the page loaded; test_accuracy: in [0, 1].
+    """
+    n_train, n_test = len(data.x_train), len(data.x_test)
+    acc = f"{test_accuracy:.1%}"
+    if data.is_full:
+        return (f"Data: the full MNIST, {n_train:,} handwritten digits to learn from and "
+                f"{n_test:,} test digits it never saw. The model above reads {acc} of the "
+                "test digits correctly.")
+    return (f"Data: a sample of {n_train + n_test:,} MNIST digits that comes with the course "
+            f"({n_train:,} to learn from, {n_test:,} to test), because the full set of 70,000 "
+            f"is not on this computer. The model above reads {acc} of the {n_test:,} test "
+            "digits correctly (trained on the full set, it does better).")
+
+
+def footer(data, test_accuracy):
+    """The page's last line: ``data_note`` in small type."""
+    import ipywidgets as W_
+
+    line = W_.HTML(f"<p>{html.escape(data_note(data, test_accuracy))}</p>")
+    line.add_class("mnistlib-demo-footer")
+    return line
+
+
+# --- the launcher ---------------------------------------------------------------
+
 DEMO_NOTEBOOK = Path(__file__).resolve().parent.parent / "demo" / "live_demo.ipynb"
+DOWNLOAD_COMMAND = "python -m mnistlib download"
+# The launcher names a file here; the page writes the time into it when its first
+# widget has answered the browser (see ``mark_ready``).
+READY_FILE_VAR = "MNISTLIB_DEMO_READY_FILE"
+# Set by ``python run.py demo``: when the command started (time.time()), so that
+# the start-up time counts the set-up check too.
+STARTED_VAR = "MNISTLIB_DEMO_STARTED"
 
 
-def voila_command(notebook=DEMO_NOTEBOOK, port=8866, open_browser=False):
-    """The Voila command line (a list) that serves the demo on 127.0.0.1:port."""
+def full_mnist_on_disk():
+    """Where the page will find the full MNIST without downloading: a Path, or None.
+
+    Looks where ``load_mnist(download=False)`` looks: MNIST_DATA_DIR, else the cache.
+    Raises MnistDataError if MNIST_DATA_DIR names a directory without the four files
+    (the page would stop with that error).
+    """
+    from . import data
+
+    if os.environ.get("MNIST_DATA_DIR"):
+        directory = Path(os.environ["MNIST_DATA_DIR"]).expanduser()
+        missing = [n for n in data.MNIST_FILES if not directory.is_dir() or data._find(directory, n) is None]
+        if missing:
+            raise data.MnistDataError(
+                f"MNIST_DATA_DIR is {directory}, which does not hold {', '.join(missing)} "
+                f"(raw or .gz); point it at the four MNIST files, or unset it")
+        return directory
+    cache = data.default_cache_dir()
+    return cache if all(data._find(cache, n) for n in data.MNIST_FILES) else None
+
+
+def mark_ready(*_):
+    """Write the time into the launcher's ready file, if the launcher named one.
+
+    The demo page calls this when a widget has answered its browser (the drawing
+    canvas's "client ready" message), so the launcher can say the page is up.
+    """
+    path = os.environ.get(READY_FILE_VAR)
+    if path:
+        part = Path(f"{path}.part")
+        part.write_text(f"{time.time()}\n")
+        os.replace(part, path)        # the launcher never reads half a line
+
+
+def voila_command(notebook=DEMO_NOTEBOOK, port=8866, open_browser=False, extra=()):
+    """The Voila command line (a list) that serves the demo on 127.0.0.1:port.
+
+    extra: more Voila options, e.g. ["--token=..."].
+    """
     voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
     cmd = [voila, str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
            "--theme=light", "--strip_sources=True", "--show_tracebacks=False"]
     if not open_browser:
         cmd.append("--no-browser")
-    return cmd
+    return cmd + list(extra)
+
+
+def _listening(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def _free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def _serve(port, open_browser, extra, started, say):
+    """Run Voila; print the address when it listens and the start-up time when the page is up."""
+    ready_dir = Path(tempfile.mkdtemp(prefix="mnistlib-demo-"))
+    ready_file = ready_dir / "ready"
+    env = {**os.environ, READY_FILE_VAR: str(ready_file)}
+    proc = subprocess.Popen(voila_command(port=port, open_browser=open_browser, extra=extra), env=env)
+    url = f"http://127.0.0.1:{port}/"
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt      # `kill` stops Voila and its kernels as Ctrl+C does
+    signal.signal(signal.SIGTERM, stop)
+    announced = False
+    try:
+        while proc.poll() is None:
+            if not announced and _listening(port):
+                say(f"Live demo: open {url} in the browser on the projector (Ctrl+C to stop).")
+                say("The page builds when it is opened; the next line says when it is ready.")
+                announced = True
+            if ready_file.exists():
+                text = ready_file.read_text().strip()
+                if text:
+                    say(f"Page ready: its first widget answered {float(text) - started:.1f} s "
+                        "after the command started.")
+                    break
+            time.sleep(0.1)
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        return 0
+    finally:
+        shutil.rmtree(ready_dir, ignore_errors=True)
 
 
 def main(argv=None):
-    """``python -m mnistlib.demo [--port N] [--open]``: serve the live demo with Voila."""
+    """``python -m mnistlib.demo [--port N] [--open] [Voila options]``: serve the live demo."""
     import argparse
+
+    started = float(os.environ.get(STARTED_VAR) or time.time())
     parser = argparse.ArgumentParser(prog="python -m mnistlib.demo", description=main.__doc__)
     parser.add_argument("--port", type=int, default=8866)
     parser.add_argument("--open", action="store_true", help="open a browser tab")
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     if not DEMO_NOTEBOOK.is_file():
         sys.exit(f"demo notebook not found: {DEMO_NOTEBOOK} (run from a checkout of the repository)")
+    from .data import MnistDataError
+    try:
+        where = full_mnist_on_disk()
+    except MnistDataError as e:
+        sys.exit(f"error: {e}")
     if shutil.which("voila", path=str(Path(sys.executable).parent)) is None and not shutil.which("voila"):
         sys.exit("Voila is not installed: pip install -e '.[browser]'")
-    print(f"Live demo: http://127.0.0.1:{args.port}/  (Ctrl+C to stop)", flush=True)
-    try:
-        return subprocess.call(voila_command(port=args.port, open_browser=args.open))
-    except KeyboardInterrupt:
-        return 0
+    if not _free(args.port):
+        sys.exit(f"Port {args.port} is in use (is the demo already running?); "
+                 f"choose another with --port, e.g. --port {args.port + 1}")
+    if where is None:
+        print("The full MNIST is not on this computer, so the page uses the 5,000-digit sample "
+              "that comes with the course (the page never downloads during a talk).\n"
+              f"Before class, download the full set once (about 11 MB):  {DOWNLOAD_COMMAND}",
+              flush=True)
+    else:
+        print(f"Data: the full MNIST, from {where}", flush=True)
+    return _serve(args.port, args.open, extra, started, lambda line: print(line, flush=True))
 
 
 if __name__ == "__main__":

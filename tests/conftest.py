@@ -1,4 +1,4 @@
-"""Shared pytest fixtures."""
+"""Shared pytest fixtures (``mnist_dir``, the full MNIST's directory, is in the root conftest.py)."""
 
 import os
 import shutil
@@ -8,19 +8,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def mnist_dir() -> Path:
-    """The directory with the four full MNIST files: MNIST_DATA_DIR, else ../shared/data/mnist."""
-    if os.environ.get("MNIST_DATA_DIR"):
-        return Path(os.environ["MNIST_DATA_DIR"])
-    shared = REPO_ROOT.parent / "shared" / "data" / "mnist"
-    if shared.is_dir():
-        return shared
-    pytest.skip("full MNIST not available: set MNIST_DATA_DIR or provide ../shared/data/mnist")
 
 
 @pytest.fixture(scope="session")

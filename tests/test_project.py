@@ -20,17 +20,26 @@ def _name_and_spec(requirement):
     return m.group(1).lower().replace("_", "-"), m.group(2).replace(" ", "")
 
 
-def pyproject_requirements():
+# The teacher's tools get an environment of their own (.venv-teach, environment-teach.yml);
+# every other extra belongs to environment.yml.
+SEPARATE_EXTRAS = {"teach": "environment-teach.yml"}
+
+
+def pyproject_requirements(extras=None):
+    """{name: spec} of mnistlib's dependencies and of the named extras (all but the separate ones)."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    optional = project["optional-dependencies"]
+    if extras is None:
+        extras = [e for e in optional if e not in SEPARATE_EXTRAS]
     reqs = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        reqs += extra
+    for extra in extras:
+        reqs += optional[extra]
     return dict(_name_and_spec(r) for r in reqs)
 
 
-def conda_requirements():
+def conda_requirements(filename="environment.yml"):
     reqs, in_deps = {}, False
-    for line in (ROOT / "environment.yml").read_text().splitlines():
+    for line in (ROOT / filename).read_text().splitlines():
         if line.startswith("dependencies:"):
             in_deps = True
         elif in_deps and re.match(r"  - [A-Za-z]", line):
@@ -42,6 +51,12 @@ def conda_requirements():
 
 def test_environment_yml_names_the_same_packages_as_pyproject():
     assert conda_requirements() == pyproject_requirements()
+
+
+@pytest.mark.parametrize("extra, filename", SEPARATE_EXTRAS.items())
+def test_separate_environments_name_mnistlib_and_their_extra(extra, filename):
+    assert conda_requirements(filename) == pyproject_requirements([extra])
+    assert "--editable ." in (ROOT / filename).read_text()
 
 
 def test_environment_yml_installs_the_package_itself():
@@ -58,6 +73,6 @@ def test_ci_runs_the_readme_test_command():
 def test_no_mnist_files_in_the_repository():
     bad = []
     for folder, subfolders, files in os.walk(ROOT):
-        subfolders[:] = [d for d in subfolders if d not in (".venv", ".git", "node_modules")]
+        subfolders[:] = [d for d in subfolders if d not in (".venv", ".venv-teach", ".git", "node_modules")]
         bad += [os.path.join(folder, f) for f in files if "ubyte" in f]
     assert not bad, bad

@@ -11,10 +11,10 @@ become, at the indentation of the ``# BEGIN SOLUTION`` line,
     raise NotImplementedError("your turn")
 
 and the lines from ``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS`` are
-removed (they are for grading, see tools/make_course.py). These are nbgrader's
-own markers, so the self-study copy and the graded course come from the same
-notebooks. Everything else is kept as it is; outputs, execution counts and saved
-widget state are cleared, so the learner starts from a clean notebook. The cell
+removed (they are for grading). These are nbgrader's own markers, read by
+tools/markers.py for both this copy and the graded course (tools/make_course.py).
+Everything else is kept as it is; outputs, execution counts and saved widget
+state are cleared, so the learner starts from a clean notebook. The cell
 after each exercise calls a check from ``mnistlib.checks``, which reports "not
 implemented yet" until the learner fills in the function, and hands the cells
 below mnistlib's own version, so that "Run All" goes through to the end.
@@ -22,68 +22,20 @@ below mnistlib's own version, so that "Run All" goes through to the end.
 
 import argparse
 import copy
-import re
 import sys
 from pathlib import Path
 
 import nbformat
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # tools/, also when imported by tests
+from markers import MarkerError, find_exercises, strip_hidden_tests, strip_solutions  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-
-BEGIN = re.compile(r"^([ \t]*)# BEGIN SOLUTION[ \t]*$")
-END = re.compile(r"^[ \t]*# END SOLUTION[ \t]*$")
-BEGIN_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*$")
-END_HIDDEN = re.compile(r"^[ \t]*### END HIDDEN TESTS[ \t]*$")
-PLACEHOLDER = ("# YOUR CODE HERE", 'raise NotImplementedError("your turn")')
-
-
-class MarkerError(ValueError):
-    """The solution markers in a cell don't pair up. The message names the cell and the line."""
-
-
-def strip_solutions(source, where="cell"):
-    """``source`` with every solution block replaced by the placeholder; returns (source, n_blocks)."""
-    out, indent, n = [], None, 0
-    for number, line in enumerate(source.split("\n"), start=1):
-        begin, end = BEGIN.match(line), END.match(line)
-        if begin:
-            if indent is not None:
-                raise MarkerError(f"{where}, line {number}: '# BEGIN SOLUTION' inside another solution block")
-            indent = begin.group(1)
-            out.extend(indent + text for text in PLACEHOLDER)
-            n += 1
-        elif end:
-            if indent is None:
-                raise MarkerError(f"{where}, line {number}: '# END SOLUTION' without '# BEGIN SOLUTION'")
-            indent = None
-        elif indent is None:
-            out.append(line)
-    if indent is not None:
-        raise MarkerError(f"{where}: '# BEGIN SOLUTION' without '# END SOLUTION'")
-    return "\n".join(out), n
-
-
-def strip_hidden_tests(source, where="cell"):
-    """``source`` without its hidden-test blocks (markers included)."""
-    out, hidden = [], False
-    for number, line in enumerate(source.split("\n"), start=1):
-        if BEGIN_HIDDEN.match(line):
-            if hidden:
-                raise MarkerError(f"{where}, line {number}: '### BEGIN HIDDEN TESTS' inside another one")
-            hidden = True
-        elif END_HIDDEN.match(line):
-            if not hidden:
-                raise MarkerError(f"{where}, line {number}: '### END HIDDEN TESTS' without a BEGIN")
-            hidden = False
-        elif not hidden:
-            out.append(line)
-    if hidden:
-        raise MarkerError(f"{where}: '### BEGIN HIDDEN TESTS' without '### END HIDDEN TESTS'")
-    return "\n".join(out).rstrip("\n") if len(out) < len(source.split("\n")) else source
 
 
 def student_notebook(nb, name="notebook"):
     """A copy of ``nb`` with solutions replaced and all outputs cleared; returns (notebook, n_exercises)."""
+    find_exercises(nb, name)          # the markers must fit together, as for the course
     nb = copy.deepcopy(nb)
     total = 0
     for i, cell in enumerate(nb.cells):

@@ -1,11 +1,17 @@
 """Fixtures for the end-to-end tests: Jupyter servers and headless Chromium.
 
-Every test here carries the ``browser`` marker; skip them all with
+Every test here carries the ``browser`` marker; leave them out with
 ``-m "not browser"``. They need:
-- Chromium at /usr/bin/chromium (``sudo .ci/browser-deps`` on Debian),
+- Chromium at /usr/bin/chromium (``sudo bash .ci/browser-deps`` on Debian),
   or another Chromium named by the environment variable CHROMIUM;
 - Playwright for Python, Voila: ``pip install -e '.[lab,browser]'``.
   Never ``playwright install``: the tests drive the system Chromium.
+Where one of them is missing, they are skipped and the end of the run says why
+(in CI, where nothing may be skipped, that is a failure: see the root conftest.py).
+
+Every wait follows the state of the page or the kernel (a selector, a status
+line, the kernel's own status), never the clock: timeouts only bound how long
+a broken page may take to fail.
 
 Servers run from this environment on 127.0.0.1, on a free port, with a random
 token and throw-away config/runtime/settings directories, on a temporary copy of
@@ -38,7 +44,6 @@ CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
-SKIP_HINT = 'or skip the browser tests with: python -m pytest -m "not browser"'
 
 # JupyterLab user settings for the test server: no news or update pop-ups, and
 # every cell kept in the DOM (no windowing), so selectors find all outputs.
@@ -50,22 +55,33 @@ LAB_SETTINGS = {
 }
 
 
-def _require_browser_tools():
-    """Fail (not error) with what to install, if Playwright or Chromium is missing."""
+def missing_browser_tools():
+    """What the browser tests need and this machine lacks, as short sentences (none: [])."""
     problems = []
+    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
+        problems.append(f"Chromium not found at {CHROMIUM}; install it with: sudo bash .ci/browser-deps "
+                        "(or set CHROMIUM=/path/to/chromium)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
         problems.append("Playwright for Python is not installed: pip install -e '.[browser]'")
-    if not (Path(CHROMIUM).is_file() and os.access(CHROMIUM, os.X_OK)):
-        problems.append(f"Chromium not found at {CHROMIUM}: on Debian run "
-                        "'sudo .ci/browser-deps' (apt-get install chromium), "
-                        "or set CHROMIUM=/path/to/chromium")
     if shutil.which("voila", path=str(Path(sys.executable).parent)) is None:
         problems.append("Voila is not installed: pip install -e '.[browser]'")
+    return problems
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without Chromium, Playwright or Voila, skip every browser test with the reason.
+
+    The root conftest.py prints the reason once at the end of the run, and turns
+    these skips into failures in CI.
+    """
+    browser_items = [item for item in items if item.get_closest_marker("browser")]
+    problems = missing_browser_tools() if browser_items else []
     if problems:
-        pytest.fail("browser tests cannot run:\n  - " + "\n  - ".join(problems)
-                    + "\n" + SKIP_HINT, pytrace=False)
+        skip = pytest.mark.skip(reason="; ".join(problems))
+        for item in browser_items:
+            item.add_marker(skip)
 
 
 def free_port():
@@ -85,6 +101,7 @@ class Server:
         self.log_path = Path(log_dir) / f"{name}.log"
         self._log = open(self.log_path, "wb")
         args = [a.format(port=self.port, token=self.token) for a in args]
+        self.started_at = time.time()
         self.proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -111,14 +128,14 @@ class Server:
         self.stop()
         pytest.fail(f"{self.name} not {what} after {timeout} s:\n" + self.log_tail(), pytrace=False)
 
-    def wait_ready(self, path, timeout=90):
+    def wait_ready(self, path, timeout=180):
         """Wait until ``path`` answers 200."""
         def ready():
             with urllib.request.urlopen(self.url(path), timeout=5) as r:
                 return r.status == 200
         self._wait(ready, "ready", timeout)
 
-    def wait_port(self, timeout=90):
+    def wait_port(self, timeout=180):
         """Wait until the server accepts connections (for servers without a status API)."""
         def ready():
             socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
@@ -163,7 +180,6 @@ def browser_workdir():
     tmp dirs, which would pull the files from under a running server if another
     pytest runs at the same time.
     """
-    _require_browser_tools()
     root = Path(tempfile.mkdtemp(prefix="mnistlib-browser-"))
     shutil.copytree(REPO_ROOT / "notebooks", root / "notebooks",
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
@@ -201,7 +217,10 @@ def _jupyter_server(app, browser_workdir, jupyter_env):
             "--ServerApp.port_retries=0", "--IdentityProvider.token={token}",
             f"--ServerApp.root_dir={browser_workdir / 'notebooks'}",
             "--ServerApp.open_browser=False", "--LabApp.news_url=",
-            "--LabApp.extension_manager=readonly"]
+            "--LabApp.extension_manager=readonly",
+            # window.jupyterapp: the tests read the kernel's state from the app itself
+            "--LabApp.expose_app_in_browser=True",
+            "--JupyterNotebookApp.expose_app_in_browser=True"]
     if os.geteuid() == 0:  # CI containers run as root
         args.append("--allow-root")
     server = Server(app, args, jupyter_env, browser_workdir, browser_workdir)
@@ -227,14 +246,18 @@ def notebook_server(browser_workdir, jupyter_env):
 
 @pytest.fixture(scope="session")
 def voila_server(browser_workdir, jupyter_env):
-    """Voila serving the copy of demo/live_demo.ipynb, with the options of ``python -m mnistlib.demo``."""
-    from mnistlib.demo import voila_command
+    """The live demo, started as ``python run.py demo`` starts it: ``python -m mnistlib.demo``.
 
-    notebook = browser_workdir / "demo" / "live_demo.ipynb"
-    if not notebook.is_file():
+    Voila serves demo/live_demo.ipynb (it only reads it); the launcher's own lines
+    (data, address, start-up time) are at the top of the server's log.
+    """
+    from mnistlib.demo import DEMO_NOTEBOOK
+
+    if not DEMO_NOTEBOOK.is_file():
         pytest.fail("demo/live_demo.ipynb is missing", pytrace=False)
-    args = voila_command(notebook, port="{port}") + ["--token={token}", "--Voila.port_retries=0"]
-    server = Server("voila", args, jupyter_env, notebook.parent, browser_workdir)
+    args = [sys.executable, "-m", "mnistlib.demo", "--port={port}", "--token={token}",
+            "--Voila.port_retries=0"]
+    server = Server("voila", args, jupyter_env, browser_workdir, browser_workdir)
     server.wait_port()
     yield server
     server.stop()
@@ -243,7 +266,6 @@ def voila_server(browser_workdir, jupyter_env):
 @pytest.fixture(scope="session")
 def chromium():
     """Headless system Chromium, driven by Playwright."""
-    _require_browser_tools()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -253,20 +275,41 @@ def chromium():
 
 
 @pytest.fixture
-def page(chromium, request):
-    """A fresh browser tab (own context: no shared storage) that records page errors."""
-    context = chromium.new_context(viewport={"width": 1400, "height": 2000})
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    page.errors = []
-    page.on("pageerror", lambda e: page.errors.append(str(e)))
-    console = []
-    page.on("console", lambda m: console.append(f"{m.type}: {m.text[:300]}"))
-    yield page
-    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
-        shot(page, f"FAILED-{request.node.name}")
-        print("browser console (last 30 messages):", *console[-30:], sep="\n  ")
-    context.close()
+def new_page(chromium, request):
+    """A factory: ``new_page(**context_options)`` opens a fresh tab in a context of its own
+    (no shared storage; e.g. viewport=..., has_touch=True) that records page errors.
+
+    When the test fails, each tab's screenshot is saved and its console printed.
+    """
+    opened = []
+
+    def make(**options):
+        options.setdefault("viewport", {"width": 1400, "height": 2000})
+        context = chromium.new_context(**options)
+        context.set_default_timeout(60_000)
+        page = context.new_page()
+        page.errors, page.console = [], []
+        page.on("pageerror", lambda e: page.errors.append(str(e)))
+        page.on("console", lambda m: page.console.append(f"{m.type}: {m.text[:300]}"))
+        opened.append((context, page))
+        return page
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for n, (context, page) in enumerate(opened):
+        if failed:
+            try:
+                shot(page, f"FAILED-{request.node.name}" + (f"-{n}" if n else ""))
+            except Exception as e:  # a crashed page: still report the console
+                print(f"no screenshot: {e}")
+            print("browser console (last 30 messages):", *page.console[-30:], sep="\n  ")
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
+    """A fresh browser tab, 1400 x 2000 (see new_page)."""
+    return new_page()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -277,20 +320,32 @@ def pytest_runtest_makereport(item, call):
     setattr(item, f"rep_{rep.when}", rep)
 
 
-def shot(target, name):
+def shot(target, name, whole=True):
     """Save a screenshot as artifacts/browser/<name>.png and return its path.
 
-    target: a Playwright page (the whole page is taken) or a locator (just
-    that element, e.g. one widget).
+    target: a Playwright page, or a locator (just that element, e.g. one widget).
+    whole: for a page, the whole page (Voila scrolls its content inside an element,
+    so the window is made as tall as the content for the picture, then restored);
+    False: just what the window shows.
     """
+    from jupyter_ui import PAGE_HEIGHT
+
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
     path = ARTIFACTS / f"{safe}.png"
-    if hasattr(target, "goto"):
-        target.screenshot(path=str(path), full_page=True)
-    else:
+    if not hasattr(target, "goto"):
         target.scroll_into_view_if_needed()
         target.screenshot(path=str(path))
+        return path
+    size = target.viewport_size
+    height = target.evaluate(PAGE_HEIGHT) if whole else size["height"]
+    if height > size["height"]:
+        target.set_viewport_size({"width": size["width"], "height": height})
+    try:
+        target.screenshot(path=str(path))
+    finally:
+        if height > size["height"]:
+            target.set_viewport_size(size)
     return path
 
 

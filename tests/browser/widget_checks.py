@@ -9,10 +9,14 @@ that no error appears, and saves a screenshot of each state named
 import pytest
 
 import jupyter_ui as ui
+from mnistlib.draw import digit_strokes
 
 
-def check_lr_explorer(page, screenshot, prefix):
-    """Slider to a small lr redraws loss and heatmaps; the largest lr reports divergence."""
+def check_lr_explorer(page, screenshot, prefix, drag=ui.drag_slider):
+    """Slider to a small lr redraws loss and heatmaps; the largest lr reports divergence.
+
+    drag(page, selector, fraction) moves the slider: with the mouse unless told otherwise.
+    """
     explorer = page.locator(".mnistlib-lr-explorer")
     status = page.locator(".mnistlib-lr-status")
     ui.wait_widgets_rendered(page, ".mnistlib-lr-explorer")
@@ -21,7 +25,7 @@ def check_lr_explorer(page, screenshot, prefix):
     start = ui.slider_value(page, ".mnistlib-lr-slider")
     message = status.inner_text()
 
-    ui.drag_slider(page, ".mnistlib-lr-slider", 0.2)
+    drag(page, ".mnistlib-lr-slider", 0.2)
     ui.wait_img_changed(page, ".mnistlib-lr-loss", loss, timeout=60_000)
     ui.wait_img_changed(page, ".mnistlib-lr-heatmaps", heat, timeout=60_000)
     small = ui.slider_value(page, ".mnistlib-lr-slider")
@@ -34,7 +38,7 @@ def check_lr_explorer(page, screenshot, prefix):
     screenshot(explorer, f"{prefix}-lr-explorer-2-small-lr-{small}")
 
     loss = ui.img_src(page, ".mnistlib-lr-loss")
-    ui.drag_slider(page, ".mnistlib-lr-slider", 1.0)
+    drag(page, ".mnistlib-lr-slider", 1.0)
     page.wait_for_function(
         "() => document.querySelector('.mnistlib-lr-status').innerText.includes('diverged')",
         timeout=60_000)
@@ -142,26 +146,33 @@ _INK_ON_CANVAS = """() => {
 }"""
 
 
-def draw_digit_strokes(page, digit, size=280):
-    """Draw ``digit`` with the mouse: the polylines of mnistlib.draw.digit_strokes, scaled
-    from a size x size canvas to the canvas on screen; mouse down, many moves, up."""
-    from mnistlib.draw import digit_strokes
+def mouse_stroke(page, points):
+    """One stroke with the mouse: press at the first point, move through the others, release."""
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for p in points[1:]:
+        page.mouse.move(*p, steps=4)
+    page.mouse.up()
 
+
+def draw_digit_strokes(page, digit, size=280, stroke=mouse_stroke):
+    """Draw ``digit``: the polylines of mnistlib.draw.digit_strokes, scaled from a
+    size x size canvas to the canvas on screen, each drawn by stroke(page, points)."""
     canvas = _canvas(page)
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
     sx, sy = box["width"] / size, box["height"] / size
-    for stroke in digit_strokes(digit):
-        points = [(box["x"] + x * sx, box["y"] + y * sy) for x, y in stroke]
-        page.mouse.move(*points[0])
-        page.mouse.down()
-        for p in points[1:]:
-            page.mouse.move(*p, steps=4)
-        page.mouse.up()
+    for points in digit_strokes(digit):
+        stroke(page, [(box["x"] + x * sx, box["y"] + y * sy) for x, y in points])
 
 
-def check_draw(page, screenshot, prefix, digits=(7, 0)):
-    """Draw a digit: the bars and the answer update; Clear, draw another: they change again."""
+def check_draw(page, screenshot, prefix, digits=(7, 0), stroke=mouse_stroke, press=None):
+    """Draw a digit: the bars and the answer update; Clear, draw another: they change again.
+
+    stroke(page, points) draws one stroke (the mouse unless told otherwise); press(locator)
+    presses a button (a click unless told otherwise). Returns the digits the network gave.
+    """
+    press = press or (lambda locator: locator.click())
     widget = page.locator(".mnistlib-draw")
     answer = page.locator(".mnistlib-draw-answer")
     status = page.locator(".mnistlib-draw-status")
@@ -172,17 +183,21 @@ def check_draw(page, screenshot, prefix, digits=(7, 0)):
     for n, digit in enumerate(digits):
         if n:
             probs = ui.img_src(page, ".mnistlib-draw-probs")
-            page.locator("button.mnistlib-draw-clear, .mnistlib-draw-clear button").first.click()
+            press(page.locator("button.mnistlib-draw-clear, .mnistlib-draw-clear button").first)
             ui.wait_img_changed(page, ".mnistlib-draw-probs", probs)
             page.wait_for_function("() => !/\\d/.test(document.querySelector('.mnistlib-draw-answer').innerText)")
             page.wait_for_function(f"() => ({_INK_ON_CANVAS})() === 0")
         assert page.evaluate(_INK_ON_CANVAS) == 0, "the canvas is not blank"
         probs = ui.img_src(page, ".mnistlib-draw-probs")
-        draw_digit_strokes(page, digit)
+        draw_digit_strokes(page, digit, stroke=stroke)
         # the stroke shows on the canvas, and the network's answer follows
         page.wait_for_function(f"() => ({_INK_ON_CANVAS})() > 500")
         ui.wait_img_changed(page, ".mnistlib-draw-probs", probs)
         page.wait_for_function("() => /\\d/.test(document.querySelector('.mnistlib-draw-answer').innerText)")
+        # every stroke has reached the kernel: the status counts them all
+        page.wait_for_function(
+            "n => document.querySelector('.mnistlib-draw-status').innerText.startsWith(n + ' stroke')",
+            arg=len(digit_strokes(digit)))
         text = answer.inner_text()
         assert "Error" not in status.inner_text(), status.inner_text()
         predicted = next(c for c in text if c.isdigit())

@@ -1,0 +1,273 @@
+"""Typical wrong answers, one per exercise, for the autograding test (tests/test_course.py).
+
+``WRONG[name] = (mistake, body, message)``: ``body`` is what a learner wrote in
+place of the worked solution of the function ``name`` (it replaces the lines
+between the markers, at their indentation); ``message`` is a part of what the
+check must say about it. Bodies use numpy and their arguments only, so they run
+whatever the notebook around them imports.
+
+An exercise missing here gets ``FORGOT_RETURN`` in the test (a function that
+computes nothing and returns None): add a real mistake for each new exercise.
+"""
+
+FORGOT_RETURN = ("forgot the return", "pass", "returned None")
+
+WRONG = {
+    "flatten": (
+        "forgot to divide by 255",
+        "return image.reshape(784).astype(np.float32)",
+        "expected values in [0, 1]"),
+    "ink_box": (
+        "bottom and right one past the ink, as a slice's end",
+        "grid = x.reshape(28, 28) > 0\n"
+        "rows = np.flatnonzero(grid.any(axis=1))\n"
+        "cols = np.flatnonzero(grid.any(axis=0))\n"
+        "return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1",
+        "one past the last row and column with ink"),
+    "nearest_mean_params": (
+        "the 1/2 of |m_j|^2 lost",
+        "return means.T, -(means ** 2).sum(axis=1)",
+        "Your b is 2 times what your W needs"),
+    "softmax": (
+        "no shift by the maximum: exp overflows",
+        "e = np.exp(l)\n"
+        "return e / e.sum(axis=-1, keepdims=True)",
+        "returns nan for large logits"),
+    "log_softmax": (
+        "the log of softmax: -inf where p rounds to 0",
+        "e = np.exp(l - l.max(axis=-1, keepdims=True))\n"
+        "return np.log(e / e.sum(axis=-1, keepdims=True))",
+        "returned -inf where log p is about -1002.2"),
+    "numerical_gradient": (
+        "the forward difference",
+        "grad = np.zeros(a.shape)\n"
+        "for i in np.ndindex(a.shape):\n"
+        "    value = a[i]\n"
+        "    f0 = f(a)\n"
+        "    a[i] = value + h\n"
+        "    grad[i] = (f(a) - f0) / h\n"
+        "    a[i] = value\n"
+        "return grad",
+        "your estimate is the forward difference"),
+    "example_gradients": (
+        "the outer product the wrong way round",
+        "l = x @ W + b\n"
+        "p = np.exp(l - l.max())\n"
+        "p = p / p.sum()\n"
+        "p[y] -= 1\n"
+        "return np.outer(p, x), p",
+        "returned dW of shape (10, 784); expected (784, 10)"),
+    "update_step": (
+        "a step up the gradient",
+        "l = X @ W + b\n"
+        "p = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "p = p / p.sum(axis=1, keepdims=True)\n"
+        "p[np.arange(len(y)), y] -= 1\n"
+        "return W + lr * X.T @ p / len(X), b + lr * p.mean(axis=0)",
+        "climbs up the loss instead of down"),
+    "gradient_descent": (
+        "the path without its starting point",
+        "w = w0\n"
+        "path = []\n"
+        "for _ in range(steps):\n"
+        "    w = w - lr * grad(w)\n"
+        "    path.append(w)\n"
+        "return np.array(path)",
+        "your path starts after the first step"),
+    "bowl_lr": (
+        "the largest rate that does not diverge, 0.2",
+        "return 0.2",
+        "it never settles"),
+    "gradients_loop": (
+        "the sum of the example gradients, not their mean",
+        "dW, db = np.zeros_like(W), np.zeros_like(b)\n"
+        "for m in range(len(X)):\n"
+        "    l = X[m] @ W + b\n"
+        "    p = np.exp(l - l.max())\n"
+        "    p = p / p.sum()\n"
+        "    p[y[m]] -= 1\n"
+        "    dW += np.outer(X[m], p)\n"
+        "    db += p\n"
+        "return dW, db",
+        "dW is 5 times too large: the sum of the example gradients, not their mean"),
+    "gradients_vectorised": (
+        "dW not divided by n",
+        "l = X @ W + b\n"
+        "P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "P = P / P.sum(axis=1, keepdims=True)\n"
+        "P[np.arange(len(y)), y] -= 1\n"
+        "return X.T @ P, P.sum(axis=0) / len(X)",
+        "dW is 5 times too large"),
+    "minibatch_epoch": (
+        "the batches in the data's order, not shuffled",
+        "for start in range(0, len(X), batch_size):\n"
+        "    Xb, yb = X[start:start + batch_size], y[start:start + batch_size]\n"
+        "    l = Xb @ W + b\n"
+        "    P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "    P = P / P.sum(axis=1, keepdims=True)\n"
+        "    P[np.arange(len(yb)), yb] -= 1\n"
+        "    W, b = W - lr * Xb.T @ P / len(Xb), b - lr * P.mean(axis=0)\n"
+        "return W, b",
+        "your epoch did not shuffle"),
+    "choose_recipe": (
+        "each recipe scored on the training images",
+        "from mnistlib.model import accuracy\n"
+        "from mnistlib.train import train\n"
+        "val_accs = []\n"
+        "for settings in grid:\n"
+        "    result = train(x_train, y_train, **settings, evaluate=False)\n"
+        "    val_accs.append(accuracy(x_train, y_train, result.W, result.b))\n"
+        "return grid[int(np.argmax(val_accs))], val_accs",
+        "your scores are the accuracies on the training images"),
+    "confusion_matrix": (
+        "rows and columns swapped",
+        "C = np.zeros((10, 10), dtype=int)\n"
+        "for t, p in zip(y_true, y_pred):\n"
+        "    C[p, t] += 1\n"
+        "return C",
+        "has rows and columns swapped"),
+    "center_by_mass": (
+        "the offsets not rounded to whole pixels",
+        "h, w = patch.shape\n"
+        "total = patch.sum()\n"
+        "r_bar = patch.sum(axis=1) @ np.arange(h) / total\n"
+        "c_bar = patch.sum(axis=0) @ np.arange(w) / total\n"
+        "top, left = 14 - r_bar, 14 - c_bar\n"
+        "frame = np.zeros((28, 28), dtype=np.float32)\n"
+        "frame[top:top + h, left:left + w] = patch\n"
+        "return frame",
+        "slice indices must be integers"),
+}
+
+
+def wrong_answer(name):
+    """(mistake, body, message) for exercise ``name``: from WRONG, else FORGOT_RETURN."""
+    return WRONG.get(name, FORGOT_RETURN)
+
+
+# Right answers written differently from the worked solutions: the visible check and the
+# hidden tests of the exercise must both accept each (tests/test_course.py).
+RIGHT = {
+    "flatten": [
+        "return np.ravel(image) / 255.0",
+        "return (image.astype(np.float64) / 255).flatten()",
+    ],
+    "ink_box": [
+        "rows = [r for r in range(28) if x[28 * r:28 * r + 28].max() > 0]\n"
+        "cols = [c for c in range(28) if x[c::28].max() > 0]\n"
+        "return rows[0], rows[-1], cols[0], cols[-1]",
+        "r, c = np.nonzero(x.reshape(28, 28))\n"
+        "return r.min(), r.max(), c.min(), c.max()",
+    ],
+    "nearest_mean_params": [
+        "W = np.stack([m for m in means], axis=1)\n"
+        "b = np.array([-0.5 * m @ m for m in means])\n"
+        "return W, b",
+        "return 2 * means.T, -(means ** 2).sum(axis=1)",
+    ],
+    "softmax": [
+        "z = l - np.max(l, axis=-1, keepdims=True)\n"
+        "return np.exp(z) / np.sum(np.exp(z), axis=-1, keepdims=True)",
+        "e = np.exp(l - l.max(axis=-1)[..., None])\n"
+        "return e / e.sum(axis=-1)[..., None]",
+    ],
+    "log_softmax": [
+        "m = np.max(l, axis=-1, keepdims=True)\n"
+        "return (l - m) - np.log(np.sum(np.exp(l - m), axis=-1, keepdims=True))",
+        "return l - np.logaddexp.reduce(l, axis=-1, keepdims=True)",
+    ],
+    "choose_recipe": [
+        "from mnistlib.model import accuracy\n"
+        "from mnistlib.train import train\n"
+        "models = [train(x_train, y_train, evaluate=False, **g) for g in grid]\n"
+        "val_accs = [accuracy(x_val, y_val, m.W, m.b) for m in models]\n"
+        "return max(zip(grid, val_accs), key=lambda pair: pair[1])[0], val_accs",
+    ],
+    "confusion_matrix": [
+        "C = np.zeros((10, 10), dtype=np.int64)\n"
+        "np.add.at(C, (y_true, y_pred), 1)\n"
+        "return C",
+        "return np.bincount(10 * np.asarray(y_true) + np.asarray(y_pred), minlength=100).reshape(10, 10)",
+    ],
+    "numerical_gradient": [
+        "a = a.copy()\n"
+        "grad = np.zeros_like(a, dtype=np.float64)\n"
+        "flat, out = a.reshape(-1), grad.reshape(-1)\n"
+        "for k in range(flat.size):\n"
+        "    old = flat[k]\n"
+        "    flat[k] = old + h\n"
+        "    up = f(a)\n"
+        "    flat[k] = old - h\n"
+        "    down = f(a)\n"
+        "    flat[k] = old\n"
+        "    out[k] = (up - down) / (2 * h)\n"
+        "return grad",
+    ],
+    "example_gradients": [
+        "l = x @ W + b\n"
+        "p = np.exp(l - l.max())\n"
+        "d = p / p.sum() - np.eye(10)[y]\n"
+        "return x[:, None] * d[None, :], d",
+    ],
+    "update_step": [
+        "l = X @ W + b\n"
+        "P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "P = P / P.sum(axis=1, keepdims=True)\n"
+        "P[np.arange(len(y)), y] -= 1\n"
+        "return W - lr * np.einsum('ni,nj->ij', X, P) / len(X), b - lr * P.sum(axis=0) / len(X)",
+    ],
+    "gradient_descent": [
+        "path = np.empty((steps + 1,) + np.shape(w0))\n"
+        "path[0] = w0\n"
+        "for t in range(steps):\n"
+        "    path[t + 1] = path[t] - lr * grad(path[t])\n"
+        "return path",
+    ],
+    "bowl_lr": [
+        "return 0.18",
+        "return 0.14",
+    ],
+    "gradients_loop": [
+        "dW, db = np.zeros(W.shape), np.zeros(b.shape)\n"
+        "for x, t in zip(X, y):\n"
+        "    l = x @ W + b\n"
+        "    p = np.exp(l - l.max())\n"
+        "    d = p / p.sum() - np.eye(10)[t]\n"
+        "    dW = dW + np.outer(x, d)\n"
+        "    db = db + d\n"
+        "return dW / len(X), db / len(X)",
+    ],
+    "gradients_vectorised": [
+        "l = X @ W + b\n"
+        "P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "P /= P.sum(axis=1, keepdims=True)\n"
+        "P[np.arange(len(y)), y] -= 1\n"
+        "return np.einsum('ni,nj->ij', X, P) / len(X), P.mean(axis=0)",
+    ],
+    "minibatch_epoch": [
+        "idx = np.arange(len(X))\n"
+        "rng.shuffle(idx)\n"
+        "for start in range(0, len(X), batch_size):\n"
+        "    rows = idx[start:start + batch_size]\n"
+        "    Xb, yb = X[rows], y[rows]\n"
+        "    l = Xb @ W + b\n"
+        "    P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "    P = P / P.sum(axis=1, keepdims=True)\n"
+        "    P[np.arange(len(yb)), yb] -= 1\n"
+        "    W, b = W - lr * Xb.T @ P / len(Xb), b - lr * P.mean(axis=0)\n"
+        "return W, b",
+    ],
+    "center_by_mass": [
+        "h, w = patch.shape\n"
+        "total = r_sum = c_sum = 0.0\n"
+        "for r in range(h):\n"
+        "    for c in range(w):\n"
+        "        total += patch[r, c]\n"
+        "        r_sum += r * patch[r, c]\n"
+        "        c_sum += c * patch[r, c]\n"
+        "top, left = int(np.round(14 - r_sum / total)), int(np.round(14 - c_sum / total))\n"
+        "frame = np.zeros((28, 28))\n"
+        "frame[top:top + h, left:left + w] = patch\n"
+        "return frame",
+    ],
+}

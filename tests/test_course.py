@@ -1,0 +1,462 @@
+"""The nbgrader course (tools/make_course.py): metadata from the markers, and nbgrader for real.
+
+The first part needs no nbgrader: the course notebooks are made from the markers
+as described, each graded check cell raises on a wrong answer and hands the
+cells below mnistlib's version, and every wrong answer in course_wrong_answers.py
+is rejected by its check with the message given there.
+
+The second part runs nbgrader itself, in the teacher's environment .venv-teach
+(``python run.py course`` sets it up; the first time needs the package registry,
+then it works offline). It writes the course with ``python run.py course``,
+hands in three submissions per notebook (the worked solutions, every exercise
+left blank, the first exercise wrong and the others right), runs
+``nbgrader autograde`` on the bundled subset, offline, and reads the scores from
+nbgrader's gradebook. Where it cannot run (Python 3.10, no registry the first
+time) it is skipped with the reason; with CI=true it fails instead.
+"""
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from mnistlib import checks
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
+sys.path.insert(0, str(REPO_ROOT / "tools"))
+import make_course  # noqa: E402
+import markers  # noqa: E402
+from student_version import student_notebook  # noqa: E402
+
+from course_wrong_answers import RIGHT, wrong_answer  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def exercises_of(path):
+    return markers.find_exercises(nbformat.read(path, as_version=4), path.name)
+
+
+EXERCISE_NOTEBOOKS = [p for p in NOTEBOOKS if exercises_of(p)]
+
+
+def notebook(*cells):
+    """A notebook from ("md" | "code", source) pairs."""
+    return new_notebook(cells=[new_markdown_cell(s) if kind == "md" else new_code_cell(s) for kind, s in cells])
+
+
+FLATTEN = ('def flatten(image):\n'
+           '    """(28, 28) uint8 -> (784,) float32 in [0, 1]."""\n'
+           '    # BEGIN SOLUTION\n'
+           '    return image.reshape(784).astype(np.float32) / 255\n'
+           '    # END SOLUTION')
+
+
+# --- part 1: the course notebooks, without nbgrader -------------------------------------
+
+@pytest.mark.parametrize("check_source", [
+    "flatten = check_flatten(flatten)",
+    "check_flatten(flatten)",
+    "flatten = checks.check_flatten(flatten)   # the check",
+])
+def test_check_cell_becomes_a_strict_graded_cell(check_source):
+    nb = notebook(("md", "# Flatten"), ("code", "%matplotlib inline\nimport numpy as np"),
+                  ("code", FLATTEN), ("code", check_source), ("code", "x = flatten(image)"))
+    course, exercises = make_course.course_notebook(nb, "demo.ipynb")
+    assert [(e.name, e.solution_cell, e.check_cell, e.points) for e in exercises] == [("flatten", 2, 3, 1)]
+    meta = [c.metadata.get("nbgrader") for c in course.cells]
+    assert meta[0]["locked"] and meta[1]["locked"]                   # markdown and the set-up cell
+    assert meta[2] == {"grade": False, "grade_id": "flatten", "locked": False, "schema_version": 3,
+                       "solution": True, "task": False}
+    assert meta[3] == {"grade": True, "grade_id": "check_flatten", "locked": True, "points": 1,
+                       "schema_version": 3, "solution": False, "task": False}
+    assert meta[4] is None                                            # learners may edit and experiment
+    assert course.cells[2].source == FLATTEN
+    check = check_source.split("=")[-1].split("(")[0].strip()
+    assert f"    flatten = {check}(flatten, strict=True)" in course.cells[3].source
+    assert f"    flatten = {check}.reference()" in course.cells[3].source
+    assert course.cells[4].source == "x = flatten(image)"
+
+
+def test_points_marker_and_hidden_tests():
+    check = ("flatten = check_flatten(flatten)\n# points: 3\n"
+             "### BEGIN HIDDEN TESTS\nassert flatten(np.zeros((28, 28), np.uint8)).dtype == np.float32\n"
+             "### END HIDDEN TESTS")
+    course, [ex] = make_course.course_notebook(notebook(("code", FLATTEN), ("code", check)))
+    assert ex.points == 3 and ex.hidden_tests
+    cell = course.cells[1]
+    assert cell.metadata.nbgrader["points"] == 3
+    assert "# points" not in cell.source and "Graded, 3 points" in cell.source
+    assert cell.source.endswith("### BEGIN HIDDEN TESTS\nassert flatten(np.zeros((28, 28), np.uint8)).dtype "
+                                "== np.float32\n### END HIDDEN TESTS")
+    student, _ = student_notebook(notebook(("code", FLATTEN), ("code", check)))
+    assert "HIDDEN" not in student.cells[1].source and "dtype" not in student.cells[1].source
+
+
+def _run_graded_cell(source, flatten):
+    """Run a graded check cell as the kernel would, with the learner's ``flatten``."""
+    namespace = {"np": np, "flatten": flatten, "check_flatten": checks.check_flatten}
+    error = None
+    try:
+        exec(source, namespace)
+    except Exception as e:          # the cell's error is what nbgrader sees
+        error = e
+    return namespace["flatten"], error
+
+
+@pytest.fixture(scope="module")
+def graded_flatten_cell():
+    course, _ = make_course.course_notebook(notebook(("code", FLATTEN), ("code", "flatten = check_flatten(flatten)")))
+    return course.cells[1].source
+
+
+def test_graded_cell_keeps_a_right_answer(graded_flatten_cell, capsys):
+    def flatten(image):
+        return np.ravel(image) / np.float32(255)
+    now, error = _run_graded_cell(graded_flatten_cell, flatten)
+    assert error is None and now is flatten
+    assert "✓ flatten" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("body, message", [
+    ("return image.reshape(784)", "expected values in [0, 1]"),
+    ('raise NotImplementedError("your turn")', "not implemented yet"),
+])
+def test_graded_cell_raises_and_hands_on_mnistlibs_version(graded_flatten_cell, body, message):
+    namespace = {"np": np}
+    exec(f"def flatten(image):\n    {body}", namespace)
+    now, error = _run_graded_cell(graded_flatten_cell, namespace["flatten"])
+    assert isinstance(error, checks.CheckFailed) and message in str(error)
+    assert now is not namespace["flatten"] and getattr(now, "_mnistlib_reference", False)
+    image = np.full((28, 28), 255, np.uint8)
+    np.testing.assert_allclose(now(image), np.ones(784))          # the cells below get a working flatten
+
+
+@pytest.mark.parametrize("cells, problem", [
+    ([("code", FLATTEN)], "no code cell after it"),
+    ([("code", FLATTEN), ("code", "print(flatten)")], "must call its check once"),
+    ([("code", FLATTEN), ("code", "logits = check_logits(logits)")], "defines no function logits"),
+    ([("code", FLATTEN), ("code", "f = check_flatten(flatten)")], "write 'flatten = check_flatten(flatten)'"),
+    ([("code", FLATTEN), ("code", "flatten = check_flatten(flatten)\n# points: -1")], "positive number"),
+    ([("code", FLATTEN), ("code", "flatten = check_flatten(flatten)\n# points: 1\n# points: 2")], "2 '# points:'"),
+    ([("code", FLATTEN), ("code", "flatten = check_flatten(flatten)"), ("code", FLATTEN),
+      ("code", "flatten = check_flatten(flatten)")], "a second exercise named 'flatten'"),
+    ([("md", "Your code goes between # BEGIN SOLUTION and # END SOLUTION.")], "mentions a marker"),
+    ([("code", FLATTEN.replace("# END SOLUTION", "# END SOLUTION here"))], "mentions a marker"),
+    ([("code", FLATTEN), ("code", "flatten = check_made_up(flatten)")], "not a check from mnistlib.checks"),
+    ([("code", FLATTEN), ("code", "flatten = check_flatten(flatten)\nflatten(image)")], "ends with an expression"),
+])
+def test_markers_that_dont_fit_are_named(cells, problem):
+    with pytest.raises(markers.MarkerError, match=re.escape(problem)):
+        make_course.course_notebook(notebook(*cells), "demo.ipynb")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_course_notebook_keeps_the_series_and_marks_the_exercises(path):
+    original = nbformat.read(path, as_version=4)
+    course, exercises = make_course.course_notebook(original, path.name)
+    graded = {e.check_cell: e for e in exercises}
+    assert len(course.cells) == len(original.cells)
+    for i, (before, after) in enumerate(zip(original.cells, course.cells)):
+        meta = after.metadata.get("nbgrader")
+        if after.cell_type == "code":
+            assert after.outputs == [] and after.execution_count is None
+        if i in graded:
+            assert meta["grade"] and meta["locked"] and meta["points"] == graded[i].points
+            assert f"{graded[i].name} = {graded[i].check}({graded[i].name}, strict=True)" in after.source
+            assert markers.strip_hidden_tests(before.source).count("\n") < after.source.count("\n")
+            continue
+        assert after.source == before.source
+        if any(e.solution_cell == i for e in exercises):
+            assert meta["solution"] and not meta["locked"]
+        elif after.cell_type == "markdown" or "%matplotlib inline" in after.source:
+            assert meta["locked"] and not meta["grade"] and not meta["solution"]
+        else:
+            assert meta is None
+
+
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
+def test_each_wrong_answer_is_rejected_with_its_message(path):
+    """The table the autograding test uses: each wrong body fails its check, saying what is wrong."""
+    nb = nbformat.read(path, as_version=4)
+    for ex in exercises_of(path):
+        mistake, body, message = wrong_answer(ex.name)
+        namespace = {"np": np}
+        exec(markers.strip_solutions(nb.cells[ex.solution_cell].source, placeholder=body.split("\n"))[0],
+             namespace)
+        check = getattr(checks, ex.check.split(".")[-1])
+        with pytest.raises(checks.CheckFailed) as failed:
+            check(namespace[ex.name], strict=True)
+        assert message in str(failed.value), f"{ex.name}, {mistake}: {failed.value}"
+
+
+def _hidden_block(source):
+    lines = source.split("\n")
+    start = next(i for i, x in enumerate(lines) if markers.BEGIN_HIDDEN.match(x))
+    end = next(i for i, x in enumerate(lines) if markers.END_HIDDEN.match(x))
+    return "\n".join(lines[start + 1:end])
+
+
+ALL_EXERCISES = [(path, ex) for path in NOTEBOOKS for ex in exercises_of(path)]
+
+
+@pytest.mark.parametrize("path, ex", ALL_EXERCISES, ids=[f"{p.stem}-{e.name}" for p, e in ALL_EXERCISES])
+def test_hidden_tests_accept_right_answers_written_differently(path, ex):
+    """The worked solution and each answer in RIGHT pass the visible check and the hidden tests
+    (where the exercise has some), silently: a warning on stderr would cost the points in nbgrader."""
+    from mnistlib import model
+    from mnistlib.train import train
+    # What the worked solutions and hidden tests use from the notebooks' imports.
+    imported = {"np": np, "train": train, **{k: v for k, v in vars(model).items() if not k.startswith("_")}}
+    cell = nbformat.read(path, as_version=4).cells[ex.solution_cell].source
+    check = getattr(checks, ex.check.split(".")[-1])
+    sources = [cell] + [markers.strip_solutions(cell, placeholder=body.split("\n"))[0]
+                        for body in RIGHT.get(ex.name, [])]
+    check_cell = nbformat.read(path, as_version=4).cells[ex.check_cell].source
+    hidden = _hidden_block(check_cell) if ex.hidden_tests else ""
+    for source in sources:
+        namespace = dict(imported)
+        exec(source, namespace)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            check(namespace[ex.name], strict=True)
+            exec(hidden, namespace)
+
+
+# --- part 2: nbgrader for real -----------------------------------------------------------
+
+def _cannot_run(reason):
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this test must run, not skip)")
+    pytest.skip(reason)
+
+
+def _load_run_py():
+    spec = importlib.util.spec_from_file_location("run_py", REPO_ROOT / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def teach_python():
+    """The Python of .venv-teach, where the teach extra (nbgrader) is installed."""
+    run = _load_run_py()
+    if sys.version_info < run.TEACH_PYTHON:
+        _cannot_run(f"nbgrader 0.9.6 needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    try:
+        run.setup("teach", run.TEACH_VENV)
+    except (subprocess.CalledProcessError, OSError) as e:
+        _cannot_run(f"could not install the teach extra (nbgrader) into .venv-teach: {e}. It needs the "
+                    "package registry once: run `python run.py course` while online")
+    return run.venv_python(run.TEACH_VENV)
+
+
+# A notebook whose hidden test catches what the visible check lets through (float64 pixels):
+# the mechanism, shown on an exercise of its own.
+HIDDEN_DEMO = notebook(
+    ("md", "# Hidden tests"),
+    ("code", "%matplotlib inline\nimport numpy as np\nfrom mnistlib.checks import check_flatten"),
+    ("code", FLATTEN),
+    ("code", "flatten = check_flatten(flatten)\n# points: 2\n### BEGIN HIDDEN TESTS\n"
+             "assert flatten(np.zeros((28, 28), np.uint8)).dtype == np.float32, 'float32 pixels, please'\n"
+             "### END HIDDEN TESTS"),
+)
+HIDDEN_DEMO_WRONG = "return image.reshape(784) / 255"        # float64: the visible check accepts it
+STUDENTS = ("solutions", "blank", "wrong")
+
+
+def _offline_subset_env(tmp_path, teach_python):
+    env = dict(os.environ)
+    env.pop("MNIST_DATA_DIR", None)
+    env["MNIST_MIRRORS"] = "http://127.0.0.1:9/"              # a download fails at once
+    env["MNISTLIB_CACHE_DIR"] = str(tmp_path / "empty-cache")
+    env["PATH"] = os.pathsep.join([str(teach_python.parent), env.get("PATH", "")])
+    return env
+
+
+def _submitted_cell(source_cell, student, first):
+    """What ``student`` handed in for a solution cell, given its source-notebook version.
+
+    None: the release's placeholder, left as it is.
+    """
+    if student == "wrong" and first:
+        body = wrong_answer(source_cell.metadata.nbgrader["grade_id"])[1]
+        return markers.strip_solutions(source_cell.source, placeholder=body.split("\n"))[0]
+    if student in ("solutions", "wrong"):               # the worked answer, markers gone
+        return "\n".join(x for x in source_cell.source.split("\n")
+                         if not (markers.BEGIN.match(x) or markers.END.match(x)))
+    return None
+
+
+def _hand_in(course, assignment, student):
+    source = nbformat.read(next((course / "source" / assignment).glob("*.ipynb")), as_version=4)
+    path = next((course / "release" / assignment).glob("*.ipynb"))
+    release = nbformat.read(path, as_version=4)
+    by_id = {c.metadata["nbgrader"]["grade_id"]: c for c in source.cells if "nbgrader" in c.metadata}
+    first = True
+    for cell in release.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            source_cell = by_id[meta["grade_id"]]
+            if assignment == "hidden_demo" and student == "wrong":
+                new = markers.strip_solutions(source_cell.source, placeholder=[HIDDEN_DEMO_WRONG])[0]
+            else:
+                new = _submitted_cell(source_cell, student, first)
+            if new is not None:
+                cell.source = new
+            first = False
+    folder = course / "submitted" / student / assignment
+    folder.mkdir(parents=True)
+    nbformat.write(release, folder / path.name)
+
+
+GRADEBOOK = """
+import json
+from nbgrader.api import Gradebook
+out = {}
+with Gradebook("sqlite:///gradebook.db") as gb:
+    for a in gb.assignments:
+        for sub in a.submissions:
+            cells = {g.name: [g.score, g.max_score] for nb in sub.notebooks for g in nb.grades}
+            out[a.name + "/" + sub.student.id] = {"score": sub.score, "max_score": sub.max_score,
+                                                  "cells": cells}
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def graded(teach_python, tmp_path_factory):
+    """The course made by `python run.py course`, three submissions per notebook, autograded."""
+    tmp = tmp_path_factory.mktemp("course")
+    course = tmp / "course"
+    demo = tmp / "hidden_demo.ipynb"
+    nbformat.write(HIDDEN_DEMO, demo)
+    made = subprocess.run([sys.executable, str(REPO_ROOT / "run.py"), "course", "--out", str(course),
+                           *map(str, NOTEBOOKS), str(demo)],
+                          capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    assert made.returncode == 0, made.stdout + made.stderr
+    assignments = [p.stem for p in EXERCISE_NOTEBOOKS] + ["hidden_demo"]
+    for assignment in assignments:
+        for student in STUDENTS:
+            _hand_in(course, assignment, student)
+    env = _offline_subset_env(tmp, teach_python)
+    autograde = subprocess.run([str(teach_python), "-m", "nbgrader", "autograde", "*"], cwd=course, env=env,
+                               capture_output=True, text=True, timeout=1800)
+    assert autograde.returncode == 0, autograde.stdout[-3000:] + autograde.stderr[-6000:]
+    read = subprocess.run([str(teach_python), "-c", GRADEBOOK], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=120, check=True)
+    return course, json.loads(read.stdout), made.stdout
+
+
+def _autograded(course, assignment, student):
+    return nbformat.read(next((course / "autograded" / student / assignment).glob("*.ipynb")), as_version=4)
+
+
+def _errors(nb):
+    """{grade id or cell index: (ename, evalue)} of the cells that raised, and the cells never run."""
+    errors, never_ran = {}, []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        if cell.execution_count is None:
+            never_ran.append(i)
+        for out in cell.outputs:
+            if out.output_type == "error":
+                errors[cell.metadata.get("nbgrader", {}).get("grade_id", i)] = (out.ename, out.evalue)
+    return errors, never_ran
+
+
+@pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
+def test_autograde_gives_full_zero_and_partial_marks(graded, path):
+    course, scores, _ = graded
+    exercises = exercises_of(path)
+    cells = {f"check_{e.name}": e.points for e in exercises}
+    total = sum(cells.values())
+    first = f"check_{exercises[0].name}"
+
+    solutions = scores[f"{path.stem}/solutions"]
+    assert solutions["max_score"] == total
+    assert solutions["score"] == total
+    assert solutions["cells"] == {k: [p, p] for k, p in cells.items()}
+    assert _errors(_autograded(course, path.stem, "solutions")) == ({}, [])
+
+    blank = scores[f"{path.stem}/blank"]
+    assert blank["score"] == 0
+    assert blank["cells"] == {k: [0, p] for k, p in cells.items()}
+    errors, never_ran = _errors(_autograded(course, path.stem, "blank"))
+    assert never_ran == []                                # autograde ran every cell after each failure
+    assert set(errors) == set(cells), errors              # only the graded cells failed
+    assert all(e[0] == "CheckFailed" and "not implemented yet" in e[1] for e in errors.values()), errors
+
+    # The first exercise wrong, the others right: that exercise's points lost, and no others.
+    wrong = scores[f"{path.stem}/wrong"]
+    assert wrong["score"] == total - cells[first]
+    assert wrong["cells"] == {k: [0 if k == first else p, p] for k, p in cells.items()}
+    errors, never_ran = _errors(_autograded(course, path.stem, "wrong"))
+    assert never_ran == [] and set(errors) == {first}, errors
+    assert errors[first][0] == "CheckFailed" and wrong_answer(exercises[0].name)[2] in errors[first][1]
+
+
+def test_the_series_scores_full_zero_and_partial(graded):
+    _, scores, _ = graded
+    names = [p.stem for p in EXERCISE_NOTEBOOKS]
+    total = {s: sum(scores[f"{n}/{s}"]["score"] for n in names) for s in STUDENTS}
+    max_score = sum(scores[f"{n}/solutions"]["max_score"] for n in names)
+    assert max_score > 0
+    assert total["solutions"] == max_score
+    assert total["blank"] == 0
+    # A notebook with one exercise can only score all or nothing; with two or more, the
+    # wrong submission keeps the points of the exercises after the wrong one.
+    if any(len(exercises_of(p)) > 1 for p in EXERCISE_NOTEBOOKS):
+        assert 0 < total["wrong"] < max_score
+    else:
+        assert total["wrong"] == 0
+
+
+def test_hidden_tests_are_run_by_autograde_only(graded):
+    course, scores, _ = graded
+    released = nbformat.read(course / "release" / "hidden_demo" / "hidden_demo.ipynb", as_version=4)
+    assert "HIDDEN" not in released.cells[3].source and "float32 pixels" not in released.cells[3].source
+    assert scores["hidden_demo/solutions"]["score"] == 2
+    # float64 pixels pass the visible check; the hidden test takes the 2 points.
+    assert scores["hidden_demo/wrong"]["cells"] == {"check_flatten": [0, 2]}
+    cell = _autograded(course, "hidden_demo", "wrong").cells[3]
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    assert "✓ flatten" in text
+    assert [(o.ename, o.evalue) for o in cell.outputs if o.output_type == "error"] == \
+        [("AssertionError", "float32 pixels, please")]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_release_is_the_student_copy_but_for_the_graded_cells(graded, path):
+    """Both copies come from the same markers: nbgrader's release and `python run.py student` agree."""
+    course, _, _ = graded
+    released = nbformat.read(course / "release" / path.stem / path.name, as_version=4)
+    student, _ = student_notebook(nbformat.read(path, as_version=4), path.name)
+    graded_cells = {e.check_cell for e in exercises_of(path)}
+    assert len(released.cells) == len(student.cells)
+    for i, (a, b) in enumerate(zip(released.cells, student.cells)):
+        if i in graded_cells:
+            assert "strict=True" in a.source and "HIDDEN" not in a.source
+        else:
+            assert a.source == b.source, f"cell {i}"
+
+
+def test_course_command_says_what_it_wrote(graded):
+    _, _, said = graded
+    for path in EXERCISE_NOTEBOOKS:
+        names = ", ".join(f"{e.name} ({e.points})" for e in exercises_of(path))
+        assert f"{path.stem}: " in said and names in said
+    assert "through nbgrader" in said

@@ -1,0 +1,212 @@
+"""Write the nbgrader course made from the notebooks: source/, then release/ through nbgrader.
+
+    python run.py course           (for teachers: sets up .venv-teach with nbgrader, then runs this)
+    python tools/make_course.py [--out course/] [--no-generate] [notebooks/03_softmax.ipynb ...]
+
+Writes a ready nbgrader course directory (default course/):
+
+    course/nbgrader_config.py                  written once; later runs keep your edits
+    course/source/03_softmax/03_softmax.ipynb  one assignment per notebook, with nbgrader's metadata
+    course/release/03_softmax/03_softmax.ipynb made by `nbgrader generate_assignment`: what students get
+
+The exercise markers (tools/markers.py) are the only source. For each exercise:
+
+- the cell with ``# BEGIN SOLUTION`` becomes a solution cell (grade id: the function's name);
+- the check cell after it becomes an autograded test cell (grade id ``check_<name>``, locked,
+  worth the ``# points: N`` line in that cell, 1 without one). Its check runs strictly: a wrong
+  answer raises ``CheckFailed`` and the cell scores 0. Before re-raising, the cell hands
+  mnistlib's version of the function to the cells below, as the self-study copy does, so a
+  wrong answer costs its own exercise's points and no others;
+- hidden tests (``### BEGIN HIDDEN TESTS``) stay in the test cell: nbgrader removes them from
+  release/ and runs them when it autogrades.
+
+Markdown cells and the set-up cell (the one with ``%matplotlib inline``) are locked, so that
+the instructions and the imports every graded cell relies on stay as written (autograde
+restores them). The other code cells stay editable: the notebooks ask learners to change
+them and experiment. Outputs are cleared.
+
+After writing source/, runs ``nbgrader generate_assignment "*" --force`` (skip with
+--no-generate): release/ is made again for every assignment in source/. The gradebook,
+submissions and grades already in the directory are kept.
+"""
+
+import argparse
+import copy
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))     # tools/, also when imported by tests
+from markers import (CHECK_CALL, PLACEHOLDER, POINTS, MarkerError,  # noqa: E402
+                     find_exercises)
+
+from mnistlib import checks  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CONFIG = f'''\
+"""nbgrader's configuration for the course written by tools/make_course.py (python run.py course).
+
+Edit freely: make_course.py writes this file only when it is missing.
+"""
+c = get_config()  # noqa: F821 (nbgrader provides it)
+
+c.CourseDirectory.course_id = "mnist-from-scratch"
+# The placeholder of the self-study copy too: the checks answer "not implemented yet" to it.
+c.ClearSolutions.code_stub = {{"python": {chr(10).join(PLACEHOLDER)!r}}}
+# Seconds per cell when autograding. The longest cells train for a few seconds on the full
+# MNIST; a server busy with a whole class's submissions needs more.
+c.Execute.timeout = 600
+'''
+
+
+def _nbgrader(grade_id, *, solution=False, grade=False, locked=False, points=None):
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+            "solution": solution, "task": False}
+    if grade:
+        meta["points"] = points
+    return meta
+
+
+def graded_check_source(source, exercise):
+    """The check cell's source for the course: the check strict, the name rebound on failure."""
+    lines = source.split("\n")
+    call = CHECK_CALL.match(lines[exercise.check_line])
+    fn, check, indent = exercise.name, exercise.check, call.group("indent")
+    points = f"{exercise.points} point{'' if exercise.points == 1 else 's'}"
+    block = [f"# Graded, {points}: a wrong answer raises CheckFailed here and the cell scores 0.",
+             f"# The cells below then use mnistlib's {fn}, so no other exercise loses points for it.",
+             "try:",
+             f"    {fn} = {check}({fn}, strict=True)",
+             "except Exception:",
+             f"    {fn} = {check}.reference()",
+             "    raise"]
+    new = lines[:exercise.check_line] + [indent + b for b in block] + lines[exercise.check_line + 1:]
+    return "\n".join(line for line in new if not POINTS.match(line))
+
+
+def _ends_with_expression(source):
+    """True if the cell's last statement is an expression whose value Jupyter shows.
+
+    nbgrader reads a number shown by a graded cell as its partial score (and any
+    other value as full marks), so a test cell must not end with one.
+    """
+    import ast
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:              # IPython magics: not ours to judge
+        return False
+    if not body or not isinstance(body[-1], ast.Expr) or source.rstrip().endswith(";"):
+        return False
+    value = body[-1].value
+    return not (isinstance(value, ast.Call) and getattr(value.func, "id", None) == "print")
+
+
+def _check_function(exercise, where):
+    check = getattr(checks, exercise.check.split(".")[-1], None)
+    if check is None or not hasattr(check, "reference"):
+        raise MarkerError(f"{where}: {exercise.check} is not a check from mnistlib.checks (made with "
+                          "@exercise); the course needs its strict mode and its reference.")
+
+
+def course_notebook(nb, name="notebook"):
+    """A copy of ``nb`` with nbgrader's cell metadata and the graded check cells.
+
+    Returns (notebook, exercises); ``exercises`` as ``markers.find_exercises`` gives them.
+    """
+    exercises = find_exercises(nb, name)
+    nb = copy.deepcopy(nb)
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("nbgrader", None)
+        cell.metadata.pop("execution", None)   # nbclient's timings from the last run
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell_id = cell.get("id") or f"cell{i}"
+        if cell.cell_type == "markdown" or (cell.cell_type == "code" and "%matplotlib inline" in cell.source):
+            cell.metadata["nbgrader"] = _nbgrader(f"locked_{cell_id}", locked=True)
+    for ex in exercises:
+        where = f"{name}, cell {ex.check_cell}"
+        _check_function(ex, where)
+        nb.cells[ex.solution_cell].metadata["nbgrader"] = _nbgrader(ex.name, solution=True)
+        test = nb.cells[ex.check_cell]
+        test.source = graded_check_source(test.source, ex)
+        if _ends_with_expression(test.source):
+            raise MarkerError(f"{where}: the check cell ends with an expression; nbgrader would read its "
+                              "value as the cell's score. Assign it, or end the line with ';'.")
+        test.metadata["nbgrader"] = _nbgrader(f"check_{ex.name}", grade=True, locked=True, points=ex.points)
+    nb.metadata.pop("widgets", None)   # saved widget views belong to the cleared outputs
+    return nb, exercises
+
+
+def write_source(out, paths):
+    """Write out/nbgrader_config.py (if missing) and out/source/<name>/<name>.ipynb for each path.
+
+    Returns {assignment name: exercises}.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    config = out / "nbgrader_config.py"
+    if not config.exists():
+        config.write_text(CONFIG)
+    assignments = {}
+    for path in paths:
+        nb, exercises = course_notebook(nbformat.read(path, as_version=4), name=path.name)
+        folder = out / "source" / path.stem
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / path.name)
+        assignments[path.stem] = exercises
+    return assignments
+
+
+def nbgrader_env():
+    """The environment for running nbgrader from this Python: its scripts first on PATH.
+
+    nbgrader runs the ``alembic`` command it installs beside itself; without the
+    environment activated, that command is not on PATH.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def generate(out):
+    """``nbgrader generate_assignment "*" --force``: release/ made from every assignment in source/."""
+    run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "*", "--force"],
+                         cwd=out, capture_output=True, text=True, env=nbgrader_env())
+    if run.returncode != 0:
+        sys.exit(f"error: nbgrader generate_assignment failed:\n{run.stdout}{run.stderr}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("notebooks", nargs="*", type=Path,
+                        help="notebooks to include (default: every notebook in notebooks/)")
+    parser.add_argument("--out", type=Path, default=ROOT / "course",
+                        help="the course directory (default: course/)")
+    parser.add_argument("--no-generate", action="store_true",
+                        help="write source/ only; don't run nbgrader generate_assignment")
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    if not paths:
+        sys.exit("no notebooks found")
+    assignments = write_source(args.out, paths)
+    for name, exercises in assignments.items():
+        points = sum(e.points for e in exercises)
+        listed = ", ".join(f"{e.name} ({e.points})" for e in exercises) or "no graded exercise"
+        print(f"{name}: {points} point{'' if points == 1 else 's'}: {listed}")
+    if not args.no_generate:
+        generate(args.out)
+        print(f"wrote {len(assignments)} assignments to {args.out / 'source'} and, through nbgrader, "
+              f"to {args.out / 'release'}")
+    else:
+        print(f"wrote {len(assignments)} assignments to {args.out / 'source'}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except MarkerError as e:
+        sys.exit(f"error: {e}")
