@@ -3,6 +3,12 @@
     python -m mnistlib download            fetch the full MNIST into the per-user cache
     python -m mnistlib train [options]     train on MNIST, print progress and the test
                                            accuracy, save the weight heatmaps as a PNG
+    python -m mnistlib train --model mlp   the same for the network with a hidden layer
+                                           (--model cnn: the convolutional network)
+
+Each model trains by its recipe, chosen on the validation split, unless options
+say otherwise: softmax as notebook 08 chose, mlp and cnn as ``mlp.RECIPE`` and
+``cnn.RECIPE`` say.
 
 Every argument is checked before any work starts: a bad one ends the command with
 "error: ..." and exit code 2, as argparse does. Ctrl-C stops it with "interrupted" and
@@ -31,6 +37,17 @@ def positive(text):
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
     if not (math.isfinite(value) and value > 0):
         raise argparse.ArgumentTypeError(f"must be a number above 0, got {text!r}")
+    return value
+
+
+def non_negative(text):
+    """A finite number of at least 0 (a weight decay)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of at least 0, got {text!r}")
     return value
 
 
@@ -87,13 +104,32 @@ def _check_out(path: str) -> str | None:
     return None
 
 
+# The softmax model's recipe, as notebook 08 chose it on the validation split.
+SOFTMAX_RECIPE = dict(lr=1.0, epochs=8, batch_size=50, schedule="linear", weight_decay=0.0)
+
+
+def _recipe(name):
+    """The model (None: softmax) and its training recipe."""
+    if name == "softmax":
+        return None, SOFTMAX_RECIPE
+    from . import cnn, mlp
+    model = {"mlp": mlp, "cnn": cnn}[name]
+    return model, model.RECIPE
+
+
 def _train(args, parser):
     from .data import MnistDataError, load_mnist, train_val_split
-    from .model import accuracy
     from .plots import weight_heatmaps
-    from .train import DivergenceError, train
+    from .train import DivergenceError, accuracy_of, train
 
+    model, recipe = _recipe(args.model)
+    # Options not given come from the model's recipe.
+    lr, epochs, schedule, weight_decay = (recipe[k] if getattr(args, k) is None else getattr(args, k)
+                                          for k in ("lr", "epochs", "schedule", "weight_decay"))
     # Everything that can be checked is checked before the data is loaded and trained on.
+    if args.out is not None and model is not None:
+        parser.error(f"--out saves the softmax model's weight heatmaps; the {args.model} model has "
+                     "none (drop --out)")
     if args.batch_size is not None and args.method != "minibatch":
         parser.error(f"--batch-size applies to --method minibatch only; --method {args.method} "
                      f"uses {'one example' if args.method == 'example' else 'all examples'} "
@@ -102,9 +138,10 @@ def _train(args, parser):
         what = "is not a directory" if Path(args.data_dir).exists() else "does not exist"
         parser.error(f"--data-dir {args.data_dir} {what}; give the directory that holds the "
                      "four MNIST files")
-    problem = _check_out(args.out)
+    out = args.out or "weights.png"
+    problem = _check_out(out) if model is None else None
     if problem:
-        parser.error(f"--out {args.out}: {problem}")
+        parser.error(f"--out {out}: {problem}")
     try:
         data = load_mnist(args.data_dir, download=not args.no_download)
     except MnistDataError as e:
@@ -118,30 +155,35 @@ def _train(args, parser):
 
     # The recipe was chosen on the validation split; the test set is used once, below.
     x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train)
-    batch_size = args.batch_size or 50
+    batch_size = args.batch_size or recipe["batch_size"]
     batches = {"example": "one example per update",
                "minibatch": f"batch size {batch_size}",
                "full": f"the full batch of {len(x_train)} examples per update"}[args.method]
-    print(f"training: {args.method} gradient descent, lr={args.lr:g}, {batches}, "
-          f"{args.epochs} epochs, {args.schedule} schedule")
+    decay = f", weight decay {weight_decay:g}" if weight_decay else ""
+    which = "" if model is None else f" the {args.model} model"
+    print(f"training{which}: {args.method} gradient descent, lr={lr:g}, {batches}, "
+          f"{epochs} epochs, {schedule} schedule{decay}")
     t = time.perf_counter()
     try:
-        result = train(x_train, y_train, method=args.method, lr=args.lr,
-                       epochs=args.epochs, batch_size=batch_size, schedule=args.schedule,
-                       seed=args.seed, x_val=x_val, y_val=y_val, callback=report)
+        result = train(x_train, y_train, model=model, method=args.method, lr=lr,
+                       epochs=epochs, batch_size=batch_size, schedule=schedule,
+                       weight_decay=weight_decay, seed=args.seed, x_val=x_val, y_val=y_val,
+                       callback=report)
     except (DivergenceError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    acc = accuracy(data.x_test, data.y_test, result.W, result.b)
+    acc = accuracy_of(result.model, result.params, data.x_test, data.y_test)
     print(f"final test accuracy: {acc:.4f} (error {1 - acc:.4f}) on {len(data.y_test)} test images; "
           f"{result.history.seconds[-1]:.2f} s training, {time.perf_counter() - t:.2f} s in all")
+    if model is not None:
+        return 0
     fig = weight_heatmaps(result.W, title=f"learned weights (test accuracy {acc:.2%})")
     try:
-        fig.savefig(args.out, dpi=100)
+        fig.savefig(out, dpi=100)
     except OSError as e:  # checked before training; something changed since
-        print(f"error: could not save {args.out}: {e.strerror or e}", file=sys.stderr)
+        print(f"error: could not save {out}: {e.strerror or e}", file=sys.stderr)
         return 1
-    print(f"weight heatmaps saved to {args.out}")
+    print(f"weight heatmaps saved to {out}")
     return 0
 
 
@@ -169,18 +211,32 @@ def main(argv=None):
                    help=f"seconds the whole download may take (default {DOWNLOAD_DEADLINE})")
     d.set_defaults(run=_download, parser=d)
 
-    t = sub.add_parser("train", help="train the softmax model and save its weight heatmaps")
+    recipes = {name: _recipe(name)[1] for name in ("softmax", "mlp", "cnn")}
+
+    def default(key):
+        return "default: " + ", ".join(f"{name} {r[key]:g}" if isinstance(r[key], (int, float)) else
+                                       f"{name} {r[key]}" for name, r in recipes.items())
+
+    t = sub.add_parser("train", help="train a model (softmax, mlp or cnn) and report its test accuracy")
+    t.add_argument("--model", choices=list(recipes), default="softmax",
+                   help="softmax (default; notebooks 02-09), mlp (a hidden layer, notebook 10) or cnn "
+                        "(a convolutional network, notebook 11)")
     t.add_argument("--data-dir", default=None, help="directory with the four MNIST files")
     t.add_argument("--no-download", action="store_true", help="never download; use what is here")
     t.add_argument("--method", choices=["example", "minibatch", "full"], default="minibatch")
-    t.add_argument("--lr", type=positive, default=1.0, help="learning rate (default 1.0)")
-    t.add_argument("--epochs", type=at_least_one, default=8,
-                   help="passes over the data (default 8, the recipe chosen on validation in notebook 08)")
+    t.add_argument("--lr", type=positive, default=None, help=f"learning rate ({default('lr')})")
+    t.add_argument("--epochs", type=at_least_one, default=None,
+                   help=f"passes over the data ({default('epochs')}: each model's recipe, "
+                        "chosen on the validation split)")
     t.add_argument("--batch-size", type=at_least_one, default=None,
-                   help="examples per update, for --method minibatch (default 50)")
-    t.add_argument("--schedule", choices=["constant", "linear"], default="linear")
+                   help=f"examples per update, for --method minibatch ({default('batch_size')})")
+    t.add_argument("--schedule", choices=["constant", "linear"], default=None,
+                   help=f"learning-rate schedule ({default('schedule')})")
+    t.add_argument("--weight-decay", type=non_negative, default=None,
+                   help=f"lambda of the penalty lambda/2 * sum of squared weights ({default('weight_decay')})")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", default="weights.png", help="PNG file for the weight heatmaps")
+    t.add_argument("--out", default=None,
+                   help="PNG file for the softmax model's weight heatmaps (default weights.png)")
     t.set_defaults(run=_train, parser=t)
 
     args = parser.parse_args(argv)

@@ -35,8 +35,11 @@ N_HIDDEN = 100
 CHUNK = 500        # images at a time: some 80 MB of im2col columns in float32
 
 # How to train it: train(x, y, model=cnn, **cnn.RECIPE). Chosen by accuracy on the
-# validation split (mnistlib.data.train_val_split); see the README.
-RECIPE = dict(lr=0.2, epochs=8, batch_size=50, schedule="linear", weight_decay=0.0)
+# validation split (mnistlib.data.train_val_split: trained on 50,000 images, scored on
+# 10,000), among 8/16 and 16/32 kernels with and without the hidden layer, lr 0.1 to
+# 0.5, 8 to 20 epochs and weight decay 0 to 5e-4, batches of 50, linear schedule:
+# 99.02 % on average over two seeds (8/16 kernels stayed below 98.7 %).
+RECIPE = dict(lr=0.2, epochs=12, batch_size=50, schedule="linear", weight_decay=1e-4)
 
 
 def init_params(seed=0, dtype=np.float32, *, channels=CHANNELS, kernel=KERNEL, n_hidden=N_HIDDEN,

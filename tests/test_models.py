@@ -179,3 +179,45 @@ def test_train_the_cnn_a_little(subset_mnist):
               lr=0.2, epochs=2, batch_size=50, x_val=d.x_test, y_val=d.y_test)
     assert r.history.val_acc[-1] > 0.75                 # from 10 % (guessing) in 80 updates
     assert all(v.dtype == np.float32 for v in r.params.values())
+
+
+# --- the command line: python -m mnistlib train --model mlp|cnn ------------------------------
+
+def run_cli(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "mnistlib", "train", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+@pytest.fixture
+def offline(tmp_path):
+    """No directory, an empty cache, no mirror: the bundled subset."""
+    return {"MNIST_DATA_DIR": "", "MNISTLIB_CACHE_DIR": str(tmp_path / "cache"),
+            "MNIST_MIRRORS": "http://127.0.0.1:9/"}
+
+
+def test_cli_trains_the_mlp_by_its_recipe_unless_told_otherwise(offline):
+    r = run_cli("--model", "mlp", "--epochs", "2", env=offline)
+    assert r.returncode == 0, r.stderr
+    lr, batch, decay = mlp.RECIPE["lr"], mlp.RECIPE["batch_size"], mlp.RECIPE["weight_decay"]
+    assert (f"training the mlp model: minibatch gradient descent, lr={lr:g}, batch size {batch}, 2 epochs, "
+            f"linear schedule, weight decay {decay:g}") in r.stdout
+    assert float(r.stdout.split("final test accuracy: ")[1].split()[0]) > 0.85
+    assert "heatmaps" not in r.stdout
+
+
+def test_cli_refuses_out_for_models_without_heatmaps(tmp_path, offline):
+    r = run_cli("--model", "cnn", "--out", str(tmp_path / "w.png"), env=offline)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[-1].endswith("--out saves the softmax model's weight heatmaps; the cnn model "
+                                              "has none (drop --out)")
+    assert "epoch" not in r.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, goal", [("mlp", 0.98), ("cnn", 0.99)])
+def test_cli_reaches_the_goal_on_full_mnist(name, goal, mnist_dir):
+    r = run_cli("--model", name, env={"MNIST_DATA_DIR": str(mnist_dir)}, timeout=1800)
+    assert r.returncode == 0, r.stderr
+    assert "60000 training" in r.stdout
+    acc = float(r.stdout.split("final test accuracy: ")[1].split()[0])
+    assert acc >= goal, r.stdout
