@@ -688,29 +688,34 @@ def torch_model_epoch(net, shape, x, y, lr, seed=0):
     return total
 
 
+def model_epoch_times(d, name, model, threads, repeats):
+    """Median wall and CPU seconds of one epoch, mnistlib against PyTorch: ({impl: s}, {impl: s})."""
+    lr = model.RECIPE["lr"]
+
+    def ours():
+        saved = train_module.ONE_THREAD_MAX_BATCH
+        train_module.ONE_THREAD_MAX_BATCH = BATCH if threads == 1 else 0
+        try:
+            train(d.x_train, d.y_train, model=model, lr=lr, epochs=1, batch_size=BATCH, evaluate=False)
+        finally:
+            train_module.ONE_THREAD_MAX_BATCH = saved
+    fns = {"mnistlib": ours}
+    if torch:
+        torch.set_num_threads(threads)
+        net, shape = torch_layers(name)
+        x_t, y_t = torch.from_numpy(d.x_train), torch.from_numpy(d.y_train.astype(np.int64))
+        fns["torch"] = lambda: torch_model_epoch(net, shape, x_t, y_t, lr)
+    with blas_threads(threads):
+        return cpu_and_wall(fns, repeats)
+
+
 def model_epoch_rows(table, d, repeats, both_thread_counts):
     """One epoch, batch BATCH, float32: mnistlib's MLP and CNN through train(), against PyTorch."""
     _, numpy_threads = blas_info()
-    x_t = torch.from_numpy(d.x_train) if torch else None
-    y_t = torch.from_numpy(d.y_train.astype(np.int64)) if torch else None
     for name, model, target in (("MLP", mlp, 0.8), ("CNN", cnn, 1.0)):
-        lr = model.RECIPE["lr"]
         settings = [1] + ([numpy_threads] if both_thread_counts and numpy_threads not in (None, 1) else [])
         for threads in settings:
-            def ours(model=model, lr=lr, threads=threads):
-                saved = train_module.ONE_THREAD_MAX_BATCH
-                train_module.ONE_THREAD_MAX_BATCH = BATCH if threads == 1 else 0
-                try:
-                    train(d.x_train, d.y_train, model=model, lr=lr, epochs=1, batch_size=BATCH, evaluate=False)
-                finally:
-                    train_module.ONE_THREAD_MAX_BATCH = saved
-            fns = {"mnistlib": ours}
-            if torch:
-                torch.set_num_threads(threads)
-                net, shape = torch_layers(name)
-                fns["torch"] = lambda net=net, shape=shape, lr=lr: torch_model_epoch(net, shape, x_t, y_t, lr)
-            with blas_threads(threads):
-                wall, cpu = cpu_and_wall(fns, repeats)
+            wall, cpu = model_epoch_times(d, name, model, threads, repeats)
             label = f"{threads} thread{'s' if threads != 1 else ''}"
             what = f"{name} epoch, 60k images, batch {BATCH}, {label}: mnistlib / PyTorch CPU"
             if not torch:
@@ -721,6 +726,36 @@ def model_epoch_rows(table, d, repeats, both_thread_counts):
             table.add(what, f"{fmt_s(wall['mnistlib'])} / {fmt_s(wall['torch'])} = {ratio:.2f}x; CPU time "
                       f"{fmt_s(cpu['mnistlib'])} / {fmt_s(cpu['torch'])} = {cpu['mnistlib'] / cpu['torch']:.2f}x",
                       f"<= {target}x", ratio <= target)
+
+
+MODEL_UNSET_CHILD = """
+import json, sys
+import threadpoolctl
+sys.path.insert(0, %r)
+import run
+from mnistlib import cnn
+d = run.load_mnist(verbose=False)
+arch = [l.get("architecture") for l in threadpoolctl.threadpool_info() if l.get("user_api") == "blas"]
+wall, cpu = run.model_epoch_times(d, "CNN", cnn, 1, %d)
+print(json.dumps({"arch": arch, "wall": wall, "cpu": cpu}))
+"""
+
+
+def model_openblas_row(table, repeats):
+    """The CNN epoch (1 thread) again in a subprocess with the OpenBLAS variables unset, if they are set."""
+    set_vars = [k for k in OPENBLAS_VARS if k in os.environ]
+    if not set_vars or not torch:
+        return
+    import json
+    env = {k: v for k, v in os.environ.items() if k not in OPENBLAS_VARS}
+    out = subprocess.run([sys.executable, "-c", MODEL_UNSET_CHILD % (str(ROOT / "benchmarks"), repeats)],
+                         capture_output=True, text=True, cwd=ROOT, env=env, check=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    wall, cpu = r["wall"], r["cpu"]
+    table.add(f"CNN epoch, batch {BATCH}, 1 thread, with {' and '.join(set_vars)} unset (subprocess; kernel "
+              f"{', '.join(map(str, r['arch']))}): mnistlib / PyTorch CPU",
+              f"{fmt_s(wall['mnistlib'])} / {fmt_s(wall['torch'])} = {wall['mnistlib'] / wall['torch']:.2f}x; "
+              f"CPU time {fmt_s(cpu['mnistlib'])} / {fmt_s(cpu['torch'])} = {cpu['mnistlib'] / cpu['torch']:.2f}x")
 
 
 def time_to_goal(d, model, goal, every):
@@ -869,6 +904,7 @@ def main(argv=None):
         if not args.skip_models:
             conv_throughput_rows(table, repeats)
             model_epoch_rows(table, d, 3 if args.quick else 5, both_thread_counts=not args.quick)
+            model_openblas_row(table, 3 if args.quick else 5)
             model_goal_rows(table, d)
             model_memory_rows(table)
     if args.notebooks or args.classroom:

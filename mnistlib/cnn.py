@@ -213,12 +213,16 @@ def _unpool_unrelu(dp, z, p, dz, first, taken):
     dp *= p > 0                                  # the ReLU: no gradient where the maximum was <= 0
     dz[:, 2 * p.shape[1]:] = 0                   # a last row or column that no window covers
     dz[:, :, 2 * p.shape[2]:] = 0
-    taken[...] = False
-    for v, dv in zip(_entries(z, p), _entries(dz, p)):
-        np.equal(v, p, out=first)                # where p > 0, p is the window's maximum
-        np.greater(first, taken, out=first)      # first and not taken
-        taken |= first
+    for k, (v, dv) in enumerate(zip(_entries(z, p), _entries(dz, p))):
+        if k == 0:
+            np.equal(v, p, out=taken)            # where p > 0, p is the window's maximum
+            np.multiply(dp, taken, out=dv)
+            continue
+        np.equal(v, p, out=first)
+        np.greater(first, taken, out=first)      # a maximum, and no earlier entry took the gradient
         np.multiply(dp, first, out=dv)
+        if k < 3:
+            taken |= first
 
 
 def sgd_step(params, X, y, lr, weight_decay=0.0):
@@ -275,7 +279,7 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     np.matmul(K2.reshape(F2, -1).T, D2, out=w["cols2"])                     # now the columns' gradient
     K2 *= decay
     K2 -= dK2.reshape(K2.shape)
-    b2 -= D2.sum(axis=1)
+    b2 -= w["dp2"].sum(axis=(1, 2, 3))          # = D2's row sums: each window's gradient went to one entry
     dp1 = w["dp1"]
     dp1[...] = 0
     s2 = z2.shape[1]
@@ -287,5 +291,5 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     D1 = z1.reshape(F1, -1)
     K1 *= decay
     K1 -= (D1 @ w["cols1"].T).reshape(K1.shape)
-    b1 -= D1.sum(axis=1)
+    b1 -= dp1.sum(axis=(1, 2, 3))
     return L

@@ -40,8 +40,10 @@ METHODS = ("example", "minibatch", "full")
 # Batches up to this size run their matrix products on one BLAS thread. A
 # (100, 784) x (784, 10) product is too small to split: handing half of it to a
 # second thread costs more than it saves, and far more when other programs share
-# the cores (benchmarks/README.md has the figures). The same holds for the MLP's
-# and the CNN's products on such batches. Larger batches use all threads.
+# the cores (benchmarks/README.md has the figures). The MLP's and the CNN's larger
+# products gain from a second thread on an idle machine (the CNN's step took 6 ms
+# instead of 8), but lose two to three times more on a busy one, as in a classroom:
+# one thread for them too. Larger batches use all threads.
 ONE_THREAD_MAX_BATCH = 1000
 
 # Accuracy is measured this many examples at a time, so that a model whose
