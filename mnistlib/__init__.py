@@ -20,6 +20,7 @@ One module per idea, each readable top to bottom:
 - ``draw_widget``      draw a digit, watch the network answer
 - ``descent_widget``   gradient descent on a toy bowl, step by step: the learning rate's four regimes
 - ``hidden_widget``    what one hidden unit of the MLP looks for (notebook 10)
+- ``conv_widget``      the CNN's kernels and a digit's feature maps, stage by stage
 - ``checks``    checks for the notebooks' "your turn" exercises
 - ``demo``      the live-demo page for a projector (``python -m mnistlib.demo``)
 

@@ -137,6 +137,30 @@ WRONG = {
         "frame[top:top + h, left:left + w] = patch\n"
         "return frame",
         "slice indices must be integers"),
+    "conv_forward_loops": (
+        "the kernel flipped, as in the convolution of mathematics",
+        "n, C, h, w = x.shape\n"
+        "F, _, kh, kw = K.shape\n"
+        "out = np.zeros((n, F, h - kh + 1, w - kw + 1))\n"
+        "for i in range(n):\n"
+        "    for f in range(F):\n"
+        "        for r in range(h - kh + 1):\n"
+        "            for s in range(w - kw + 1):\n"
+        "                out[i, f, r, s] = np.sum(x[i, :, r:r + kh, s:s + kw] * K[f, :, ::-1, ::-1]) + b[f]\n"
+        "return out",
+        "flipped the kernel"),
+    "kernel_gradient": (
+        "averaged over the images: the 1/n counted twice",
+        "n, C, h, w = x.shape\n"
+        "_, F, oh, ow = dout.shape\n"
+        "dK = np.zeros((F, C, kh, kw))\n"
+        "for i in range(n):\n"
+        "    for f in range(F):\n"
+        "        for r in range(oh):\n"
+        "            for s in range(ow):\n"
+        "                dK[f] += dout[i, f, r, s] * x[i, :, r:r + kh, s:s + kw]\n"
+        "return dK / n",
+        "divided by the number of images"),
 }
 
 
@@ -269,5 +293,21 @@ RIGHT = {
         "frame = np.zeros((28, 28))\n"
         "frame[top:top + h, left:left + w] = patch\n"
         "return frame",
+    ],
+    "conv_forward_loops": [
+        "oh, ow = x.shape[2] - K.shape[2] + 1, x.shape[3] - K.shape[3] + 1\n"
+        "out = np.zeros((len(x), len(K), oh, ow)) + b[None, :, None, None]\n"
+        "for p in range(K.shape[2]):\n"
+        "    for q in range(K.shape[3]):\n"
+        "        out += np.einsum('ncrs,fc->nfrs', x[:, :, p:p + oh, q:q + ow], K[:, :, p, q])\n"
+        "return out",
+    ],
+    "kernel_gradient": [
+        "oh, ow = dout.shape[2:]\n"
+        "dK = np.zeros((dout.shape[1], x.shape[1], kh, kw))\n"
+        "for p in range(kh):\n"
+        "    for q in range(kw):\n"
+        "        dK[:, :, p, q] = np.einsum('nfrs,ncrs->fc', dout, x[:, :, p:p + oh, q:q + ow])\n"
+        "return dK",
     ],
 }
