@@ -2117,25 +2117,6 @@ _NOT_BACKPROP = {"loss_and_grads": "mnistlib's loss_and_grads, which does the wh
 
 def _called_names(fn):
     """The names of the functions fn's source calls, with their lines; None if unreadable."""
-# --- notebook 11: the convolution layer as loops; the gradient of its kernels ----------
-
-def _conv():
-    from . import conv
-    return conv
-
-
-def _conv_forward_reference(x, K, b):
-    return _conv().conv2d_forward_loops(x, K, b)[0]
-
-
-def _kernel_gradient_reference(x, dout, kh, kw):
-    F, C = dout.shape[1], x.shape[1]
-    cache = (x, np.zeros((F, C, kh, kw), dtype=x.dtype), 1, 0)
-    return _conv().conv2d_backward_loops(dout, cache)[1]
-
-
-def _called(fn):
-    """The names of the functions fn's source calls ({"conv2d_forward", "sum", ...}); None if unreadable."""
     import ast
     import textwrap
     try:
@@ -2320,6 +2301,33 @@ def check_he_init(fn):
                     "from the rng it is given.",
               "draw with rng.normal(...) or rng.standard_normal(...), the rng passed in; don't make a new one.")
     return 3
+
+
+# --- notebook 11: the convolution layer as loops; the gradient of its kernels ----------
+
+def _conv():
+    from . import conv
+    return conv
+
+
+def _conv_forward_reference(x, K, b):
+    return _conv().conv2d_forward_loops(x, K, b)[0]
+
+
+def _kernel_gradient_reference(x, dout, kh, kw):
+    F, C = dout.shape[1], x.shape[1]
+    cache = (x, np.zeros((F, C, kh, kw), dtype=x.dtype), 1, 0)
+    return _conv().conv2d_backward_loops(dout, cache)[1]
+
+
+def _called(fn):
+    """The names of the functions fn's source calls ({"conv2d_forward", "sum", ...}); None if unreadable."""
+    import ast
+    import textwrap
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return None
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
