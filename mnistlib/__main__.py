@@ -7,8 +7,8 @@
                                            (--model cnn: the convolutional network); no PNG
 
 Each model trains by its recipe, chosen on the validation split, unless options
-say otherwise: softmax as notebook 08 chose, mlp and cnn as ``mlp.RECIPE`` and
-``cnn.RECIPE`` say.
+say otherwise: ``zoo.MODELS[name].RECIPE`` (softmax as notebook 08 chose it, mlp
+and cnn as notebooks 10 and 11 did).
 
 Every argument is checked before any work starts: a bad one ends the command with
 "error: ..." and exit code 2, as argparse does. Ctrl-C stops it with "interrupted" and
@@ -104,30 +104,20 @@ def _check_out(path: str) -> str | None:
     return None
 
 
-# The softmax model's recipe, as notebook 08 chose it on the validation split.
-SOFTMAX_RECIPE = dict(lr=1.0, epochs=8, batch_size=50, schedule="linear", weight_decay=0.0)
-
-
-def _recipe(name):
-    """The model (None: softmax) and its training recipe."""
-    if name == "softmax":
-        return None, SOFTMAX_RECIPE
-    from . import cnn, mlp
-    model = {"mlp": mlp, "cnn": cnn}[name]
-    return model, model.RECIPE
-
-
 def _train(args, parser):
     from .data import MnistDataError, load_mnist, train_val_split
     from .plots import weight_heatmaps
     from .train import DivergenceError, accuracy_of, train
+    from .zoo import model_of
 
-    model, recipe = _recipe(args.model)
+    softmax = args.model == "softmax"
+    model = model_of(args.model)
+    recipe = model.RECIPE
     # Options not given come from the model's recipe.
     lr, epochs, schedule, weight_decay = (recipe[k] if getattr(args, k) is None else getattr(args, k)
                                           for k in ("lr", "epochs", "schedule", "weight_decay"))
     # Everything that can be checked is checked before the data is loaded and trained on.
-    if args.out is not None and model is not None:
+    if args.out is not None and not softmax:
         parser.error(f"--out saves the softmax model's weight heatmaps; the {args.model} model has "
                      "none (drop --out)")
     if args.batch_size is not None and args.method != "minibatch":
@@ -139,7 +129,7 @@ def _train(args, parser):
         parser.error(f"--data-dir {args.data_dir} {what}; give the directory that holds the "
                      "four MNIST files")
     out = args.out or "weights.png"
-    problem = _check_out(out) if model is None else None
+    problem = _check_out(out) if softmax else None
     if problem:
         parser.error(f"--out {out}: {problem}")
     try:
@@ -160,7 +150,7 @@ def _train(args, parser):
                "minibatch": f"batch size {batch_size}",
                "full": f"the full batch of {len(x_train)} examples per update"}[args.method]
     decay = f", weight decay {weight_decay:g}" if weight_decay else ""
-    which = "" if model is None else f" the {args.model} model"
+    which = "" if softmax else f" the {args.model} model"
     print(f"training{which}: {args.method} gradient descent, lr={lr:g}, {batches}, "
           f"{epochs} epochs, {schedule} schedule{decay}")
     t = time.perf_counter()
@@ -175,7 +165,7 @@ def _train(args, parser):
     acc = accuracy_of(result.model, result.params, data.x_test, data.y_test)
     print(f"final test accuracy: {acc:.4f} (error {1 - acc:.4f}) on {len(data.y_test)} test images; "
           f"{result.history.seconds[-1]:.2f} s training, {time.perf_counter() - t:.2f} s in all")
-    if model is not None:
+    if not softmax:
         return 0
     fig = weight_heatmaps(result.W, title=f"learned weights (test accuracy {acc:.2%})")
     try:
@@ -211,7 +201,8 @@ def main(argv=None):
                    help=f"seconds the whole download may take (default {DOWNLOAD_DEADLINE})")
     d.set_defaults(run=_download, parser=d)
 
-    recipes = {name: _recipe(name)[1] for name in ("softmax", "mlp", "cnn")}
+    from .zoo import MODELS
+    recipes = {name: model.RECIPE for name, model in MODELS.items()}
 
     def default(key):
         return "default: " + ", ".join(f"{name} {r[key]:g}" if isinstance(r[key], (int, float)) else

@@ -137,6 +137,34 @@ def loss_and_grads(params, X, y):
     return L, {"K1": dK1, "b1": db1, "K2": dK2, "b2": db2, "W3": dW3, "b3": db3, "W4": dW4, "b4": db4}
 
 
+def logits_backward(params, X, dl):
+    """dX: (n, 784), the gradient with respect to X of sum(dl * logits(params, X)); dl: (n, 10).
+
+    The backward pass of ``loss_and_grads`` started from dl instead of dL/dl, and
+    carried on through the first convolution to the pixels.
+    """
+    x = _images(X)
+    if len(x) > CHUNK:
+        return np.concatenate([logits_backward(params, X[i:i + CHUNK], dl[i:i + CHUNK])
+                               for i in range(0, len(X), CHUNK)])
+    z1, conv1 = conv2d_forward(x, params["K1"], params["b1"])
+    a1, relu1 = relu_forward(z1)
+    p1, pool1 = maxpool2d_forward(a1)
+    z2, conv2 = conv2d_forward(p1, params["K2"], params["b2"])
+    a2, relu2 = relu_forward(z2)
+    p2, pool2 = maxpool2d_forward(a2)
+    f, flat = flatten_forward(p2)
+    z3, linear3 = linear_forward(f, params["W3"], params["b3"])
+    h, relu3 = relu_forward(z3)
+    _, linear4 = linear_forward(h, params["W4"], params["b4"])
+
+    dh = linear_backward(dl, linear4)[0]
+    df = linear_backward(relu_backward(dh, relu3), linear3)[0]
+    dp1 = conv2d_backward(relu_backward(maxpool2d_backward(flatten_backward(df, flat), pool2), relu2), conv2)[0]
+    dx = conv2d_backward(relu_backward(maxpool2d_backward(dp1, pool1), relu1), conv1)[0]
+    return dx.reshape(len(x), -1)
+
+
 # --- the fast step -----------------------------------------------------------------------
 #
 # sgd_step does the arithmetic of loss_and_grads followed by params[k] -= lr * grads[k],

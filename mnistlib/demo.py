@@ -81,10 +81,13 @@ img.mnistlib-explorer-contrib {{ width: min({contrib}px, 62%) !important; }}
 .mnistlib-explorer-index input {{ width: 5em; flex: 0 0 auto; }}
 
 /* a dropdown as wide as its longest choice, never a sliver */
-.widget-dropdown.mnistlib-explorer-compare, .widget-dropdown.mnistlib-draw-compare {{
-  width: auto !important; }}
-.mnistlib-explorer-compare select, .mnistlib-draw-compare select {{
-  flex: 0 0 auto; width: auto; min-width: 7em; }}
+.widget-dropdown.mnistlib-explorer-compare, .widget-dropdown.mnistlib-draw-compare,
+.widget-dropdown.mnistlib-demo-model-choice {{ width: auto !important; }}
+.mnistlib-explorer-compare select, .mnistlib-draw-compare select,
+.mnistlib-demo-model-choice select {{ flex: 0 0 auto; width: auto; min-width: 7em; }}
+/* the model bar: the chooser, then its status line, wrapping below it when long */
+.mnistlib-demo-model-choice-status {{ flex: 1 1 24em; min-width: 0; margin-left: 0.6em; }}
+.mnistlib-explorer-note, .mnistlib-draw-contrib-note {{ max-width: {pair}px; }}
 
 /* 4: canvas | what the network sees | bars, then contributions | threshold */
 img.mnistlib-draw-preview {{ width: {preview}px !important; }}
@@ -98,7 +101,7 @@ img.mnistlib-draw-contrib {{ width: min({draw_contrib}px, 60%) !important; }}
 .mnistlib-draw-answer {{ min-height: 2.2em; }}
 
 .mnistlib-lr-status, .mnistlib-live-status, .mnistlib-explorer-status,
-.mnistlib-draw-status {{ font-size: {status}px; min-height: 1.6em; }}
+.mnistlib-draw-status, .mnistlib-demo-model-choice-status {{ font-size: {status}px; min-height: 1.6em; }}
 .mnistlib-demo-model {{ font-size: {status}px; margin: 0.3em 0 0.6em 0; }}
 .mnistlib-demo-footer {{ font-size: {small}px; color: #555; margin-top: 2em;
   border-top: 1px solid #ccc; padding-top: 0.5em; }}
@@ -140,17 +143,18 @@ def projector_mode(scale=1.5):
 
 # --- the page's own lines: the model in use, the data in use -----------------
 
-def model_bar(text):
-    """The row above sections 3 and 4 that names the model they use.
+def model_bar(content):
+    """The row above sections 3 and 4 that names the model they use, or lets the room pick it.
 
-    A model chooser (softmax, MLP, CNN) goes into this row, beside the name,
-    and swaps the content of the ``slot`` boxes below, so the page keeps its layout.
+    content: a sentence (text or HTML), or a widget: the model chooser
+    (``chooser_widget.model_chooser``), whose status line then names the model.
     """
     import ipywidgets as W_
 
-    name = W_.HTML(text)
-    name.add_class("mnistlib-demo-model-name")
-    bar = W_.HBox([name])
+    if isinstance(content, str):
+        content = W_.HTML(content)
+        content.add_class("mnistlib-demo-model-name")
+    bar = W_.HBox([content])
     bar.add_class("mnistlib-demo-model")
     return bar
 
@@ -164,29 +168,42 @@ def slot(widget):
     return box
 
 
-def data_note(data, test_accuracy):
-    """One sentence for people: which data the page uses, and the model's test accuracy.
+def data_note(data, test_accuracy, model=None):
+    """Two sentences for people: which data the page uses; which model answers, and how well.
 
-    data: the ``mnistlib.data.MNIST`` the page loaded; test_accuracy: in [0, 1].
+    data: the ``mnistlib.data.MNIST`` the page loaded; test_accuracy: in [0, 1],
+    of ``model``: its title ("the MLP"; see ``zoo.TITLES``), None for "the model".
+    The models learn from the training split (``data.train_val_split``: five in six
+    of the training images; the other sixth is for validation).
     """
     n_train, n_test = len(data.x_train), len(data.x_test)
+    n_learn = n_train - n_train // 6
+    who = "the model" if model is None else model
+    who = who[0].upper() + who[1:]
     acc = f"{test_accuracy:.1%}"
     if data.is_full:
-        return (f"Data: the full MNIST, {n_train:,} handwritten digits to learn from and "
-                f"{n_test:,} test digits it never saw. The model above reads {acc} of the "
-                "test digits correctly.")
-    return (f"Data: a sample of {n_train + n_test:,} MNIST digits that comes with the course "
-            f"({n_train:,} to learn from, {n_test:,} to test), because the full set of 70,000 "
-            f"is not on this computer. The model above reads {acc} of the {n_test:,} test "
-            "digits correctly (trained on the full set, it does better).")
+        return (f"Data: the full MNIST, {n_train + n_test:,} handwritten digits. {who} answers "
+                f"above: it learned from {n_learn:,} of them and reads {acc} of the {n_test:,} "
+                "test digits, which it never saw, correctly.")
+    return (f"Data: a sample of {n_train + n_test:,} MNIST digits that comes with the course, "
+            "because the full set of 70,000 is not on this computer. "
+            f"{who} answers above: it learned from {n_learn:,} of them and reads {acc} of the "
+            f"{n_test:,} test digits, which it never saw, correctly (trained on the full set, "
+            "it does better).")
 
 
-def footer(data, test_accuracy):
-    """The page's last line: ``data_note`` in small type."""
+def footer(data, test_accuracy, model=None):
+    """The page's last line: ``data_note`` in small type. ``.update(test_accuracy, model)`` rewrites it."""
     import ipywidgets as W_
 
-    line = W_.HTML(f"<p>{html.escape(data_note(data, test_accuracy))}</p>")
+    line = W_.HTML()
     line.add_class("mnistlib-demo-footer")
+
+    def update(test_accuracy, model=None):
+        line.value = f"<p>{html.escape(data_note(data, test_accuracy, model))}</p>"
+
+    update(test_accuracy, model)
+    line.update = update
     return line
 
 
@@ -194,6 +211,7 @@ def footer(data, test_accuracy):
 
 DEMO_NOTEBOOK = Path(__file__).resolve().parent.parent / "demo" / "live_demo.ipynb"
 DOWNLOAD_COMMAND = "python -m mnistlib download"
+PREPARE_COMMAND = "python -m mnistlib.demo --prepare"
 # The launcher names a file here; the page writes the time into it when its first
 # widget has answered the browser (see ``mark_ready``).
 READY_FILE_VAR = "MNISTLIB_DEMO_READY_FILE"
@@ -303,15 +321,85 @@ def _serve(port, open_browser, extra, started, say):
         shutil.rmtree(ready_dir, ignore_errors=True)
 
 
+def models_note(full):
+    """What the launcher says about the models: which are ready in the cache, how to prepare the rest.
+
+    full: whether the page will use the full MNIST (else the bundled subset).
+    Looks for the cache files by name only (``zoo.cache_file``); the page checks
+    their contents when it loads them.
+    """
+    from . import zoo
+
+    kind = "full" if full else "subset"
+    missing = [name for name in zoo.NAMES if not zoo.cache_file(name, kind).is_file()]
+    if not missing:
+        return "Models: softmax regression, the MLP and the CNN are ready in the cache."
+    deep = [name for name in missing if name != "softmax"]
+    if not deep:
+        return "Models: the MLP and the CNN are ready in the cache; softmax regression trains as the page opens."
+    n_train = 50000 if full else 3334
+    titles = " and ".join(zoo.TITLES[name] for name in deep)
+    times = ", ".join(f"{zoo.TITLES[name]} {zoo.estimate(name, n_train)}" for name in deep)
+    return (f"Models: {titles} {'are' if len(deep) > 1 else 'is'} not trained yet. On the page, "
+            f"each trains in the background when picked ({times}), while the others answer.\n"
+            f"Before class, train and keep them once:  {PREPARE_COMMAND}")
+
+
+def prepare(say=print):
+    """Train the three models on the data the page uses and keep them in the cache (``--prepare``).
+
+    Says how long each took. Returns 0, or 1 if a model could not be kept (a
+    cache that cannot be written).
+    """
+    from . import zoo
+    from .data import load_mnist
+
+    data = load_mnist(download=False, verbose=False)
+    if data.is_full:
+        say("Preparing the models of the live demo on the full MNIST, in the cache "
+            f"{zoo.models_dir()}.")
+    else:
+        say("The full MNIST is not on this computer, so the page uses the 5,000-digit sample; "
+            f"preparing the models on it (for the full set: {DOWNLOAD_COMMAND}, then this again).")
+    started, failed = time.perf_counter(), False
+    for name in zoo.NAMES:
+        shown = set()
+
+        def progress(step):
+            if step.epoch not in shown or step.done >= 1:     # one line per epoch
+                shown.add(step.epoch)
+                say(f"  {zoo.describe(step)}")
+
+        t = time.perf_counter()
+        model = zoo.trained(name, data, progress=progress, say=lambda line: say(f"  {line}"))
+        how = ("already in the cache" if model.source == "cache"
+               else f"trained in {zoo.duration(model.seconds)}")
+        if model.path is None:
+            failed = True
+            how += ", but NOT kept: the cache cannot be written (set MNISTLIB_CACHE_DIR)"
+        say(f"{zoo.TITLES[name][0].upper()}{zoo.TITLES[name][1:]}: {how}; {model.val_acc:.1%} of the "
+            f"validation digits right ({time.perf_counter() - t:.1f} s in all).")
+    say(f"Done in {zoo.duration(time.perf_counter() - started)}."
+        + ("" if failed else " The page now loads the models from the cache in a fraction of a second."))
+    return 1 if failed else 0
+
+
 def main(argv=None):
-    """``python -m mnistlib.demo [--port N] [--open] [Voila options]``: serve the live demo."""
+    """``python -m mnistlib.demo [--port N] [--open] [--prepare] [Voila options]``: serve the live demo."""
     import argparse
 
     started = float(os.environ.get(STARTED_VAR) or time.time())
     parser = argparse.ArgumentParser(prog="python -m mnistlib.demo", description=main.__doc__)
     parser.add_argument("--port", type=int, default=8866)
     parser.add_argument("--open", action="store_true", help="open a browser tab")
+    parser.add_argument("--prepare", action="store_true",
+                        help="before class: train the three models (softmax regression, MLP, CNN) on "
+                             "the data the page will use and keep them in the cache, then stop")
     args, extra = parser.parse_known_args(argv)
+    if args.prepare:
+        if extra:
+            parser.error(f"--prepare takes no other options; got {' '.join(extra)}")
+        return prepare(lambda line: print(line, flush=True))
     if not DEMO_NOTEBOOK.is_file():
         sys.exit(f"demo notebook not found: {DEMO_NOTEBOOK} (run from a checkout of the repository)")
     from .data import MnistDataError
@@ -331,6 +419,7 @@ def main(argv=None):
               flush=True)
     else:
         print(f"Data: the full MNIST, from {where}", flush=True)
+    print(models_note(where is not None), flush=True)
     return _serve(args.port, args.open, extra, started, lambda line: print(line, flush=True))
 
 

@@ -4,6 +4,8 @@
 widget around it. The conventions every widget follows are in ``mnistlib.widgets``.
 """
 
+import html
+import threading
 
 import ipywidgets as W_
 import numpy as np
@@ -15,10 +17,12 @@ from .widgets import _guarded, _show_message, _status
 # Pick a test image; see the probabilities and which pixels pushed the predicted
 # class up against another class ("why a 3 and not an 8?").
 
-def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render=True):
+def prediction_explorer_update(i, x, y, W=None, b=None, compare=None, *, model=None, figs=None, render=True):
     """Everything the explorer shows for test image i, as plain values.
 
-    x: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,).
+    x: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,); or, instead
+    of W and b, model: any trained model (a ``zoo.Trained``), whose pictures then
+    show the linear model it equals near image i (``zoo.local_linear``).
     compare: the class to explain against; None picks the true class if the
     prediction is wrong, else the runner-up.
     figs: the dict returned last time, to redraw its figures in place (faster);
@@ -43,6 +47,8 @@ def prediction_explorer_update(i, x, y, W, b, compare=None, *, figs=None, render
         return out
     i = int(i)
     label = int(y[i])
+    if model is not None:
+        W, b = model.local_linear(x[i])     # for softmax regression: its own W and b
     l = logits(x[i], W, b)
     p = softmax(l.astype(np.float64))
     pred = int(np.argmax(p))
@@ -78,21 +84,38 @@ def _logits_html(l, pred):
     return f"<table><tr><td>logits&nbsp;l<sub>j</sub></td>{cells}</tr></table>"
 
 
-def prediction_explorer(x, y, W, b, *, index=0):
+def prediction_explorer(x, y, W=None, b=None, *, model=None, index=0):
     """Browse predictions on test images: index box, "next mistake", a class to compare with.
 
-    x: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,).
+    x: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,); or, instead
+    of W and b, model: any trained model (a ``zoo.Trained``).
     Returns the widget; ``.index``, ``.compare``, ``.probs_image``, ``.contrib_image``
-    and ``.status`` are its parts (for tests and for linking).
+    and ``.status`` are its parts (for tests and for linking); ``.set_model(m)``
+    switches to another trained model (from any thread), ``.accuracy()`` is the
+    fraction of x the model gets right.
     """
     x = np.asarray(x)
     y = np.asarray(y)
     if x.ndim != 2 or y.ndim != 1 or len(y) != len(x) or len(x) == 0:
         raise ValueError(f"x must be (n, 784) images with y (n,) labels; got x {x.shape} and y {y.shape}")
+    if model is None and (W is None or b is None):
+        raise ValueError("give W and b (softmax regression), or model=")
+    from . import zoo
     from .model import logits
-    pred_all = np.argmax(logits(x, W, b), axis=1)  # also checks the shapes of x, W and b
+    from .train import EVAL_CHUNK
+
+    def predictions(model):
+        if model is None:
+            return np.argmax(logits(x, W, b), axis=1)  # also checks the shapes of x, W and b
+        return np.concatenate([np.argmax(model.logits(x[i:i + EVAL_CHUNK]), axis=1)
+                               for i in range(0, len(x), EVAL_CHUNK)])
+
+    pred_all = predictions(model)
     mistakes = np.flatnonzero(pred_all != y)
     n = len(x)
+    # set_model may run in a background thread: one redraw at a time
+    lock = threading.RLock()
+    current = {"model": model, "pred": pred_all, "mistakes": mistakes}
 
     status = _status("mnistlib-explorer-status")
     index_box = W_.BoundedIntText(value=min(max(int(index), 0), n - 1), min=0, max=n - 1,
@@ -110,8 +133,16 @@ def prediction_explorer(x, y, W, b, *, index=0):
     mistake_btn.add_class("mnistlib-explorer-next-mistake")
     logits_line = W_.HTML()
     logits_line.add_class("mnistlib-explorer-logits")
+    note = W_.HTML()            # what the pictures mean for a network that is not linear
+    note.add_class("mnistlib-explorer-note")
 
-    first = prediction_explorer_update(index_box.value, x, y, W, b, render=False)
+    def explain(model):
+        deep = model is not None and not model.linear
+        note.value = f"<small>{html.escape(zoo.contributions_note(model))}</small>" if deep else ""
+
+    explain(model)
+
+    first = prediction_explorer_update(index_box.value, x, y, W, b, model=model, render=False)
     state = {"figs": first["figs"]}
     probs_image = W_.Image(value=first["figs"]["blit"]["probs"].png(), format="png", layout=W_.Layout(width="360px"))
     contrib_image = W_.Image(value=first["figs"]["blit"]["contrib"].png(), format="png", layout=W_.Layout(width="720px"))
@@ -134,10 +165,13 @@ def prediction_explorer(x, y, W, b, *, index=0):
         c = None if compare.value == -1 else compare.value
         # A new class to compare with changes only the contributions.
         render = ("contrib",) if change is not None and change["owner"] is compare else True
-        show(prediction_explorer_update(index_box.value, x, y, W, b, c, figs=state["figs"], render=render))
+        with lock:
+            show(prediction_explorer_update(index_box.value, x, y, W, b, c, model=current["model"],
+                                            figs=state["figs"], render=render))
 
     @_guarded(status)
     def go_next_mistake(_=None):
+        mistakes = current["mistakes"]
         if len(mistakes) == 0:
             _show_message(status, "no mistakes: every image is classified correctly", "info")
             return
@@ -161,10 +195,24 @@ def prediction_explorer(x, y, W, b, *, index=0):
         W_.HBox([index_box, prev_btn, next_btn, mistake_btn, compare], layout=wrap),
         W_.HBox([probs_image, contrib_image], layout=wrap),
         logits_line,
+        note,
         status,
     ])
     box.add_class("mnistlib-explorer")
     box.index, box.compare, box.status = index_box, compare, status
     box.probs_image, box.contrib_image = probs_image, contrib_image
     box.next_mistake = mistake_btn
+
+    @_guarded(status)
+    def set_model(new):
+        """Explain the predictions of ``new`` (a zoo.Trained) from now on."""
+        pred = predictions(new)                 # the slow part (seconds for the CNN), outside the lock
+        with lock:
+            current.update(model=new, pred=pred, mistakes=np.flatnonzero(pred != y))
+            mistake_btn.tooltip = f"{len(current['mistakes'])} mistakes in {n} images"
+            explain(new)
+            redraw()
+
+    box.set_model = set_model
+    box.accuracy = lambda: float(np.mean(current["pred"] == y))
     return box

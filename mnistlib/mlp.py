@@ -7,7 +7,9 @@
 
 A model for ``mnistlib.train.train(x, y, model=mlp)``: three functions
 (``init_params``, ``logits``, ``loss_and_grads``) built from the layers of
-``mnistlib.layers``, and ``sgd_step``, the same update fused for speed.
+``mnistlib.layers``, and ``sgd_step``, the same update fused for speed;
+``logits_backward`` takes the gradient back to the pixels (for pictures of
+what the network looks at).
 """
 
 import numpy as np
@@ -67,6 +69,16 @@ def loss_and_grads(params, X, y):
     dz = relu_backward(dh, relu1)
     _, dW1, db1 = linear_backward(dz, linear1)     # dL/dX is not needed: X is the data
     return L, {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}
+
+
+def logits_backward(params, X, dl):
+    """dX: (n, 784), the gradient with respect to X of sum(dl * logits(params, X)); dl: (n, 10).
+
+    With dl a row of the identity, the gradient of one logit: how much each pixel
+    moves it. The units switched on (z > 0) pass the gradient; the others block it.
+    """
+    z = X @ params["W1"] + params["b1"]
+    return ((dl @ params["W2"].T) * (z > 0)) @ params["W1"].T
 
 
 def sgd_step(params, X, y, lr, weight_decay=0.0):
