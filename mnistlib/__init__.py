@@ -21,7 +21,8 @@ One module per idea, each readable top to bottom:
 - ``descent_widget``   gradient descent on a toy bowl, step by step: the learning rate's four regimes
 - ``hidden_widget``    what one hidden unit of the MLP looks for (notebook 10)
 - ``conv_widget``      the CNN's kernels and a digit's feature maps, stage by stage
-- ``checks``    checks for the notebooks' "your turn" exercises
+- ``checks``    checks for the notebooks' "your turn" exercises (a small package: one module per
+                notebook, and the framework they share)
 - ``demo``      the live-demo page for a projector (``python -m mnistlib.demo``)
 
 ``python -m mnistlib download`` fetches the full MNIST; ``python -m mnistlib train``

@@ -137,6 +137,17 @@ WRONG = {
         "frame[top:top + h, left:left + w] = patch\n"
         "return frame",
         "slice indices must be integers"),
+    "mlp_gradients": (
+        "the ReLU left out of the backward pass",
+        "dl = (P - np.eye(10)[y]) / len(X)\n"
+        "dh = dl @ W2.T\n"
+        "dz = dh\n"
+        "return {\"W1\": X.T @ dz, \"b1\": dz.sum(axis=0), \"W2\": h.T @ dl, \"b2\": dl.sum(axis=0)}",
+        "dW1 ignores the ReLU"),
+    "he_init": (
+        "the variance 1 / fan_in: the ReLU's half forgotten",
+        "return rng.normal(0, np.sqrt(1 / fan_in), size=(fan_in, fan_out))",
+        "gives the variance 1 / fan_in"),
     "conv_forward_loops": (
         "the kernel flipped, as in the convolution of mathematics",
         "n, C, h, w = x.shape\n"
@@ -294,12 +305,45 @@ RIGHT = {
         "frame[top:top + h, left:left + w] = patch\n"
         "return frame",
     ],
+    "mlp_gradients": [
+        "grads = {k: np.zeros_like(v) for k, v in params.items()}\n"
+        "for x_m, y_m in zip(X, y):\n"
+        "    z_m = x_m @ W1 + b1\n"
+        "    e = np.exp(np.maximum(z_m, 0) @ W2 + b2)\n"
+        "    d = e / e.sum()\n"
+        "    d[y_m] -= 1\n"
+        "    dz_m = (W2 @ d) * (z_m > 0)\n"
+        "    grads[\"W2\"] += np.outer(np.maximum(z_m, 0), d)\n"
+        "    grads[\"b2\"] += d\n"
+        "    grads[\"W1\"] += np.outer(x_m, dz_m)\n"
+        "    grads[\"b1\"] += dz_m\n"
+        "return {k: g / len(X) for k, g in grads.items()}",
+        "dl = P.copy()\n"
+        "dl[np.arange(len(y)), y] -= 1\n"
+        "dl /= len(X)\n"
+        "dz = np.where(z > 0, np.einsum('nj,kj->nk', dl, W2), 0.0)\n"
+        "return dict(W2=np.einsum('nk,nj->kj', h, dl), b2=np.einsum('nj->j', dl),\n"
+        "            W1=np.einsum('ni,nk->ik', X, dz), b1=np.einsum('nk->k', dz))",
+    ],
+    "he_init": [
+        "a = np.sqrt(6 / fan_in)          # a uniform on [-a, a] has variance a^2 / 3\n"
+        "return rng.uniform(-a, a, size=(fan_in, fan_out))",
+        "return rng.normal(0.0, (2 / fan_in) ** 0.5, (fan_out, fan_in)).T",
+    ],
     "conv_forward_loops": [
         "oh, ow = x.shape[2] - K.shape[2] + 1, x.shape[3] - K.shape[3] + 1\n"
         "out = np.zeros((len(x), len(K), oh, ow)) + b[None, :, None, None]\n"
         "for p in range(K.shape[2]):\n"
         "    for q in range(K.shape[3]):\n"
         "        out += np.einsum('ncrs,fc->nfrs', x[:, :, p:p + oh, q:q + ow], K[:, :, p, q])\n"
+        "return out",
+        "n, C, h, w = x.shape\n"
+        "F, _, kh, kw = K.shape\n"
+        "out = np.empty((n, F, h - kh + 1, w - kw + 1))\n"
+        "for r in range(h - kh + 1):\n"
+        "    for s in range(w - kw + 1):\n"
+        "        window = x[:, :, r:r + kh, s:s + kw].reshape(n, -1)     # every image's window, as rows\n"
+        "        out[:, :, r, s] = window @ K.reshape(F, -1).T + b\n"
         "return out",
     ],
     "kernel_gradient": [
@@ -308,6 +352,13 @@ RIGHT = {
         "for p in range(kh):\n"
         "    for q in range(kw):\n"
         "        dK[:, :, p, q] = np.einsum('nfrs,ncrs->fc', dout, x[:, :, p:p + oh, q:q + ow])\n"
+        "return dK",
+        "dK = 0.0\n"
+        "for i in range(len(x)):\n"
+        "    for r in range(dout.shape[2]):\n"
+        "        for s in range(dout.shape[3]):\n"
+        "            window = x[i, :, r:r + kh, s:s + kw]                  # (C, kh, kw)\n"
+        "            dK = dK + dout[i, :, r, s][:, None, None, None] * window[None]\n"
         "return dK",
     ],
 }

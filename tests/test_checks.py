@@ -111,11 +111,11 @@ def test_hint_gives_the_second_step_only_when_asked(capsys):
 @pytest.mark.parametrize("k, text", [(10, "10 times"), (0.1, "1/10 of"), (-1, "minus"), (0.025, "1/40 of"),
                                      (1.2345, "1.234 times")])
 def test_factors_are_said_as_a_reader_would(k, text):
-    assert checks._factor_text(k).startswith(text)
+    assert checks.framework._factor_text(k).startswith(text)
 
 
 def test_a_wrong_matrix_is_described_not_dumped():
-    x, y, W, b = checks._gradient_inputs()
+    x, y, W, b = checks.nb05_gradients._gradient_inputs()
     msg = fails(checks.check_example_gradients, lambda x, y, W, b: tuple(g / 8 for g in model.gradients(x, y, W, b)[:2]),
                 "1/8 of the expected")
     assert "..." not in msg and len(msg) < 600
@@ -832,7 +832,7 @@ def test_loops_in_code_without_source_are_not_held_against_it():
     compiled = {}
     exec(compile("import numpy as np\nfrom mnistlib import model\n"
                  "def f(X, y, W, b):\n    return model.gradients(X, y, W, b)[:2]\n", "<no file>", "exec"), compiled)
-    assert checks._python_loops(compiled["f"]) is None
+    assert checks.nb07_minibatches_and_speed._python_loops(compiled["f"]) is None
     assert checks.check_gradients_vectorised(compiled["f"], strict=True) is compiled["f"]
 
 
@@ -1124,7 +1124,7 @@ def test_minibatch_epoch_names_the_mistake(fn, phrases):
 def test_minibatch_epoch_failure_hands_back_a_working_epoch(capsys):
     ref = checks.check_minibatch_epoch(epoch_to_n_plus_1)
     assert "use mnistlib's minibatch_epoch" in capsys.readouterr().out
-    X, y, W, b = checks._epoch_inputs(9)
+    X, y, W, b = checks.nb07_minibatches_and_speed._epoch_inputs(9)
     got = ref(X, y, W, b, 0.5, 3, np.random.default_rng(1))
     want = epoch_for(X, y, W, b, 0.5, 3, np.random.default_rng(1))
     assert all(np.allclose(g, w) for g, w in zip(got, want))

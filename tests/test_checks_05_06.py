@@ -100,7 +100,7 @@ def ng_plus_minus(f, a, h=1e-5):
     return grad
 
 
-@pytest.mark.parametrize("fn", [ng_in_place, ng_copies, ng_plus_minus, checks._numerical_gradient_reference])
+@pytest.mark.parametrize("fn", [ng_in_place, ng_copies, ng_plus_minus, checks.nb05_gradients._numerical_gradient_reference])
 def test_numerical_gradient_right_answers_pass(fn):
     passes(checks.check_numerical_gradient, fn)
 

@@ -305,7 +305,7 @@ def test_a_failed_choice_hands_the_notebook_mnistlibs_version(namespace, capsys)
 
 def test_the_check_grid_separates_the_usual_mistakes():
     """Each wrong rule picks a different candidate, so that the check can tell them apart."""
-    train_accs, val_accs = checks._recipe_scores()
+    train_accs, val_accs = checks.nb08_evaluation._recipe_scores()
     best = int(np.argmax(val_accs))
     others = {int(np.argmax(train_accs)), len(val_accs) - 1, int(np.argmin(val_accs)), 0}
     assert best not in others and len(others) == 4

@@ -98,7 +98,7 @@ def test_mlp_gradients_accepts_answers_written_differently(fn, capsys):
 
 
 def test_the_inputs_make_the_relu_mistakes_visible():
-    params, X, y = checks._mlp_inputs(5, 6)
+    params, X, y = checks.nb10_hidden_layer._mlp_inputs(5, 6)
     z = X @ params["W1"] + params["b1"]
     assert np.abs(z).min() > 1e-3                        # no z at the kink
     active = (z > 0).mean(axis=0)
@@ -108,7 +108,7 @@ def test_the_inputs_make_the_relu_mistakes_visible():
 
 
 def test_the_answers_above_agree_with_mnistlibs_mlp():
-    params, X, y = checks._mlp_inputs(5, 6)
+    params, X, y = checks.nb10_hidden_layer._mlp_inputs(5, 6)
     expected = mlp.loss_and_grads(params, X, y)[1]
     for k, g in backprop_matrices(params, X, y).items():
         np.testing.assert_allclose(g, expected[k], rtol=1e-12, atol=1e-15)
@@ -216,7 +216,7 @@ def test_mlp_gradients_second_hint_only_on_request(capsys):
 def test_mlp_gradients_failure_hands_back_mnistlibs_gradients(capsys):
     got = check_mlp_gradients(wrong(dl_of=lambda P, Y, y, n, l: P - Y))
     assert "use mnistlib's mlp_gradients instead" in capsys.readouterr().out
-    params, X, y = checks._mlp_inputs(4, 5)
+    params, X, y = checks.nb10_hidden_layer._mlp_inputs(4, 5)
     expected = mlp.loss_and_grads(params, X, y)[1]
     for k, g in got(params, X, y).items():
         np.testing.assert_allclose(g, expected[k])

@@ -186,13 +186,21 @@ def test_course_notebook_keeps_the_series_and_marks_the_exercises(path):
             assert meta is None
 
 
+def _notebook_namespace():
+    """What the worked solutions and the hidden tests use from the notebooks' imports: numpy,
+    train, and mnistlib.model (softmax, as_one_hot, ... in the code around a solution region)."""
+    from mnistlib import model
+    from mnistlib.train import train
+    return {"np": np, "train": train, **{k: v for k, v in vars(model).items() if not k.startswith("_")}}
+
+
 @pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
 def test_each_wrong_answer_is_rejected_with_its_message(path):
     """The table the autograding test uses: each wrong body fails its check, saying what is wrong."""
     nb = nbformat.read(path, as_version=4)
     for ex in exercises_of(path):
         mistake, body, message = wrong_answer(ex.name)
-        namespace = {"np": np}
+        namespace = _notebook_namespace()
         exec(markers.strip_solutions(nb.cells[ex.solution_cell].source, placeholder=body.split("\n"))[0],
              namespace)
         check = getattr(checks, ex.check.split(".")[-1])
@@ -215,10 +223,7 @@ ALL_EXERCISES = [(path, ex) for path in NOTEBOOKS for ex in exercises_of(path)]
 def test_hidden_tests_accept_right_answers_written_differently(path, ex):
     """The worked solution and each answer in RIGHT pass the visible check and the hidden tests
     (where the exercise has some), silently: a warning on stderr would cost the points in nbgrader."""
-    from mnistlib import model
-    from mnistlib.train import train
-    # What the worked solutions and hidden tests use from the notebooks' imports.
-    imported = {"np": np, "train": train, **{k: v for k, v in vars(model).items() if not k.startswith("_")}}
+    imported = _notebook_namespace()
     cell = nbformat.read(path, as_version=4).cells[ex.solution_cell].source
     check = getattr(checks, ex.check.split(".")[-1])
     sources = [cell] + [markers.strip_solutions(cell, placeholder=body.split("\n"))[0]

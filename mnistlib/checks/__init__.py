@@ -1,0 +1,67 @@
+"""Checks for the notebooks' "your turn" exercises.
+
+In a notebook, the cell after an exercise runs its check::
+
+    softmax = check_softmax(softmax)
+
+If the learner's function is right, the check prints one line
+(``✓ softmax: all 5 checks passed``) and returns it. If not, it prints what is
+wrong, on which input, and a first hint (a nudge, not the answer), and returns
+mnistlib's own version, so that the cells below still run; it says so.
+``hint("softmax")`` then prints a more specific hint for the same mistake,
+usually the line of code. With ``strict=True`` (tests, autograding) a wrong
+answer raises ``CheckFailed`` instead.
+
+The checks of each notebook are in the module named after it (``nb03_softmax`` for
+``notebooks/03_softmax.ipynb``); what they share is in ``framework``. Adding a
+check (in its notebook's module, in the same style)::
+
+    @exercise("thing", reference=lambda: model.thing)
+    def check_thing(fn):
+        x = ...                                   # small, seeded, meaningful input
+        call = "thing(x) with x = ..."
+        got = _call("thing", fn, x, call=call)    # None, NotImplementedError, crashes
+        if <a known mistake>:
+            _fail("thing", "what is wrong", hint="a nudge", more="the line of code")
+        _compare("thing", got, reference(x), call=call, hint="a nudge")
+        return 1                                  # the number of checks passed
+
+- ``_call(name, fn, *args, call=...)`` runs the learner's function on copies of
+  the inputs with numpy warnings silenced (an overflow is reported by the check,
+  not as a warning), fails if the function changed an input, and turns a missing
+  ``return``, ``NotImplementedError`` or any other exception into a failure.
+- ``_compare(name, got, expected, call=..., hint=...)`` checks, in order, that
+  ``got`` is numeric, its shape, nan/inf, floating dtype (optional), and the
+  values; a wrong value is described (a factor off, or where the largest
+  difference is), never dumped as a big matrix.
+- ``_fail(name, message, hint=, more=)``: ``hint`` is shown at once, ``more``
+  only when the learner asks for it with ``hint(name)``.
+
+Checks are deterministic (fixed seeds), quick (milliseconds), and print nothing
+but their one result.
+"""
+
+from .framework import CheckFailed, exercise, hint
+from .nb00_start_here import check_best_class
+from .nb01_mnist_data import check_flatten, check_ink_box
+from .nb02_neurons_and_logits import check_nearest_mean_params
+from .nb03_softmax import check_softmax
+from .nb04_cross_entropy import check_log_softmax
+from .nb05_gradients import check_numerical_gradient, check_example_gradients
+from .nb06_gradient_descent import check_gradient_descent, check_bowl_lr, check_update_step
+from .nb07_minibatches_and_speed import (check_gradients_loop, check_gradients_vectorised,
+                                         check_minibatch_epoch)
+from .nb08_evaluation import check_choose_recipe, check_confusion_matrix
+from .nb09_draw_a_digit import check_center_by_mass
+from .nb10_hidden_layer import check_mlp_gradients, check_he_init
+from .nb11_convolution import check_conv_forward_loops, check_kernel_gradient
+
+__all__ = [
+    'CheckFailed', 'exercise', 'hint', 'check_best_class', 'check_flatten', 'check_ink_box',
+    'check_nearest_mean_params', 'check_softmax', 'check_log_softmax',
+    'check_numerical_gradient', 'check_example_gradients', 'check_gradient_descent',
+    'check_bowl_lr', 'check_update_step', 'check_gradients_loop',
+    'check_gradients_vectorised', 'check_minibatch_epoch', 'check_choose_recipe',
+    'check_confusion_matrix', 'check_center_by_mass', 'check_mlp_gradients',
+    'check_he_init', 'check_conv_forward_loops', 'check_kernel_gradient',
+]

@@ -1,0 +1,394 @@
+"""Checks for the exercises of notebook 08, Evaluation (``notebooks/08_evaluation.ipynb``)."""
+
+import functools
+import inspect
+
+import numpy as np
+
+from .. import model
+from .framework import (
+    CheckFailed, _as_array, _call, _compare, _evaluate, _fail, _fmt, _rng, exercise)
+
+
+# --- notebook 08: choosing a recipe on validation; the confusion matrix ----------
+
+# The candidates check_choose_recipe trains, on 300 images of the bundled subset,
+# scored on 1000 others. Chosen so that each usual mistake picks a different one:
+# the best on validation (index 2) is neither the first, the last, the worst on
+# validation (3), nor the best on the training images (1, which memorises them).
+_RECIPE_GRID = (
+    {"lr": 0.5, "epochs": 10},
+    {"lr": 2.0, "epochs": 100},
+    {"lr": 0.5, "epochs": 100, "weight_decay": 0.01},
+    {"lr": 0.02, "epochs": 2},
+    {"lr": 0.5, "epochs": 30, "schedule": "linear"},
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _recipe_data():
+    """300 training and 1000 validation images of the bundled subset (none of its test images)."""
+    from ..data import SUBSET_PATH
+    with np.load(SUBSET_PATH) as npz:
+        x = np.divide(npz["x_train"].reshape(-1, 784), 255, dtype=np.float32)
+        y = npz["y_train"].astype(np.int64)
+    arrays = (x[:300], y[:300], x[2000:3000], y[2000:3000])
+    for a in arrays:
+        a.flags.writeable = False          # shared by every run of the check
+    return arrays
+
+
+@functools.lru_cache(maxsize=1)
+def _recipe_scores():
+    """(train_accs, val_accs): the accuracy of each candidate of _RECIPE_GRID, trained by train()."""
+    from ..train import train
+    x_tr, y_tr, x_va, y_va = _recipe_data()
+    train_accs, val_accs = [], []
+    for settings in _RECIPE_GRID:
+        r = train(x_tr, y_tr, **settings, evaluate=False)
+        train_accs.append(model.accuracy(x_tr, y_tr, r.W, r.b))
+        val_accs.append(model.accuracy(x_va, y_va, r.W, r.b))
+    return np.array(train_accs), np.array(val_accs)
+
+
+class _Touched(Exception):
+    """A sealed variable was used by the learner's function."""
+
+
+class _Seal:
+    """Stands in for one of the notebook's variables while a check runs the learner's function.
+
+    Any use (an attribute such as .x_test, an index, len, arithmetic, numpy, printing)
+    is logged and raises, so the check knows the function reached for it.
+    """
+
+    __slots__ = ("_seal_name", "_seal_log")
+
+    def __init__(self, name, log):
+        object.__setattr__(self, "_seal_name", name)
+        object.__setattr__(self, "_seal_log", log)
+
+    def _touch(self, *args, **kwargs):
+        name = object.__getattribute__(self, "_seal_name")
+        object.__getattribute__(self, "_seal_log").append(name)
+        raise _Touched(f"{name} may not be used here")
+
+    def __getattr__(self, attr):
+        return object.__getattribute__(self, "_touch")()
+
+
+for _dunder in ("getitem setitem delitem iter len contains reversed call bool int float index complex "
+                "repr str format hash eq ne lt le gt ge neg pos abs invert add radd sub rsub mul rmul "
+                "truediv rtruediv floordiv rfloordiv mod rmod pow rpow matmul rmatmul and rand or ror "
+                "array array_ufunc array_function setattr").split():
+    setattr(_Seal, f"__{_dunder}__", _Seal._touch)
+
+
+def _holds_data(value, depth=2):
+    """Is ``value`` an array, or a container or object holding one (two levels deep)?"""
+    if isinstance(value, np.ndarray):
+        return True
+    if depth == 0 or isinstance(value, (str, bytes, type, _Seal)) or inspect.ismodule(value) or callable(value):
+        return False
+    if isinstance(value, dict):
+        items = list(value.values())
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        items = list(getattr(value, "__dict__", {}).values())
+    return any(_holds_data(v, depth - 1) for v in items[:100])
+
+
+class _Sealer:
+    """While active, every variable the learner's function could read data from is a _Seal.
+
+    That is: the globals of the function's notebook (or module) that hold arrays, its
+    default arguments, the variables it closes over, and ``mnistlib.data.load_mnist``.
+    ``touched`` lists the names of those the function used; ``what(name)`` describes
+    one for a message, and says whether it was (or held) the test set. Everything is
+    put back on exit, even after an error.
+    """
+
+    def __init__(self, fn):
+        self.touched, self._undo, self._what, self._tests = [], [], {}, []
+        self.fn = inspect.unwrap(getattr(fn, "func", fn))      # functools.partial and wraps
+
+    def what(self, name):
+        """(description, is_test) of a sealed name, e.g. ("the notebook's variable x_val", False)."""
+        return self._what[name]
+
+    def _holds_test(self, name, value):
+        if "test" in name.lower() or "load_mnist" in name:
+            return True
+        if isinstance(value, np.ndarray):
+            return any(np.may_share_memory(value, t) for t in self._tests)
+        return any(isinstance(getattr(value, a, None), np.ndarray) for a in ("x_test", "y_test"))
+
+    def _seal(self, name, value, description, undo):
+        self._what[name] = (description, self._holds_test(name, value))
+        self._undo.append(undo)
+        return _Seal(name, self.touched)
+
+    def __enter__(self):
+        from .. import data
+        fn = self.fn
+        g = getattr(fn, "__globals__", None)
+        if not isinstance(g, dict) or str(g.get("__name__", "")).startswith("mnistlib"):
+            g = {}                                 # mnistlib's own functions read no notebook data
+        holders = {k: v for k, v in g.items()
+                   if not (k.startswith("__") and k.endswith("__")) and _holds_data(v)}
+        # The test arrays, wherever they sit (data.x_test), so that copies of them are recognised.
+        self._tests = [getattr(v, a) for v in holders.values() if not isinstance(v, np.ndarray)
+                       for a in ("x_test", "y_test") if isinstance(getattr(v, a, None), np.ndarray)]
+        for k, v in holders.items():
+            g[k] = self._seal(k, v, f"the notebook's variable {k}", functools.partial(g.__setitem__, k, v))
+        for k, v in list(g.items()):
+            if v is data.load_mnist:
+                g[k] = self._seal(f"{k}()", v, f"{k}()", functools.partial(g.__setitem__, k, v))
+        data.load_mnist = self._seal("load_mnist()", None, "load_mnist()",
+                                     functools.partial(setattr, data, "load_mnist", data.load_mnist))
+        code = getattr(fn, "__code__", None)
+        defaults = getattr(fn, "__defaults__", None) or ()
+        if code and any(_holds_data(d) for d in defaults):
+            names = code.co_varnames[:code.co_argcount][-len(defaults):]
+            undo = functools.partial(setattr, fn, "__defaults__", defaults)
+            fn.__defaults__ = tuple(self._seal(n, d, f"the default value of {n}", undo) if _holds_data(d) else d
+                                    for n, d in zip(names, defaults))
+        kwdefaults = getattr(fn, "__kwdefaults__", None) or {}
+        if any(_holds_data(d) for d in kwdefaults.values()):
+            undo = functools.partial(setattr, fn, "__kwdefaults__", kwdefaults)
+            fn.__kwdefaults__ = {k: self._seal(k, d, f"the default value of {k}", undo) if _holds_data(d) else d
+                                 for k, d in kwdefaults.items()}
+        for k, cell in zip(code.co_freevars if code else (), getattr(fn, "__closure__", None) or ()):
+            try:
+                v = cell.cell_contents
+            except ValueError:                  # an empty cell
+                continue
+            if _holds_data(v):
+                cell.cell_contents = self._seal(k, v, f"{k}, from the function around it",
+                                                functools.partial(setattr, cell, "cell_contents", v))
+        return self
+
+    def __exit__(self, *exc):
+        for undo in reversed(self._undo):
+            undo()
+        self._undo.clear()
+        return False
+
+
+@exercise("choose_recipe", reference=lambda: _evaluate().choose_recipe)
+def check_choose_recipe(fn):
+    """fn(grid, x_train, y_train, x_val, y_val) -> (best, val_accs): train each candidate of
+    grid on the training data, measure it on the validation data, return the best and all scores."""
+    name = "choose_recipe"
+    x_tr, y_tr, x_va, y_va = _recipe_data()
+    train_accs, val_accs = _recipe_scores()
+    grid = [dict(s) for s in _RECIPE_GRID]
+    call = ("choose_recipe(grid, x_train, y_train, x_val, y_val) with 5 candidates, "
+            "300 training and 1000 validation images")
+    score_hint = ("for each settings dict: train on (x_train, y_train) with exactly those settings, "
+                  "then measure the accuracy of that model on (x_val, y_val).")
+    score_more = ("result = train(x_train, y_train, **settings); "
+                  "val_accs.append(accuracy(x_val, y_val, result.W, result.b))")
+    sealer, got = _Sealer(fn), None
+    try:
+        with sealer:
+            got = _call(name, fn, grid, x_tr, y_tr, x_va, y_va, call=call, hint=score_hint, more=score_more)
+    except CheckFailed:
+        if not sealer.touched:
+            raise
+    returned = list(got) if isinstance(got, (tuple, list)) else [got]
+    sealer.touched += [object.__getattribute__(v, "_seal_name") for v in returned if isinstance(v, _Seal)]
+    if sealer.touched:
+        used, is_test = sealer.what(sealer.touched[0])
+        if is_test:
+            _fail(name, f"your function used the test set ({used}). A choice made by looking at the test set "
+                        "makes the test accuracy an overestimate: it no longer measures images the choice "
+                        "never saw.",
+                  "use only the function's arguments: (x_train, y_train) to train, (x_val, y_val) to measure.",
+                  "measure each model with accuracy(x_val, y_val, result.W, result.b); the test set waits "
+                  "for the very end of the notebook.")
+        _fail(name, f"your function used {used} instead of only its arguments. It must decide from what "
+                    "it is given, so that it works on any data, and surely does not see the test set.",
+              "use only grid, x_train, y_train, x_val and y_val inside the function.")
+    if grid != [dict(s) for s in _RECIPE_GRID]:
+        _fail(name, f"{call}: your function changed the grid it was given (now {grid!r:.200}).",
+              "read each settings dict without changing it: train(x_train, y_train, **settings).")
+
+    # What came back: (best, val_accs)
+    if isinstance(got, dict):
+        _fail(name, f"{call} returned only the settings {got}; expected a pair (best, val_accs).",
+              "end with `return best, val_accs`: the winning settings and the list of all the scores.")
+    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+        _fail(name, f"{call} returned {type(got).__name__} {got!r:.80}; expected a pair (best, val_accs).",
+              "end with `return best, val_accs`: the winning settings and the list of all the scores.")
+    best, accs = got
+    if isinstance(accs, dict) and not isinstance(best, dict):
+        _fail(name, f"{call} returned (val_accs, best); expected (best, val_accs), the settings first.",
+              "return best, val_accs")
+    if isinstance(best, (int, np.integer)) and not isinstance(best, bool):
+        _fail(name, f"{call} returned the number {best} as best; expected the settings dict itself.",
+              "return grid[i], the dict, rather than its position i.")
+    if not isinstance(best, dict):
+        _fail(name, f"{call} returned {type(best).__name__} {best!r:.60} as best; expected one of the "
+                    "settings dicts of grid.", "return the dict from grid that scored best.")
+    accs = _as_array(name, accs, call + " (val_accs)")
+    if accs.shape != (len(grid),):
+        _fail(name, f"{call} returned val_accs of shape {accs.shape}; expected one accuracy per candidate, "
+                    f"shape ({len(grid)},).",
+              "append one validation accuracy to the list for every settings dict in grid.")
+
+    # The scores: each candidate's accuracy on the validation images
+    tol = 0.5 / len(y_va)                # half an image: the same predictions, counted another way
+    if not np.allclose(accs, val_accs, rtol=0, atol=tol):
+        shown = f"\n  expected {_fmt(val_accs)}\n  got      {_fmt(accs)}"
+        if np.allclose(accs, train_accs, rtol=0, atol=0.5 / len(y_tr)):
+            _fail(name, f"{call}: your scores are the accuracies on the training images.{shown}\n"
+                        "A model can fit its training images ever better while getting worse on new ones; "
+                        "only images it never trained on show how well it generalises.",
+                  "measure each model on (x_val, y_val), not on (x_train, y_train).")
+        if np.allclose(accs, 100 * val_accs, rtol=0, atol=100 * tol):
+            _fail(name, f"{call}: your scores are percentages.{shown}",
+                  "keep accuracies as fractions between 0 and 1, as accuracy() returns them.")
+        if np.ptp(accs) == 0:
+            _fail(name, f"{call}: every candidate got the same score, {_fmt(accs[0])}.{shown}",
+                  "train a new model inside the loop, with that candidate's settings, and measure that model.",
+                  score_more)
+        _fail(name, f"{call}: your validation accuracies are not those of the candidates.{shown}",
+              "train with all the settings of each candidate (lr, epochs, batch_size, weight_decay, ...) and "
+              "nothing else: train(x_train, y_train, **settings); then measure on (x_val, y_val).",
+              score_more)
+
+    # The choice: the candidate with the highest validation accuracy
+    if best not in grid:
+        _fail(name, f"{call} returned best = {best}, which is not one of the candidates of grid.",
+              "return the settings dict from grid itself.")
+    i = grid.index(best)
+    j = int(np.argmax(val_accs))
+    if val_accs[i] < val_accs[j]:
+        why = (f"your choice, candidate {i} ({best}), scores {_fmt(val_accs[i])} on validation, "
+               f"but candidate {j} ({grid[j]}) scores {_fmt(val_accs[j])}")
+        if i == int(np.argmax(train_accs)):
+            _fail(name, f"{call}: {why}. You picked the best on the training images "
+                        f"({train_accs[i]:.1%} of them right): it fits them best by memorising them, not by "
+                        "generalising.",
+                  "pick by the validation accuracies you computed, not by training accuracy.",
+                  "best = grid[int(np.argmax(val_accs))], with val_accs measured on (x_val, y_val).")
+        if i == len(grid) - 1:
+            _fail(name, f"{call}: {why}. You returned the last candidate tried.",
+                  "keep the best so far: update best only when a candidate beats it (check the "
+                  "indentation of the line that sets best).",
+                  "best = grid[int(np.argmax(val_accs))] after the loop does it in one line.")
+        if i == int(np.argmin(val_accs)):
+            _fail(name, f"{call}: {why}. You returned the worst candidate.",
+                  "higher accuracy is better: take the largest, not the smallest.",
+                  "best = grid[int(np.argmax(val_accs))]: argmax, not argmin.")
+        if i == 0:
+            _fail(name, f"{call}: {why}. You returned the first candidate.",
+                  "compare each candidate's score with the best so far, and keep the better one.",
+                  "best = grid[int(np.argmax(val_accs))] after the loop.")
+        _fail(name, f"{call}: {why}.", "return the candidate with the highest validation accuracy.",
+              "best = grid[int(np.argmax(val_accs))]")
+    return 3
+
+
+def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
+    """Fail with what is wrong if ``got`` is not the confusion matrix ``expected`` (10 x 10 ints)."""
+    from ..evaluate import confusion_matrix
+
+    got = _as_array(name, got, call)
+    if got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape != (10, 10):
+        top = int(max(y_true.max(), y_pred.max()))
+        _fail(name, f"{call} returned shape {got.shape}, expected (10, 10). The size must not come from "
+                    f"the labels you are given (the largest here is {top}).",
+              "make the matrix 10 x 10 always, even when some digits never occur in y_true or y_pred.",
+              "C = np.zeros((10, 10), dtype=int)")
+    if got.shape != (10, 10):
+        _fail(name, f"{call} returned shape {got.shape}, expected (10, 10): one row per true class, one "
+                    "column per predicted class.", hint, more)
+    if got.dtype.kind == "b":
+        _fail(name, f"{call} returned True/False values (dtype bool), not counts.",
+              "count: add 1 to the cell for every image, in a matrix of integers.", more)
+    if got.dtype.kind == "f":
+        rows = expected.sum(axis=1, keepdims=True)
+        if np.allclose(got, expected):
+            _fail(name, f"{call}: the counts are right, but they are floating-point numbers (dtype "
+                        f"{got.dtype}). Counts are whole numbers, and the matrix should say so.",
+                  "make the matrix with an integer dtype (or convert it at the end).",
+                  "np.zeros((10, 10), dtype=int); or return C.astype(int)")
+        if np.allclose(got, expected / np.maximum(rows, 1)):
+            _fail(name, f"{call} divided each row by its total: those are fractions per true class (the "
+                        "per-class accuracy comes later from them). The matrix holds the counts.",
+                  "return the counts themselves, without dividing.")
+        if np.allclose(got, expected / expected.sum()):
+            _fail(name, f"{call} divided the counts by the number of images. The matrix holds the counts.",
+                  "return the counts themselves, without dividing.")
+    if got.dtype.kind in "iu" and np.iinfo(got.dtype).max < expected.max():
+        i, j = np.unravel_index(int(np.argmax(expected)), expected.shape)
+        _fail(name, f"{call}: your matrix has dtype {got.dtype}, which only holds numbers up to "
+                    f"{np.iinfo(got.dtype).max}: C[{i}, {j}] should be {expected[i, j]}, but the count "
+                    f"wrapped round to {got[i, j]}.",
+              "make the matrix with a wider integer dtype: the test set alone has 1135 ones, the "
+              "training set 6742.",
+              "C = np.zeros((10, 10), dtype=int) (64-bit integers)")
+    symmetric = np.array_equal(expected, expected.T)
+    if not symmetric and np.array_equal(got, expected.T):
+        _fail(name, f"{call} has rows and columns swapped: C[i, j] should count images of true class i "
+                    "predicted as j.", "the row is the true class, the column the prediction.",
+              "C[t, p] += 1 with t from y_true and p from y_pred.")
+    if expected.max() > 1 and np.array_equal(got, (expected > 0).astype(got.dtype)):
+        _fail(name, f"{call} counted each pair (true, predicted) at most once: a cell that should hold "
+                    f"{expected.max()} holds 1.",
+              "with fancy indexing, C[y_true, y_pred] += 1 adds only once per repeated pair; "
+              "count one image at a time instead.",
+              "a loop: for t, p in zip(y_true, y_pred): C[t, p] += 1; or np.add.at(C, (y_true, y_pred), 1).")
+    diagonal = np.diag(np.diag(expected))
+    if got.sum() > 0 and np.array_equal(got, diagonal) and not np.array_equal(expected, diagonal):
+        _fail(name, f"{call} counted only the images predicted correctly (the diagonal).",
+              "every image counts, right or wrong: add 1 to C[t, p] whatever t and p are.")
+    if np.array_equal(got, expected - diagonal) and diagonal.any():
+        _fail(name, f"{call} counted only the mistakes: the diagonal, the images predicted correctly, is 0.",
+              "every image counts, right or wrong: add 1 to C[t, p] whatever t and p are.")
+    if got.sum() == expected.sum() - 1:
+        _fail(name, f"{call}: the counts add up to {got.sum()}, one short of the {expected.sum()} images: "
+                    "one image was left out.",
+              "loop over every pair: zip(y_true, y_pred), or range(len(y_true)), which stops at the last "
+              "index by itself.")
+    for a, b, what in ((y_true, y_true, "y_true with itself"), (y_pred, y_pred, "y_pred with itself")):
+        if not np.array_equal(expected, confusion_matrix(a, b)) and np.array_equal(got, confusion_matrix(a, b)):
+            _fail(name, f"{call} paired {what}.", "each image gives one pair (y_true[k], y_pred[k]).")
+    if got.sum() == expected.sum():
+        hint = ("every image is counted, but some in the wrong cell: row t and column p for an image of true "
+                "class t predicted as p (with np.histogram2d, one bin per class: bins=np.arange(11)).")
+    _compare(name, got, expected, call=call, hint=hint, more=more, floating=False)
+
+
+@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix)
+def check_confusion_matrix(fn):
+    """fn(y_true, y_pred) -> (10, 10) ints, C[i, j] = images of true class i predicted as j."""
+    from ..evaluate import confusion_matrix
+
+    name = "confusion_matrix"
+    hint = ("start from a 10 x 10 matrix of integer zeros, then add 1 to the cell [true class, predicted "
+            "class] of every image, one image at a time.")
+    more = "C = np.zeros((10, 10), dtype=int); then for t, p in zip(y_true, y_pred): C[t, p] += 1"
+    rng = _rng()
+    many = np.concatenate([np.full(300, 3), rng.integers(0, 10, 100)])     # a count above 255
+    many_pred = np.concatenate([np.full(300, 3), rng.integers(0, 10, 100)])
+    no_nine = rng.integers(0, 9, 50)                                     # 9 only among the predictions
+    no_nine_pred = no_nine.copy()
+    no_nine_pred[::7] = 9
+    cases = [
+        ("y_true = [1, 1, 1, 7, 7, 3], y_pred = [1, 7, 1, 7, 7, 3]",
+         np.array([1, 1, 1, 7, 7, 3]), np.array([1, 7, 1, 7, 7, 3])),
+        ("400 images, over 300 of them 3s predicted as 3", many, many_pred),
+        ("50 images, no 9 among the true classes but some among the predictions", no_nine, no_nine_pred),
+        ("300 random labels", rng.integers(0, 10, 300), rng.integers(0, 10, 300)),
+    ]
+    for text, y_true, y_pred in cases:
+        call = f"confusion_matrix(y_true, y_pred) with {text}"
+        got = _call(name, fn, y_true, y_pred, call=call,
+                    hint="an IndexError here means the matrix is too small: make it 10 x 10 whatever "
+                         "labels occur. Otherwise: " + hint, more=more)
+        _confusion_verdict(name, got, confusion_matrix(y_true, y_pred), y_true, y_pred, call, hint, more)
+    return len(cases)
