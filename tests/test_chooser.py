@@ -278,6 +278,17 @@ def test_draw_digit_with_w_and_b_and_a_choice_uses_those_weights_for_softmax(dat
         find(plain, "mnistlib-draw-model")           # no dropdown without a choice
 
 
+def test_notebook_09s_chooser_trains_nothing_until_a_pick(data, models, own_cache, monkeypatch):
+    """Notebook 09 builds it with W and b and an empty cache: nbval must never train the MLP or CNN."""
+    W, b = np.array(models["softmax"].W), np.array(models["softmax"].b)
+    monkeypatch.setattr(zoo, "train", lambda *a, **k: pytest.fail("nothing should train"))
+    box = draw_widget.draw_digit(W, b, models=["softmax", "mlp", "cnn"], data=data)
+    assert not box.chooser.busy() and set(box.chooser.models) == {"softmax"}
+    assert not own_cache.exists() or not any(own_cache.rglob("*.npz"))
+    stroke(box, 7)                                   # drawing answers with W and b
+    assert box.model().source == "given" and "answered by softmax regression" in box.status.value
+
+
 def test_draw_digit_with_one_model_and_set_model(models):
     box = draw_widget.draw_digit(model=models["mlp"], threshold=0.0)
     stroke(box, 1)

@@ -26,8 +26,9 @@ def fake_mnist(n_train, n_test):
 
 def test_data_note_names_the_full_set_and_the_accuracy():
     note = demo.data_note(fake_mnist(60000, 10000), 0.9263)
-    assert "the full MNIST" in note and "60,000" in note and "10,000" in note
-    assert "92.6%" in note
+    assert "the full MNIST" in note and "70,000" in note
+    assert "learned from 50,000" in note          # the training split, without validation
+    assert "92.6% of the 10,000 test digits" in note
     assert "MNIST:" not in note and "download=False" not in note   # no log line
 
 

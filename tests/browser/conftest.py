@@ -211,7 +211,8 @@ def jupyter_env(browser_workdir):
     return env
 
 
-def _jupyter_server(app, browser_workdir, jupyter_env):
+def _jupyter_server(app, browser_workdir, jupyter_env, name=None):
+    """Start JupyterLab or Notebook 7 (app: "lab" or "notebook"); name: for its log (default: app)."""
     args = [sys.executable, "-m", "jupyter", app, "--no-browser",
             "--ServerApp.ip=127.0.0.1", "--ServerApp.port={port}",
             "--ServerApp.port_retries=0", "--IdentityProvider.token={token}",
@@ -223,7 +224,7 @@ def _jupyter_server(app, browser_workdir, jupyter_env):
             "--JupyterNotebookApp.expose_app_in_browser=True"]
     if os.geteuid() == 0:  # CI containers run as root
         args.append("--allow-root")
-    server = Server(app, args, jupyter_env, browser_workdir, browser_workdir)
+    server = Server(name or app, args, jupyter_env, browser_workdir, browser_workdir)
     server.wait_ready("api/status")
     return server
 
@@ -251,16 +252,36 @@ def voila_server(browser_workdir, jupyter_env):
     Voila serves demo/live_demo.ipynb (it only reads it); the launcher's own lines
     (data, address, start-up time) are at the top of the server's log.
     """
+    server = start_voila(browser_workdir, jupyter_env)
+    yield server
+    server.stop()
+
+
+def start_voila(browser_workdir, env, name="voila"):
+    """Start ``python -m mnistlib.demo`` with this environment (e.g. a cache of its own); stop() it."""
     from mnistlib.demo import DEMO_NOTEBOOK
 
     if not DEMO_NOTEBOOK.is_file():
         pytest.fail("demo/live_demo.ipynb is missing", pytrace=False)
     args = [sys.executable, "-m", "mnistlib.demo", "--port={port}", "--token={token}",
             "--Voila.port_retries=0"]
-    server = Server("voila", args, jupyter_env, browser_workdir, browser_workdir)
+    server = Server(name, args, env, browser_workdir, browser_workdir)
     server.wait_port()
-    yield server
-    server.stop()
+    return server
+
+
+@pytest.fixture(scope="session")
+def start_server(browser_workdir, jupyter_env):
+    """A factory: ``start_server(app, name, **env)`` starts "voila" (the demo, as voila_server),
+    "lab" or "notebook" with these environment variables changed ("" removes one), e.g. a
+    model cache of its own; name: for its log. The caller stops it (``server.stop()``)."""
+    def start(app, name, **changes):
+        env = {**jupyter_env, **changes}
+        env = {k: v for k, v in env.items() if v != ""}
+        if app == "voila":
+            return start_voila(browser_workdir, env, name)
+        return _jupyter_server(app, browser_workdir, env, name=name)
+    return start
 
 
 @pytest.fixture(scope="session")
