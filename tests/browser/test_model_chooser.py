@@ -3,11 +3,12 @@ model bar, and in notebook 09 in JupyterLab.
 
 Each server here has a model cache of its own (MNISTLIB_CACHE_DIR in a temp dir), so
 what is trained where is known, and the user's cache is never touched:
-- the demo with an EMPTY cache, on the data the other browser tests use (the full MNIST
-  when it is here): a picked MLP trains in the background, long enough to draw meanwhile;
+- the demo with an EMPTY cache, on the full MNIST: a picked MLP trains in the background
+  (about 15 s), long enough to draw a digit meanwhile;
 - the demo on the bundled subset, with the CNN put into its cache by this test process
   beforehand (as ``python -m mnistlib.demo --prepare`` does): the switch is immediate;
-- notebook 09 with an empty cache: the chooser renders and a pick of the MLP works.
+- notebook 09 on the full MNIST, with an empty cache: the chooser renders and a pick of
+  the MLP works.
 
 Every status line seen is recorded in the page (a MutationObserver), so that what the
 presenter saw can be checked afterwards, however fast the training went.
@@ -40,9 +41,10 @@ def own_cache():
 
 
 @pytest.fixture(scope="module")
-def demo_empty_cache(start_server, own_cache):
-    """The demo with nothing in its model cache, on the data the other browser tests use."""
-    server = start_server("voila", "voila-empty-cache", MNISTLIB_CACHE_DIR=str(own_cache / "empty"))
+def demo_empty_cache(start_server, own_cache, mnist_dir):
+    """The demo on the full MNIST with nothing in its model cache: the MLP trains in about 15 s."""
+    server = start_server("voila", "voila-empty-cache", MNISTLIB_CACHE_DIR=str(own_cache / "empty"),
+                          MNIST_DATA_DIR=str(mnist_dir))
     yield server
     server.stop()
 
@@ -62,8 +64,10 @@ def demo_prepared_cnn(start_server, own_cache, subset_mnist):
 
 
 @pytest.fixture(scope="module")
-def lab_empty_cache(start_server, own_cache):
-    server = start_server("lab", "lab-empty-cache", MNISTLIB_CACHE_DIR=str(own_cache / "lab"))
+def lab_empty_cache(start_server, own_cache, mnist_dir):
+    """JupyterLab whose kernels find the full MNIST (as notebook 09 is made) and no trained model."""
+    server = start_server("lab", "lab-empty-cache", MNISTLIB_CACHE_DIR=str(own_cache / "lab"),
+                          MNIST_DATA_DIR=str(mnist_dir))
     yield server
     server.stop()
 
@@ -115,13 +119,15 @@ def wait_answer(page, widget, strokes, timeout=60_000):
     return answer.inner_text(), status.inner_text()
 
 
-def test_demo_picks_the_mlp_it_trains_in_the_background_while_the_page_answers(demo_empty_cache, page,
+def test_demo_picks_the_mlp_it_trains_in_the_background_while_the_page_answers(demo_empty_cache, new_page,
                                                                                  screenshot):
+    page = new_page(viewport={"width": 1280, "height": 720})      # the smallest projector
     open_demo(page, demo_empty_cache)
     status = page.locator(STATUS)
     first = status.inner_text()
     assert first.startswith("Softmax regression answers (") and "trained just now" in first, first
     assert "Not trained yet: the MLP and the CNN" in first, first
+    assert "the full MNIST" in page.locator(".mnistlib-demo-footer").inner_text()
     record(page, STATUS)
 
     page.locator(f"{CHOICE} select").select_option(LABELS["mlp"])
@@ -134,13 +140,8 @@ def test_demo_picks_the_mlp_it_trains_in_the_background_while_the_page_answers(d
     assert "Meanwhile softmax regression answers" in training, training
     assert "by the MLP" not in draw_status, draw_status
     screenshot(page.locator(".mnistlib-demo-model"), "voila-chooser-1-mlp-training")
-    # the model bar fits a projector while it trains: a long status line wraps, never overflows
-    size = page.viewport_size
-    page.set_viewport_size({"width": 1280, "height": 720})
-    try:
-        assert ui.overflow(page) == [] and ui.narrow_dropdowns(page) == []
-    finally:
-        page.set_viewport_size(size)
+    # the model bar fits the projector while it trains: a long status line wraps, never overflows
+    assert ui.overflow(page) == [] and ui.narrow_dropdowns(page) == []
 
     wait_text(page, STATUS, "s.startsWith('The MLP answers (')", timeout=600_000)
     done = status.inner_text()
