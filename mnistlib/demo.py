@@ -366,8 +366,9 @@ def prepare(say=print):
         shown = set()
 
         def progress(step):
-            if step.epoch not in shown or step.done >= 1:     # one line per epoch
-                shown.add(step.epoch)
+            key = "end" if step.done >= 1 else step.epoch   # one line per epoch, one at the end
+            if key not in shown:
+                shown.add(key)
                 say(f"  {zoo.describe(step)}")
 
         t = time.perf_counter()

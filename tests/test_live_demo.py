@@ -65,6 +65,56 @@ def test_model_bar_and_slot_can_take_a_chooser_later():
     assert slot.children[0].value == "second model"
 
 
+# --- --prepare: the models trained before class --------------------------------------
+
+def test_prepare_trains_the_three_models_once_and_the_launcher_then_finds_them(tmp_path, monkeypatch,
+                                                                                 capsys):
+    from mnistlib import zoo
+
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+    monkeypatch.setenv("MNISTLIB_CACHE_DIR", str(tmp_path / "cache"))   # no MNIST here: the subset
+    zoo.forget()
+    assert "not trained yet" in demo.models_note(full=False) and demo.PREPARE_COMMAND in demo.models_note(False)
+    lines = []
+    assert demo.prepare(lines.append) == 0
+    text = "\n".join(lines)
+    assert "the 5,000-digit sample" in text and demo.DOWNLOAD_COMMAND in text
+    for title in ("Softmax regression", "The MLP", "The CNN"):
+        assert re.search(title + r": trained in [^;]+; \d+\.\d% of the validation digits right", text), text
+    assert len(lines) == len(set(lines)), "a line was said twice"
+    assert sorted(p.name.split("-")[0] for p in (tmp_path / "cache" / "models").glob("*.npz")) == \
+        ["cnn", "mlp", "softmax"]
+    assert demo.models_note(full=False).startswith("Models: softmax regression, the MLP and the CNN are ready")
+    zoo.forget()                                      # another day: loaded, not trained
+    again = []
+    assert demo.prepare(again.append) == 0
+    assert sum("already in the cache" in line for line in again) == 3, again
+    zoo.forget()
+
+
+def test_prepare_says_each_epoch_once_and_the_end_once(tmp_path, monkeypatch):
+    """The training reports its last update and then its end, both complete (as on the full MNIST)."""
+    import dataclasses
+
+    from mnistlib import zoo
+
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+    monkeypatch.setenv("MNISTLIB_CACHE_DIR", str(tmp_path / "cache"))
+
+    def trained(name, data, *, progress, say):
+        for epoch, done in [(1, 0.0), (1, 0.25), (2, 0.5), (2, 1.0), (2, 1.0)]:
+            progress(zoo.Step(name, epoch, 2, done, 4 * done))
+        return dataclasses.replace(zoo.given(name, {}, 0.9), source="trained", seconds=4.0,
+                                   path=tmp_path / f"{name}.npz")
+
+    monkeypatch.setattr(zoo, "trained", trained)
+    lines = []
+    assert demo.prepare(lines.append) == 0
+    mlp_lines = [line for line in lines if "the mlp" in line.lower()]
+    assert [line.strip().split(":")[0] for line in mlp_lines] == ["training the MLP", "training the MLP",
+                                                                   "the MLP", "The MLP"], lines
+
+
 # --- where the full MNIST is -------------------------------------------------------
 
 @pytest.fixture
