@@ -130,8 +130,8 @@ def check_prediction_explorer(page, screenshot, prefix):
 
 
 def _canvas(page):
-    """The <canvas> of the drawing widget (the class may sit on it or on a wrapper)."""
-    inner = page.locator(".mnistlib-draw-canvas canvas")
+    """The <canvas> of the (first) drawing widget (the class may sit on it or on a wrapper)."""
+    inner = page.locator(".mnistlib-draw-canvas").first.locator("canvas")
     return inner.last if inner.count() else page.locator("canvas.mnistlib-draw-canvas").first
 
 
@@ -167,15 +167,17 @@ def draw_digit_strokes(page, digit, size=280, stroke=mouse_stroke):
 
 
 def check_draw(page, screenshot, prefix, digits=(7, 0), stroke=mouse_stroke, press=None):
-    """Draw a digit: the bars and the answer update; Clear, draw another: they change again.
+    """Draw a digit in the first drawing widget: the bars and the answer update; Clear, draw
+    another: they change again.
 
     stroke(page, points) draws one stroke (the mouse unless told otherwise); press(locator)
     presses a button (a click unless told otherwise). Returns the digits the network gave.
     """
     press = press or (lambda locator: locator.click())
-    widget = page.locator(".mnistlib-draw")
-    answer = page.locator(".mnistlib-draw-answer")
-    status = page.locator(".mnistlib-draw-status")
+    # the first drawing widget on the page (notebook 09 has a second one, with a model menu)
+    widget = page.locator(".mnistlib-draw").first
+    answer = page.locator(".mnistlib-draw-answer").first
+    status = page.locator(".mnistlib-draw-status").first
     ui.wait_widgets_rendered(page, ".mnistlib-draw")
     page.wait_for_function("() => document.querySelector('.mnistlib-draw-status').innerText.length > 0")
     screenshot(widget, f"{prefix}-draw-1-empty")
