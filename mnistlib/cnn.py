@@ -26,7 +26,8 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .conv import conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, out_size
 from .layers import (flatten_backward, flatten_forward, init_weights, linear_backward, linear_forward,
-                     relu_backward, relu_forward, softmax_cross_entropy)
+                     relu_backward, relu_forward, softmax_cross_entropy,
+                     softmax_cross_entropy_)
 from .model import N_CLASSES
 
 CHANNELS = (16, 32)
@@ -265,7 +266,6 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     X = np.asarray(X)
     n = len(X)
     w = _workspace(n, params)
-    rows = np.arange(n)
     F1, F2, k = len(K1), len(K2), K2.shape[2]
     z1, p1, z2, p2 = w["z1"], w["p1"], w["z2"], w["p2"]
 
@@ -281,14 +281,7 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     np.maximum(h, 0, out=h)
     l = h @ W4
     l += b4
-    l -= l.max(axis=1, keepdims=True)            # the largest logit is now 0: exp cannot overflow
-    l_true = l[rows, y]
-    np.exp(l, out=l)
-    total = l.sum(axis=1, keepdims=True)
-    L = float(np.log(total).sum() - l_true.sum()) / n
-    l /= total                                   # p
-    l[rows, y] -= 1                              # p - y
-    l *= lr / n                                  # lr * dL/dl: every gradient below comes out times lr
+    L = softmax_cross_entropy_(l, y, scale=lr)   # l is now lr * dL/dl: every gradient below comes out times lr
 
     # backward, updating each parameter once nothing needs its old value
     decay = 1 - lr * weight_decay               # weight decay: W <- W - lr * (dL/dW + lambda W)

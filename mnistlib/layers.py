@@ -102,6 +102,27 @@ def softmax_cross_entropy(l, y):
     return L, dl.astype(l.dtype, copy=False)
 
 
+def softmax_cross_entropy_(l, y, scale=1.0):
+    """``softmax_cross_entropy`` for the fused training steps: l becomes scale * dL/dl, in place.
+
+    l: (n, k) float logits, overwritten; y: (n,) class indices (the caller checks
+    them). Returns L. The same numbers with no new (n, k) array: the steps fold
+    the learning rate in here (scale = lr), so every gradient after it comes out
+    already multiplied by lr.
+    """
+    n = len(l)
+    rows = np.arange(n)
+    l -= l.max(axis=1, keepdims=True)     # the largest logit is now 0: exp cannot overflow
+    l_true = l[rows, y]
+    np.exp(l, out=l)
+    total = l.sum(axis=1, keepdims=True)
+    L = float(np.log(total).sum() - l_true.sum()) / n
+    l /= total                            # p
+    l[rows, y] -= 1                       # p - y
+    l *= scale / n
+    return L
+
+
 # --- starting weights ---------------------------------------------------------------
 
 def init_weights(rng, shape, fan_in, fan_out, init="he", dtype=np.float32):

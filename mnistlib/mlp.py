@@ -15,7 +15,7 @@ what the network looks at).
 import numpy as np
 
 from .layers import (init_weights, linear_backward, linear_forward, relu_backward, relu_forward,
-                     softmax_cross_entropy)
+                     softmax_cross_entropy, softmax_cross_entropy_)
 from .model import N_CLASSES, N_PIXELS
 
 N_HIDDEN = 256
@@ -91,21 +91,12 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     ``mnistlib.train.train`` (weights only, not biases).
     """
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
-    n = len(X)
-    rows = np.arange(n)
     h = X @ W1
     h += b1
     np.maximum(h, 0, out=h)
     l = h @ W2
     l += b2
-    l -= l.max(axis=1, keepdims=True)        # the largest logit is now 0: exp cannot overflow
-    l_true = l[rows, y]
-    np.exp(l, out=l)
-    total = l.sum(axis=1, keepdims=True)
-    L = float(np.log(total).sum() - l_true.sum()) / n
-    l /= total                               # p
-    l[rows, y] -= 1                          # p - y
-    l *= lr / n                              # lr * dL/dl
+    L = softmax_cross_entropy_(l, y, scale=lr)   # l is now lr * dL/dl
     dh = l @ W2.T
     dh *= h > 0                              # through the ReLU: h > 0 exactly where z > 0
     if weight_decay:

@@ -6,7 +6,8 @@ import pytest
 from mnistlib import model
 from mnistlib.gradcheck import check_layer, numerical_gradient, rel_error
 from mnistlib.layers import (flatten_backward, flatten_forward, linear_backward, linear_forward,
-                             relu_backward, relu_forward, softmax_cross_entropy)
+                             relu_backward, relu_forward, softmax_cross_entropy,
+                             softmax_cross_entropy_)
 
 TOL = 1e-7          # right gradients give about 1e-10 here; a wrong one is off by far more
 
@@ -71,6 +72,17 @@ def test_softmax_cross_entropy_takes_one_hot_labels_and_stays_finite():
     L, dl = softmax_cross_entropy(l, np.array([[0, 1, 0], [0, 0, 1]]))
     assert np.isfinite(L) and L == pytest.approx((2e4 + np.log(3)) / 2, rel=1e-6)
     assert dl.dtype == np.float32 and np.isfinite(dl).all()
+
+
+def test_the_in_place_softmax_cross_entropy_of_the_fused_steps_gives_the_same_numbers():
+    rng = np.random.default_rng(3)
+    l = (rng.normal(size=(6, 10)) * [[1], [1], [1], [1], [1e4], [-1e4]]).astype(np.float32)
+    y = np.array([0, 3, 9, 3, 1, 7])
+    L, dl = softmax_cross_entropy(l, y)
+    scaled = l.copy()
+    assert softmax_cross_entropy_(scaled, y, scale=0.5) == pytest.approx(L, rel=1e-6)
+    assert scaled.dtype == np.float32 and np.isfinite(scaled).all()
+    np.testing.assert_allclose(scaled, 0.5 * dl, atol=1e-7)
 
 
 def test_layers_keep_float32():
