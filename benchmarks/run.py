@@ -673,7 +673,8 @@ def torch_layers(name):
     (F1, F2), k = cnn.CHANNELS, cnn.KERNEL
     side = ((28 - k + 1) // 2 - k + 1) // 2
     return nn.Sequential(nn.Conv2d(1, F1, k), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(F1, F2, k), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(F2 * side * side, 10)), (-1, 1, 28, 28)
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(F2 * side * side, cnn.N_HIDDEN), nn.ReLU(),
+                         nn.Linear(cnn.N_HIDDEN, 10)), (-1, 1, 28, 28)
 
 
 def torch_model_epoch(net, shape, x, y, lr, seed=0):

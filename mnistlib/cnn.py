@@ -178,7 +178,11 @@ def logits_backward(params, X, dl):
 # - ReLU after max-pooling gives the same numbers (both keep the largest value), and
 #   its gradient is then needed on the pooled, four times smaller, arrays;
 # - no dL/dx for the first convolution (x is the data); lr is folded into dL/dl, so
-#   the gradients come out as the updates.
+#   the gradients come out as the updates;
+# - a kernel's gradient is computed as (cols @ dz.T).T, not dz @ cols.T: the same sums,
+#   but for this shape (a short result, a long inner dimension: every position of every
+#   image) OpenBLAS runs it up to twice as fast with its AVX-512 kernels, and no slower
+#   with the AVX2 ones.
 
 _work = {}
 
@@ -296,7 +300,7 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     b3 -= dh.sum(axis=0)
     _unpool_unrelu(w["dp2"], z2, p2, z2, w["first2"], w["taken2"])          # z2 now holds dL/dz2
     D2 = z2.reshape(F2, -1)
-    dK2 = D2 @ w["cols2"].T
+    dK2 = (w["cols2"] @ D2.T).T                  # this way round: see the notes above
     np.matmul(K2.reshape(F2, -1).T, D2, out=w["cols2"])                     # now the columns' gradient
     K2 *= decay
     K2 -= dK2.reshape(K2.shape)
@@ -311,6 +315,6 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     _unpool_unrelu(dp1, z1, p1, z1, w["first1"], w["taken1"])               # z1 now holds dL/dz1
     D1 = z1.reshape(F1, -1)
     K1 *= decay
-    K1 -= (D1 @ w["cols1"].T).reshape(K1.shape)
+    K1 -= (w["cols1"] @ D1.T).T.reshape(K1.shape)
     b1 -= dp1.sum(axis=(1, 2, 3))
     return L
