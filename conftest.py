@@ -52,11 +52,19 @@ def _find_full_mnist():
         os.environ["MNIST_DATA_DIR"] = str(beside)   # the notebooks' kernels inherit it
         return beside, ""
     try:
-        return data.download_mnist(progress=False), ""   # a no-op when the cache has it
+        found = data.download_mnist(progress=False)       # a no-op when the cache has it
+        os.environ["MNIST_DATA_DIR"] = str(found)
+        return found, ""
     except data.DownloadError:
         return None, ("the full MNIST is not on this machine and could not be downloaded "
                       "(the stored notebook outputs were made with it); "
                       "get it once with: python -m mnistlib download (or set MNIST_DATA_DIR)")
+
+
+@pytest.fixture(scope="session")
+def full_mnist_or_none():
+    """The directory with the four full MNIST files, or None (see full_mnist_dir); never skips."""
+    return full_mnist_dir()[0]
 
 
 @pytest.fixture(scope="session")

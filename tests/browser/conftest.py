@@ -191,7 +191,7 @@ def browser_workdir():
 
 
 @pytest.fixture(scope="session")
-def jupyter_env(browser_workdir):
+def jupyter_env(browser_workdir, full_mnist_or_none):
     """The environment for the servers: this one, with throw-away Jupyter dirs."""
     env = dict(os.environ)
     dirs = {name: browser_workdir / "jupyter" / name.lower() for name in (
@@ -206,6 +206,11 @@ def jupyter_env(browser_workdir):
         path.write_text(json.dumps(settings))
     env["PYTHONUNBUFFERED"] = "1"
     env.pop("JUPYTER_TOKEN", None)
+    # Models the pages train (the demo's softmax regression) go to a throw-away cache, not
+    # the user's; the full MNIST is then named by MNIST_DATA_DIR, wherever it was found.
+    if full_mnist_or_none is not None:
+        env["MNIST_DATA_DIR"] = str(full_mnist_or_none)
+    env["MNISTLIB_CACHE_DIR"] = str(browser_workdir / "cache")
     # the kernels must find this environment's python first
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     return env
