@@ -37,7 +37,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
+try:
+    import nbformat
+except ImportError:     # run outside the project's environment
+    sys.exit("nbformat is not installed here: run `python run.py course`, which sets up its environment and runs this script in it")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # tools/, also when imported by tests
 from markers import (CHECK_CALL, PLACEHOLDER, POINTS, MarkerError,  # noqa: E402

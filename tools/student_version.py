@@ -25,7 +25,10 @@ import copy
 import sys
 from pathlib import Path
 
-import nbformat
+try:
+    import nbformat
+except ImportError:     # run outside the project's environment
+    sys.exit("nbformat is not installed here: run `python run.py student`, which sets up .venv/ and runs this script in it")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # tools/, also when imported by tests
 from markers import MarkerError, find_exercises, strip_hidden_tests, strip_solutions  # noqa: E402
