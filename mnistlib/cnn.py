@@ -92,6 +92,21 @@ def logits(params, X):
     return h @ params["W4"] + params["b4"]
 
 
+def _forward(params, x):
+    """The layers one after another: logits l (n, 10) for x (n, 1, 28, 28), and every layer's cache."""
+    z1, conv1 = conv2d_forward(x, params["K1"], params["b1"])
+    a1, relu1 = relu_forward(z1)
+    p1, pool1 = maxpool2d_forward(a1)
+    z2, conv2 = conv2d_forward(p1, params["K2"], params["b2"])
+    a2, relu2 = relu_forward(z2)
+    p2, pool2 = maxpool2d_forward(a2)
+    f, flat = flatten_forward(p2)
+    z3, linear3 = linear_forward(f, params["W3"], params["b3"])
+    h, relu3 = relu_forward(z3)
+    l, linear4 = linear_forward(h, params["W4"], params["b4"])
+    return l, (conv1, relu1, pool1, conv2, relu2, pool2, flat, linear3, relu3, linear4)
+
+
 def loss_and_grads(params, X, y):
     """The mean cross-entropy L on the batch and its gradients: (L, grads).
 
@@ -113,16 +128,7 @@ def loss_and_grads(params, X, y):
                 grads[k] += w * gi[k]
         return L, grads
 
-    z1, conv1 = conv2d_forward(x, params["K1"], params["b1"])
-    a1, relu1 = relu_forward(z1)
-    p1, pool1 = maxpool2d_forward(a1)
-    z2, conv2 = conv2d_forward(p1, params["K2"], params["b2"])
-    a2, relu2 = relu_forward(z2)
-    p2, pool2 = maxpool2d_forward(a2)
-    f, flat = flatten_forward(p2)
-    z3, linear3 = linear_forward(f, params["W3"], params["b3"])
-    h, relu3 = relu_forward(z3)
-    l, linear4 = linear_forward(h, params["W4"], params["b4"])
+    l, (conv1, relu1, pool1, conv2, relu2, pool2, flat, linear3, relu3, linear4) = _forward(params, x)
     L, dl = softmax_cross_entropy(l, y)
 
     dh, dW4, db4 = linear_backward(dl, linear4)
@@ -148,16 +154,7 @@ def logits_backward(params, X, dl):
     if len(x) > CHUNK:
         return np.concatenate([logits_backward(params, X[i:i + CHUNK], dl[i:i + CHUNK])
                                for i in range(0, len(X), CHUNK)])
-    z1, conv1 = conv2d_forward(x, params["K1"], params["b1"])
-    a1, relu1 = relu_forward(z1)
-    p1, pool1 = maxpool2d_forward(a1)
-    z2, conv2 = conv2d_forward(p1, params["K2"], params["b2"])
-    a2, relu2 = relu_forward(z2)
-    p2, pool2 = maxpool2d_forward(a2)
-    f, flat = flatten_forward(p2)
-    z3, linear3 = linear_forward(f, params["W3"], params["b3"])
-    h, relu3 = relu_forward(z3)
-    _, linear4 = linear_forward(h, params["W4"], params["b4"])
+    _, (conv1, relu1, pool1, conv2, relu2, pool2, flat, linear3, relu3, linear4) = _forward(params, x)
 
     dh = linear_backward(dl, linear4)[0]
     df = linear_backward(relu_backward(dh, relu3), linear3)[0]
