@@ -79,32 +79,57 @@ def _images(X):
     return X.reshape(-1, 1, 28, 28)
 
 
+def _in_chunks(fn, X, *more):
+    """fn(X, *more) over CHUNK images at a time, the results joined along the batch."""
+    if len(X) <= CHUNK:
+        return fn(X, *more)
+    parts = [fn(X[i:i + CHUNK], *(m[i:i + CHUNK] for m in more)) for i in range(0, len(X), CHUNK)]
+    if isinstance(parts[0], dict):
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return np.concatenate(parts)
+
+
+def _forward(params, x, keep_caches=True):
+    """The layers one after another, for x: (n, 1, 28, 28).
+
+    Returns the logits l: (n, 10), every layer's cache for the backward pass (an
+    empty tuple if not ``keep_caches``: the im2col columns are large, and logits
+    alone need none) and the feature maps: "conv1" (n, F1, 24, 24) and "conv2"
+    (n, F2, 8, 8) after ReLU, "pool1" (n, F1, 12, 12) and "pool2" (n, F2, 4, 4)
+    after max-pooling.
+    """
+    caches = []
+
+    def layer(forward, *args):
+        out, cache = forward(*args)
+        if keep_caches:
+            caches.append(cache)
+        return out
+
+    a1 = layer(relu_forward, layer(conv2d_forward, x, params["K1"], params["b1"]))
+    p1 = layer(maxpool2d_forward, a1)
+    a2 = layer(relu_forward, layer(conv2d_forward, p1, params["K2"], params["b2"]))
+    p2 = layer(maxpool2d_forward, a2)
+    h = layer(relu_forward, layer(linear_forward, layer(flatten_forward, p2), params["W3"], params["b3"]))
+    l = layer(linear_forward, h, params["W4"], params["b4"])
+    return l, tuple(caches), {"conv1": a1, "pool1": p1, "conv2": a2, "pool2": p2}
+
+
 def logits(params, X):
     """The logits l: (n, 10) for X: (n, 784); CHUNK images at a time."""
-    x = _images(X)
-    if len(x) > CHUNK:
-        return np.concatenate([logits(params, X[i:i + CHUNK]) for i in range(0, len(X), CHUNK)])
-    a = np.maximum(conv2d_forward(x, params["K1"], params["b1"])[0], 0)
-    a = maxpool2d_forward(a)[0]
-    a = np.maximum(conv2d_forward(a, params["K2"], params["b2"])[0], 0)
-    a = maxpool2d_forward(a)[0]
-    h = np.maximum(a.reshape(len(a), -1) @ params["W3"] + params["b3"], 0)
-    return h @ params["W4"] + params["b4"]
+    _images(X)
+    return _in_chunks(lambda Xc: _forward(params, _images(Xc), keep_caches=False)[0], X)
 
 
-def _forward(params, x):
-    """The layers one after another: logits l (n, 10) for x (n, 1, 28, 28), and every layer's cache."""
-    z1, conv1 = conv2d_forward(x, params["K1"], params["b1"])
-    a1, relu1 = relu_forward(z1)
-    p1, pool1 = maxpool2d_forward(a1)
-    z2, conv2 = conv2d_forward(p1, params["K2"], params["b2"])
-    a2, relu2 = relu_forward(z2)
-    p2, pool2 = maxpool2d_forward(a2)
-    f, flat = flatten_forward(p2)
-    z3, linear3 = linear_forward(f, params["W3"], params["b3"])
-    h, relu3 = relu_forward(z3)
-    l, linear4 = linear_forward(h, params["W4"], params["b4"])
-    return l, (conv1, relu1, pool1, conv2, relu2, pool2, flat, linear3, relu3, linear4)
+def feature_maps(params, X):
+    """What the convolutional stages make of the images X: (n, 784), as a dict of arrays.
+
+    "conv1": (n, F1, 24, 24) and "conv2": (n, F2, 8, 8) after ReLU; "pool1":
+    (n, F1, 12, 12) and "pool2": (n, F2, 4, 4) after max-pooling (5x5 kernels).
+    The same forward pass as ``logits``, with these stages kept.
+    """
+    _images(X)
+    return _in_chunks(lambda Xc: _forward(params, _images(Xc), keep_caches=False)[2], X)
 
 
 def loss_and_grads(params, X, y):
@@ -128,7 +153,7 @@ def loss_and_grads(params, X, y):
                 grads[k] += w * gi[k]
         return L, grads
 
-    l, (conv1, relu1, pool1, conv2, relu2, pool2, flat, linear3, relu3, linear4) = _forward(params, x)
+    l, (conv1, relu1, pool1, conv2, relu2, pool2, flat, linear3, relu3, linear4), _ = _forward(params, x)
     L, dl = softmax_cross_entropy(l, y)
 
     dh, dW4, db4 = linear_backward(dl, linear4)
@@ -150,12 +175,12 @@ def logits_backward(params, X, dl):
     The backward pass of ``loss_and_grads`` started from dl instead of dL/dl, and
     carried on through the first convolution to the pixels.
     """
-    x = _images(X)
-    if len(x) > CHUNK:
-        return np.concatenate([logits_backward(params, X[i:i + CHUNK], dl[i:i + CHUNK])
-                               for i in range(0, len(X), CHUNK)])
-    _, (conv1, relu1, pool1, conv2, relu2, pool2, flat, linear3, relu3, linear4) = _forward(params, x)
+    _images(X)
+    return _in_chunks(lambda Xc, dlc: _pixels_backward(params, _images(Xc), dlc), X, dl)
 
+
+def _pixels_backward(params, x, dl):
+    _, (conv1, relu1, pool1, conv2, relu2, pool2, flat, linear3, relu3, linear4), _ = _forward(params, x)
     dh = linear_backward(dl, linear4)[0]
     df = linear_backward(relu_backward(dh, relu3), linear3)[0]
     dp1 = conv2d_backward(relu_backward(maxpool2d_backward(flatten_backward(df, flat), pool2), relu2), conv2)[0]

@@ -46,10 +46,20 @@ def init_params(seed=0, dtype=np.float32, *, n_hidden=N_HIDDEN, init="he"):
             "b2": np.zeros(N_CLASSES, dtype)}
 
 
+def hidden(params, X):
+    """The hidden layer h = max(0, X W1 + b1): (n, H) for X: (n, 784).
+
+    h > 0 exactly where z = X W1 + b1 > 0, so h also tells which units pass a
+    gradient back (``logits_backward``, ``sgd_step``).
+    """
+    h = X @ params["W1"]
+    h += params["b1"]
+    return np.maximum(h, 0, out=h)
+
+
 def logits(params, X):
     """l = max(0, X W1 + b1) W2 + b2.  X: (n, 784) -> l: (n, 10)."""
-    h = np.maximum(X @ params["W1"] + params["b1"], 0)
-    return h @ params["W2"] + params["b2"]
+    return hidden(params, X) @ params["W2"] + params["b2"]
 
 
 def loss_and_grads(params, X, y):
@@ -77,8 +87,7 @@ def logits_backward(params, X, dl):
     With dl a row of the identity, the gradient of one logit: how much each pixel
     moves it. The units switched on (z > 0) pass the gradient; the others block it.
     """
-    z = X @ params["W1"] + params["b1"]
-    return ((dl @ params["W2"].T) * (z > 0)) @ params["W1"].T
+    return ((dl @ params["W2"].T) * (hidden(params, X) > 0)) @ params["W1"].T
 
 
 def sgd_step(params, X, y, lr, weight_decay=0.0):
@@ -91,9 +100,7 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     ``mnistlib.train.train`` (weights only, not biases).
     """
     W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
-    h = X @ W1
-    h += b1
-    np.maximum(h, 0, out=h)
+    h = hidden(params, X)
     l = h @ W2
     l += b2
     L = softmax_cross_entropy_(l, y, scale=lr)   # l is now lr * dL/dl
