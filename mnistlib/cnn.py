@@ -27,7 +27,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .conv import conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, out_size
 from .layers import (flatten_backward, flatten_forward, init_weights, linear_backward, linear_forward,
                      relu_backward, relu_forward, softmax_cross_entropy,
-                     softmax_cross_entropy_)
+                     softmax_cross_entropy_, work_arrays)
 from .model import N_CLASSES
 
 CHANNELS = (16, 32)
@@ -195,7 +195,7 @@ def _pixels_backward(params, x, dl):
 # - images are stored as (C, h, w, n), the batch innermost: the product K @ cols gives
 #   that order directly, and every copy and sum then runs along rows of n or more
 #   numbers at a time (numpy is slow on short rows, such as the 8 columns of a 8x8 map);
-# - every work array is made once per batch size and then reused (_work): a fresh 6 MB
+# - every work array is made once per batch size and then reused (layers.work_arrays): a fresh 6 MB
 #   array costs some 1500 page faults, which took as long as the arithmetic;
 # - ReLU after max-pooling gives the same numbers (both keep the largest value), and
 #   its gradient is then needed on the pooled, four times smaller, arrays;
@@ -206,31 +206,24 @@ def _pixels_backward(params, x, dl):
 #   image) OpenBLAS runs it up to twice as fast with its AVX-512 kernels, and no slower
 #   with the AVX2 ones.
 
-_work = {}
-
-
 def _workspace(n, params):
-    """The work arrays for batches of n images: made on first use, kept for the next steps."""
+    """The work arrays for batches of n images (see ``layers.work_arrays``)."""
     F1, F2, k = params["K1"].shape[0], params["K2"].shape[0], params["K1"].shape[2]
     dtype = params["K1"].dtype
-    key = (n, F1, F2, k, dtype.str)
-    if key not in _work:
-        if len(_work) >= 4:                     # a few batch sizes at most (the last batch may be short)
-            _work.pop(next(iter(_work)))
-        s1 = 28 - k + 1
-        q1 = s1 // 2
-        s2 = q1 - k + 1
-        q2 = s2 // 2
+    s1 = 28 - k + 1
+    q1 = s1 // 2
+    s2 = q1 - k + 1
+    q2 = s2 // 2
 
-        def e(*shape, t=dtype):
-            return np.empty(shape, t)
+    def e(*shape, t=dtype):
+        return np.empty(shape, t)
 
-        _work[key] = {"x": e(1, 28, 28, n), "cols1": e(k * k, s1 * s1 * n), "z1": e(F1, s1, s1, n),
-                      "p1": e(F1, q1, q1, n), "cols2": e(F1 * k * k, s2 * s2 * n), "z2": e(F2, s2, s2, n),
-                      "p2": e(F2, q2, q2, n), "dp2": e(F2, q2, q2, n), "dp1": e(F1, q1, q1, n),
-                      "first1": e(F1, q1, q1, n, t=bool), "taken1": e(F1, q1, q1, n, t=bool),
-                      "first2": e(F2, q2, q2, n, t=bool), "taken2": e(F2, q2, q2, n, t=bool)}
-    return _work[key]
+    return work_arrays(("cnn", n, F1, F2, k, dtype.str), lambda: {
+        "x": e(1, 28, 28, n), "cols1": e(k * k, s1 * s1 * n), "z1": e(F1, s1, s1, n),
+        "p1": e(F1, q1, q1, n), "cols2": e(F1 * k * k, s2 * s2 * n), "z2": e(F2, s2, s2, n),
+        "p2": e(F2, q2, q2, n), "dp2": e(F2, q2, q2, n), "dp1": e(F1, q1, q1, n),
+        "first1": e(F1, q1, q1, n, t=bool), "taken1": e(F1, q1, q1, n, t=bool),
+        "first2": e(F2, q2, q2, n, t=bool), "taken2": e(F2, q2, q2, n, t=bool)})
 
 
 def _conv(x, K, b, cols, z):
@@ -307,7 +300,8 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     np.maximum(h, 0, out=h)
     l = h @ W4
     l += b4
-    L = softmax_cross_entropy_(l, y, scale=lr)   # l is now lr * dL/dl: every gradient below comes out times lr
+    L = softmax_cross_entropy_(l, y)             # l is now dL/dl
+    l *= lr                                      # every gradient below comes out times lr: the update
 
     # backward, updating each parameter once nothing needs its old value
     decay = 1 - lr * weight_decay               # weight decay: W <- W - lr * (dL/dW + lambda W)

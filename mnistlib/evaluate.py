@@ -9,7 +9,7 @@
                  (matplotlib Figures, no pyplot, like ``plots``; the contributions of
                  one image are drawn by ``plots.contributions_figure``)
 
-Labels are class indices: y: (n,) ints in 0..9. Probabilities p: (n, 10).
+Labels y: (n,) class indices 0..9 (or (n, 10) one-hot rows). Probabilities p: (n, 10).
 """
 
 from collections import namedtuple
@@ -17,32 +17,18 @@ from collections import namedtuple
 import numpy as np
 from matplotlib.figure import Figure
 
+from . import validate
 from .model import predict
-
-N_CLASSES = 10
-SIDE = 28
+from .validate import N_CLASSES, SIDE
 
 
 # --- checking inputs -------------------------------------------------------
-
-def _labels(y, name, k=N_CLASSES):
-    y = np.asarray(y)
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"{name} must be class indices of shape (n,) and integer dtype; "
-                         f"got shape {y.shape} and dtype {y.dtype}")
-    if y.size and (y.min() < 0 or y.max() >= k):
-        raise ValueError(f"{name} must hold classes 0 to {k - 1}; got values from {y.min()} to {y.max()}")
-    return y.astype(np.int64)   # uint8 labels would overflow in confusion_matrix's i*k + j
-
 
 def _probs_and_labels(p, y):
     p = np.asarray(p, dtype=float)
     if p.ndim != 2 or p.shape[1] != N_CLASSES:
         raise ValueError(f"p must have shape (n, {N_CLASSES}); got shape {p.shape}")
-    y = _labels(y, "y")
-    if len(y) != len(p):
-        raise ValueError(f"p has {len(p)} rows but y has {len(y)} labels")
-    return p, y
+    return p, validate.labels(y, len(p))
 
 
 # --- choosing a recipe on the validation set ------------------------------------
@@ -68,7 +54,7 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
         except DivergenceError:
             val_accs.append(float("nan"))
             continue
-        val_accs.append(accuracy_of(result.model, result.params, x_val, _labels(y_val, "y_val")))
+        val_accs.append(accuracy_of(result.model, result.params, x_val, validate.labels(y_val, name="y_val")))
     if all(np.isnan(val_accs)):
         raise ValueError("training diverged for every candidate of the grid: lower the learning rates")
     return grid[int(np.nanargmax(val_accs))], val_accs
@@ -81,8 +67,8 @@ def confusion_matrix(y_true, y_pred, k=N_CLASSES):
 
     The diagonal holds the correct answers; row i sums to the number of images of class i.
     """
-    y_true = _labels(y_true, "y_true", k)
-    y_pred = _labels(y_pred, "y_pred", k)
+    y_true = validate.labels(y_true, k=k, name="y_true")
+    y_pred = validate.labels(y_pred, k=k, name="y_pred")
     if y_true.shape != y_pred.shape:
         raise ValueError(f"y_true and y_pred must have the same shape; got {y_true.shape} and {y_pred.shape}")
     # Each pair (i, j) gets its own bin i*k + j; counting bins counts pairs.
@@ -253,7 +239,7 @@ def robustness_curve(x, y, W, b, transform, values):
 
     transform: a function (x, v) -> transformed x, e.g. ``lambda x, s: add_noise(x, s, seed=0)``.
     """
-    y = _labels(y, "y")
+    y = validate.labels(y)
     return np.array([float(np.mean(predict(np.asarray(transform(x, v)).reshape(len(y), -1), W, b) == y))
                      for v in values])
 

@@ -16,6 +16,8 @@ The layers work on batches: x has one row per example, shape (n, ...).
 ``init_weights`` draws a layer's random starting weights.
 """
 
+import threading
+
 import numpy as np
 
 from .model import as_one_hot, log_softmax
@@ -102,13 +104,12 @@ def softmax_cross_entropy(l, y):
     return L, dl.astype(l.dtype, copy=False)
 
 
-def softmax_cross_entropy_(l, y, scale=1.0):
-    """``softmax_cross_entropy`` for the fused training steps: l becomes scale * dL/dl, in place.
+def softmax_cross_entropy_(l, y):
+    """``softmax_cross_entropy`` for the fused training steps: l becomes dL/dl, in place.
 
-    l: (n, k) float logits, overwritten; y: (n,) class indices (the caller checks
-    them). Returns L. The same numbers with no new (n, k) array: the steps fold
-    the learning rate in here (scale = lr), so every gradient after it comes out
-    already multiplied by lr.
+    l: (n, k) float logits, overwritten with (p - y) / n; y: (n,) class indices
+    (the caller checks them). Returns L. The same numbers as
+    ``softmax_cross_entropy``, with no new (n, k) array.
     """
     n = len(l)
     rows = np.arange(n)
@@ -119,7 +120,7 @@ def softmax_cross_entropy_(l, y, scale=1.0):
     L = float(np.log(total).sum() - l_true.sum()) / n
     l /= total                            # p
     l[rows, y] -= 1                       # p - y
-    l *= scale / n
+    l /= n
     return L
 
 
@@ -148,3 +149,25 @@ def init_weights(rng, shape, fan_in, fan_out, init="he", dtype=np.float32):
     else:
         raise ValueError(f'init must be "he", "glorot", "zeros" or a standard deviation >= 0; got {init!r}')
     return (std * rng.standard_normal(shape)).astype(dtype)
+
+
+# --- work arrays for the fused training steps ------------------------------------------
+
+# One store per thread: the model chooser trains in the background while a notebook may train too.
+_kept = threading.local()
+
+
+def work_arrays(key, make):
+    """The work arrays for ``key`` (e.g. a batch size and dtype), made by ``make()`` on first use.
+
+    The fused ``sgd_step``s reuse them from one update to the next: at 50 to 100
+    examples a batch, fresh arrays (and their page faults) cost about as much as
+    the arithmetic. A few keys are kept per thread (the last batch of an epoch may
+    be shorter), the oldest dropped first.
+    """
+    kept = _kept.__dict__.setdefault("arrays", {})
+    if key not in kept:
+        if len(kept) >= 4:
+            kept.pop(next(iter(kept)))
+        kept[key] = make()
+    return kept[key]

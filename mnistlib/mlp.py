@@ -103,7 +103,8 @@ def sgd_step(params, X, y, lr, weight_decay=0.0):
     h = hidden(params, X)
     l = h @ W2
     l += b2
-    L = softmax_cross_entropy_(l, y, scale=lr)   # l is now lr * dL/dl
+    L = softmax_cross_entropy_(l, y)             # l is now dL/dl
+    l *= lr                                  # from here on, every gradient comes out times lr
     dh = l @ W2.T
     dh *= h > 0                              # through the ReLU: h > 0 exactly where z > 0
     if weight_decay:

@@ -11,82 +11,18 @@ Every function accepts a single example (x of shape (784,)) or a batch
 
 import numpy as np
 
-N_PIXELS = 784
-N_CLASSES = 10
-
-
-# --- checking inputs -------------------------------------------------------
-# Shape mistakes are the most common bug in this kind of code, and numpy's own
-# messages ("operands could not be broadcast together...") rarely say which
-# argument was wrong. These helpers say it.
-
-def _check_params(W, b):
-    W = np.asarray(W)
-    b = np.asarray(b)
-    if W.ndim != 2:
-        raise ValueError(f"W must be a matrix of shape (784, 10); got shape {W.shape}")
-    if b.shape == (W.shape[0],) and W.shape[0] != W.shape[1]:
-        raise ValueError(f"W has shape {W.shape} but b has shape {b.shape}: W needs one column per "
-                         f"class, shape {W.shape[::-1]}. Is W transposed? Try W.T")
-    if b.shape != (W.shape[1],):
-        raise ValueError(f"b must have shape ({W.shape[1]},) to match W {W.shape}; got shape {b.shape}")
-    for name, a in (("W", W), ("b", b)):
-        if not np.issubdtype(a.dtype, np.floating):
-            raise ValueError(f"{name} must hold floating-point numbers; got dtype {a.dtype}")
-    return W, b
-
-
-def _check_x(x, n_in):
-    x = np.asarray(x)
-    if not np.issubdtype(x.dtype, np.floating):
-        hint = " (raw pixels? use x.astype(np.float32) / 255)" if x.dtype == np.uint8 else ""
-        raise ValueError(f"x must hold floating-point numbers; got dtype {x.dtype}{hint}")
-    if x.ndim == 2 and x.shape[0] == 0:
-        raise ValueError(f"x is an empty batch, shape {x.shape}; give at least one example")
-    if x.ndim not in (1, 2) or x.shape[-1] != n_in:
-        raise ValueError(
-            f"x must have shape ({n_in},) for one image or (n, {n_in}) for a batch; got shape {x.shape}"
-            + (" (an image? flatten it with x.reshape(-1, 784))" if x.shape[-2:] == (28, 28) else "")
-        )
-    if not np.isfinite(x).all():
-        # NaN in gives NaN (or class 0) out, silently; say where the bad pixel is instead.
-        where = np.argwhere(~np.isfinite(x))[0]
-        at = f"example {where[0]}, pixel {where[1]}" if x.ndim == 2 else f"pixel {where[0]}"
-        raise ValueError(f"x holds NaN or infinite values (the first at {at}): the images are "
-                         "broken, so check how they were made (e.g. a division by zero)")
-    return x
+from . import validate
+from .validate import N_CLASSES, N_PIXELS
 
 
 def as_one_hot(y, k, n=None):
     """Labels as one-hot rows: y as indices (n,) or one-hot (n, k) -> (n, k) float.
 
     A single label (an int, or a one-hot row of shape (k,)) gives shape (k,).
-    ``n``, if given, is the number of examples the labels must match.
+    ``n``, if given, is the number of examples the labels must match. Checked by
+    ``mnistlib.validate.labels``.
     """
-    y = np.asarray(y)
-    if y.ndim == 0 or (y.ndim == 1 and np.issubdtype(y.dtype, np.integer)):
-        if y.ndim == 0 and not (np.issubdtype(y.dtype, np.integer) or float(y).is_integer()):
-            raise ValueError(f"a class label must be a whole number 0..{k - 1}; got {y!r}")
-        idx = y.astype(np.int64)
-        if idx.size and (idx.min() < 0 or idx.max() >= k):
-            raise ValueError(f"class labels must be between 0 and {k - 1}; got values from {idx.min()} to {idx.max()}")
-        out = np.eye(k)[idx]
-    elif y.shape[-1] == k and y.ndim in (1, 2):
-        out = y.astype(np.float64) if not np.issubdtype(y.dtype, np.floating) else y
-        # A row that sums to 2, or to 0, would give a loss that means nothing (0.0 for an
-        # all-zero row); negative "probabilities" likewise.
-        sums = out.sum(axis=-1)
-        if not np.isfinite(out).all() or (out < 0).any() or not np.allclose(sums, 1, atol=1e-4):
-            raise ValueError(f"one-hot labels must be rows of {k} non-negative numbers summing to 1 "
-                             f"(a single 1 for the true class); got rows summing to "
-                             f"{np.round(np.atleast_1d(sums)[:5], 4).tolist()}")
-    else:
-        raise ValueError(f"y must be class indices of shape (n,) or one-hot of shape (n, {k}); got shape {y.shape} and dtype {y.dtype}")
-    if n is not None:
-        got = out.shape[0] if out.ndim == 2 else None
-        if got != n:
-            raise ValueError(f"y holds labels for {got if got is not None else 'one example'}, but there are {n} examples")
-    return out
+    return validate.labels(y, n, k=k, one_hot=True)
 
 
 # --- forward pass -----------------------------------------------------------
@@ -105,8 +41,8 @@ def init_params(n_in=N_PIXELS, n_out=N_CLASSES, *, scale=0.0, seed=0, dtype=np.f
 
 def logits(x, W, b):
     """l = x W + b.  x: (784,) or (n, 784) -> l: (10,) or (n, 10)."""
-    W, b = _check_params(W, b)
-    x = _check_x(x, W.shape[0])
+    W, b = validate.softmax_params(W, b)
+    x = validate.features(x, W.shape[0])
     return x @ W + b
 
 
@@ -212,22 +148,18 @@ def predict(x, W, b):
     return np.argmax(logits(x, W, b), axis=-1)
 
 
-def _labels(y):
-    y = np.asarray(y)
-    return y.argmax(axis=-1) if (y.ndim == 2 or (y.ndim == 1 and np.issubdtype(y.dtype, np.floating))) else y
-
-
 def accuracy(x, y, W, b):
     """Fraction of examples whose predicted class equals the label (a float in [0, 1])."""
-    x = np.asarray(x)
-    if x.ndim == 1:
-        x = x[None, :]
-    y = np.asarray(_labels(y)).reshape(-1)
-    if y.shape[0] != x.shape[0]:
-        raise ValueError(f"x has {x.shape[0]} examples but y has {y.shape[0]} labels")
+    k = np.shape(W)[-1]
+    if np.ndim(x) == 1:                      # one example, one label
+        x, y = np.asarray(x)[None, :], validate.labels(y, k=k).reshape(-1)
+    y = validate.labels(y, len(x), k=k)
     return float(np.mean(predict(x, W, b) == y))
 
 
 def error_rate(x, y, W, b):
     """1 - accuracy: the fraction of examples the model gets wrong."""
     return 1.0 - accuracy(x, y, W, b)
+
+
+_check_params = validate.softmax_params     # TEMPORARY until the widgets move to validate

@@ -56,14 +56,15 @@ def labels(y, n=None, *, k=N_CLASSES, name="y", one_hot=False):
     else:
         raise ValueError(f"{name} must be class indices of shape (n,) or one-hot rows of shape "
                          f"(n, {k}); got shape {y.shape}")
-    out = rows if one_hot and rows is not None else idx
-    if one_hot and out is None:
-        out = np.eye(k)[idx]
+    if one_hot:
+        out = rows if rows is not None else np.eye(k)[idx]
+    else:
+        out = idx
     if n is not None:
         got = out.shape[0] if out.ndim == (2 if one_hot else 1) else None
         if got != n:
-            raise ValueError(f"{name} holds labels for {'one example' if got is None else got}, "
-                             f"but there are {n} examples")
+            raise ValueError(f"{name} holds {'one label' if got is None else f'{got} labels'}, but there "
+                             f"are {n} examples: give {n} labels, shape ({n},), or one-hot rows ({n}, {k})")
     return out
 
 
@@ -93,9 +94,10 @@ def _rows(y, k, name, exact):
     if ok and exact:
         ok = bool(np.isin(rows, (0, 1)).all())
     if not ok:
-        raise ValueError(f"{name} should hold one-hot rows (a single 1 for the true class, 0 "
-                         f"elsewhere); got rows summing to {np.round(np.atleast_1d(sums)[:5], 4).tolist()}"
-                         + ("" if exact else " (soft targets must be non-negative and sum to 1)"))
+        raise ValueError(f"{name} should hold one-hot rows: {k} non-negative numbers summing to 1, a "
+                         f"single 1 for the true class; got rows summing to "
+                         f"{np.round(np.atleast_1d(sums)[:5], 4).tolist()}"
+                         + ("" if exact else " (soft targets must also be non-negative)"))
     return rows
 
 

@@ -1,9 +1,9 @@
 """The series' three models by name: each trained once, then kept in the per-user cache.
 
-    name      model            what it is                                         notebook
-    softmax   train.Softmax    one layer of ten neurons, l = xW + b               02-09
-    mlp       mnistlib.mlp     a hidden layer of 256 ReLU units, then ten         10
-    cnn       mnistlib.cnn     two convolutions with max-pooling, then an MLP     11
+    name      model                        what it is                                      notebook
+    softmax   mnistlib.softmax_regression  one layer of ten neurons, l = xW + b            02-09
+    mlp       mnistlib.mlp                 a hidden layer of 256 ReLU units, then ten      10
+    cnn       mnistlib.cnn                 two convolutions with max-pooling, then an MLP  11
 
 Each model carries its recipe, the training settings chosen on the validation
 split: ``MODELS[name].RECIPE``. ``trained(name, data)`` returns the model trained
@@ -47,11 +47,11 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import __version__, cnn, mlp
+from . import __version__, cnn, mlp, softmax_regression
 from .data import _remove_stale_parts, _save, default_cache_dir, train_val_split
-from .train import Softmax, accuracy_of, train
+from .train import accuracy_of, train
 
-MODELS = {"softmax": Softmax, "mlp": mlp, "cnn": cnn}
+MODELS = {"softmax": softmax_regression, "mlp": mlp, "cnn": cnn}
 NAMES = tuple(MODELS)
 # In sentences ("the MLP answers") and in menus.
 TITLES = {"softmax": "softmax regression", "mlp": "the MLP", "cnn": "the CNN"}
@@ -93,7 +93,7 @@ class Trained:
     @property
     def linear(self):
         """True for softmax regression: its pixel contributions are exact for every image."""
-        return self.model is Softmax
+        return self.model is softmax_regression
 
     @property
     def W(self):
@@ -341,7 +341,7 @@ def trained(name, data, *, recipe=None, seed=0, cache_dir=None, progress=None, s
 
 
 def validation_accuracy(model, params, data):
-    """The accuracy of a model (e.g. ``Softmax``) on the 10,000 validation images of ``data``."""
+    """The accuracy of a model (e.g. ``softmax_regression``) on the 10,000 validation images of ``data``."""
     _check_images(data)
     # The split of the indices, not of the images: no copy of the 50,000 training images.
     index = np.arange(len(data.x_train))
@@ -424,7 +424,7 @@ def local_linear(model, params, x):
     if x.shape != (1, 784):
         raise ValueError(f"x must be one image of 784 pixels; got {x.size} numbers")
     params = {k: np.asarray(v, dtype=np.float64) for k, v in params.items()}
-    if model is Softmax:
+    if model is softmax_regression:
         return params["W"], params["b"]
     W_x = model.logits_backward(params, np.repeat(x, 10, axis=0), np.eye(10)).T
     return W_x, model.logits(params, x)[0] - x[0] @ W_x

@@ -50,8 +50,8 @@ def test_confusion_matrix_shape_and_totals():
 
 @pytest.mark.parametrize("y_true, y_pred, words", [
     (np.array([0, 1]), np.array([0, 1, 2]), "same shape"),
-    (np.array([0, 10]), np.array([0, 1]), "0 to 9"),
-    (np.array([0.0, 1.0]), np.array([0, 1]), "integer"),
+    (np.array([0, 10]), np.array([0, 1]), "between 0 and 9"),
+    (np.array([0.5, 1.0]), np.array([0, 1]), "whole class numbers"),
 ])
 def test_confusion_matrix_bad_input(y_true, y_pred, words):
     with pytest.raises(ValueError, match=words):

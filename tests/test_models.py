@@ -9,7 +9,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from mnistlib import cnn, mlp
+from mnistlib import cnn, mlp, softmax_regression
 from mnistlib.gradcheck import check_model
 from mnistlib.train import accuracy_of, train
 
@@ -43,15 +43,16 @@ def test_cnn_gradients_against_finite_differences():
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
-@pytest.mark.parametrize("model, start", [(mlp, dict(n_hidden=5)), (cnn, dict(channels=(3, 4), n_hidden=6)),
+@pytest.mark.parametrize("model, start", [(softmax_regression, {}), (mlp, dict(n_hidden=5)),
+                                          (cnn, dict(channels=(3, 4), n_hidden=6)),
                                           # 6x6 kernels: odd sizes, 28 -> 23 -> 11 -> 6 -> 3
                                           (cnn, dict(channels=(2, 3), kernel=6, n_hidden=5))],
-                         ids=["mlp", "cnn", "cnn-6x6"])
+                         ids=["softmax", "mlp", "cnn", "cnn-6x6"])
 def test_fast_step_equals_loss_and_grads_then_the_update(model, start, weight_decay):
     X, y = tiny_problem(7)
     params = model.init_params(seed=3, dtype=np.float64, **start)
     for k in params:
-        if k.startswith("b"):                                                      # biases that matter
+        if k.startswith("b") or not params[k].any():               # biases that matter, no zero W
             params[k][:] = np.random.default_rng(4).normal(0, 0.1, params[k].shape)
     L, grads = model.loss_and_grads(params, X, y)
     expected = {k: v * (1 - 0.3 * weight_decay if v.ndim >= 2 else 1) - 0.3 * grads[k] for k, v in params.items()}

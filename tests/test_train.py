@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from mnistlib.model import accuracy, init_params
-from mnistlib.train import DivergenceError, History, _sgd_update, step, train
+from mnistlib import softmax_regression
+from mnistlib.train import DivergenceError, History, step, train
 
 
 def small_problem(n=40, seed=0):
@@ -22,8 +23,9 @@ def test_fast_update_equals_the_textbook_step():
     W0 = np.random.default_rng(1).normal(0, 0.1, (784, 10))
     b0 = np.random.default_rng(2).normal(0, 0.1, 10)
     W_ref, b_ref, loss_ref = step(x, y, W0, b0, lr=0.3)
-    W, b = W0.copy(), b0.copy()
-    loss = _sgd_update(x, y, W, b, 0.3, np.arange(8))
+    params = {"W": W0.copy(), "b": b0.copy()}
+    loss = softmax_regression.sgd_step(params, x, y, 0.3)
+    W, b = params["W"], params["b"]
     np.testing.assert_allclose(W, W_ref, atol=1e-12)
     np.testing.assert_allclose(b, b_ref, atol=1e-12)
     assert loss == pytest.approx(loss_ref)
