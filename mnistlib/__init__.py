@@ -2,7 +2,10 @@
 
 One module per idea, each readable top to bottom:
 
-- ``data``      read IDX files, load MNIST (directory, cache, download, bundled subset)
+- ``idx``       the IDX file format (read and check IDX files, raw or gzip), and the errors
+                that ``idx``, ``download`` and ``data`` share
+- ``download``  download MNIST (mirrors, deadline, sha256) into the per-user cache
+- ``data``      load MNIST (directory, cache, download, bundled subset); one-hot; validation split
 - ``model``     logits, softmax, cross-entropy, gradients, predictions
 - ``gradcheck`` numerical gradients by central differences; checks for layers and models
 - ``layers``    layers as forward/backward pairs: linear, ReLU, flatten, softmax cross-entropy

@@ -65,8 +65,8 @@ def at_least_one(text):
 # --- download -----------------------------------------------------------------------------------
 
 def _download(args, parser):
-    from .data import (CacheDirError, DownloadError, check_cache_dir, default_cache_dir,
-                       download_mnist)
+    from .download import (CacheDirError, DownloadError, check_cache_dir, default_cache_dir,
+                           download_mnist)
     cache = Path(args.cache_dir).expanduser() if args.cache_dir else default_cache_dir()
     try:
         check_cache_dir(cache)
@@ -187,7 +187,7 @@ INTERRUPTED = {
 
 
 def main(argv=None):
-    from .data import DOWNLOAD_DEADLINE
+    from .download import DOWNLOAD_DEADLINE
 
     parser = argparse.ArgumentParser(prog="python -m mnistlib", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)

@@ -231,14 +231,14 @@ def full_mnist_on_disk():
 
     if os.environ.get("MNIST_DATA_DIR"):
         directory = Path(os.environ["MNIST_DATA_DIR"]).expanduser()
-        missing = [n for n in data.MNIST_FILES if not directory.is_dir() or data._find(directory, n) is None]
+        missing = [n for n in data.MNIST_FILES if not directory.is_dir() or data.find_mnist_file(directory, n) is None]
         if missing:
             raise data.MnistDataError(
                 f"MNIST_DATA_DIR is {directory}, which does not hold {', '.join(missing)} "
                 f"(raw or .gz); point it at the four MNIST files, or unset it")
         return directory
     cache = data.default_cache_dir()
-    return cache if all(data._find(cache, n) for n in data.MNIST_FILES) else None
+    return cache if all(data.find_mnist_file(cache, n) for n in data.MNIST_FILES) else None
 
 
 def mark_ready(*_):

@@ -48,7 +48,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import __version__, cnn, mlp, softmax_regression
-from .data import _remove_stale_parts, _save, default_cache_dir, train_val_split
+from .data import default_cache_dir, train_val_split
+from .download import remove_stale_parts, save_atomically
 from .train import accuracy_of, train
 
 MODELS = {"softmax": softmax_regression, "mlp": mlp, "cnn": cnn}
@@ -390,8 +391,8 @@ def _train(name, model, recipe, seed, split, progress):
 def _keep(result, path, spec, images, say, why):
     """Save a model just trained into the cache; if that fails, say so and keep it for this session."""
     try:
-        _remove_stale_parts(path.parent)
-        _save(path.parent, path.name, _encode(result, spec, images))
+        remove_stale_parts(path.parent)
+        save_atomically(path.parent, path.name, _encode(result, spec, images))
     except OSError as e:
         note = (f"{result.title}: cannot save it in the cache {path.parent} ({e.strerror or e}); "
                 "it is kept for this session only")

@@ -1,4 +1,5 @@
-"""Tests for downloading MNIST, against a real HTTP server on 127.0.0.1.
+"""Tests for mnistlib.download: downloading MNIST against a real HTTP server on 127.0.0.1,
+and the cache it fills.
 
 One server plays several mirrors, one per URL prefix: http://127.0.0.1:PORT/<kind>/<file>.gz,
 where <kind> says how it behaves (serves the real file, an HTML 404 page, stalls, ...).
@@ -26,8 +27,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnistlib import data
-from mnistlib.data import MNIST_FILES, DownloadError, download_mnist, load_mnist
+from mnistlib import data, download
+from mnistlib.data import find_mnist_file, load_mnist
+from mnistlib.download import MNIST_FILES, CacheDirError, DownloadError, download_mnist
 
 HTML = b"<!DOCTYPE html><html><body><h1>404 Not Found</h1></body></html>"
 STALL_SECONDS = 5
@@ -184,8 +186,8 @@ def closed_port_url() -> str:
 
 def assert_cache_holds_verified_mnist(cache):
     assert sorted(p.name for p in cache.iterdir()) == sorted(f"{n}.gz" for n in MNIST_FILES)
-    for name in MNIST_FILES:
-        data._read_mnist_file(data._find(cache, name), name)  # raises unless size and sha256 match
+    for name in MNIST_FILES:  # read_mnist_file raises unless size and sha256 match
+        download.read_mnist_file(find_mnist_file(cache, name), name)
 
 
 # --- success -------------------------------------------------------------------------------
@@ -283,11 +285,11 @@ def test_load_mnist_falls_back_to_the_subset(cache, monkeypatch, capsys):
 
 def test_mirror_list(monkeypatch):
     monkeypatch.setenv("MNIST_MIRRORS", "http://a/x, http://b/y/  http://c")
-    assert data.mirror_list() == ["http://a/x/", "http://b/y/", "http://c/"]
-    assert data.mirror_list(["http://d"]) == ["http://d/"]
+    assert download.mirror_list() == ["http://a/x/", "http://b/y/", "http://c/"]
+    assert download.mirror_list(["http://d"]) == ["http://d/"]
     monkeypatch.delenv("MNIST_MIRRORS")
-    assert data.mirror_list() == data.DEFAULT_MIRRORS
-    assert data.DEFAULT_MIRRORS[0] == "https://ossci-datasets.s3.amazonaws.com/mnist/"
+    assert download.mirror_list() == download.DEFAULT_MIRRORS
+    assert download.DEFAULT_MIRRORS[0] == "https://ossci-datasets.s3.amazonaws.com/mnist/"
 
 
 def test_download_needs_nothing_but_the_four_names():
@@ -335,7 +337,7 @@ def test_trickling_server_cannot_outlast_the_deadline(kind, mirrors, tmp_path, c
 
 def test_load_mnist_says_when_the_deadline_passed(mirrors, cache, monkeypatch, capsys):
     monkeypatch.setenv("MNIST_MIRRORS", " ".join(mirrors("trickle")))
-    monkeypatch.setattr(data, "DOWNLOAD_DEADLINE", 1)
+    monkeypatch.setattr(data, "DOWNLOAD_DEADLINE", 1)   # where load_mnist looks it up
     d = load_mnist()
     assert d.source == "bundled subset"
     assert capsys.readouterr().out.startswith(
@@ -376,9 +378,9 @@ def test_a_part_file_left_by_a_killed_download_is_removed_later(cache, real_file
         (cache / name).write_bytes(blob)
     # A download killed between writing its temporary file and renaming it: a real process,
     # stopped (SIGKILL) while the rename waits.
-    code = ("import os, sys, time; from pathlib import Path; from mnistlib import data; "
+    code = ("import os, sys, time; from pathlib import Path; from mnistlib import download; "
             "os.replace = lambda *args: (print('written', flush=True), time.sleep(60)); "
-            "data._save(Path(sys.argv[1]), 'train-images-idx3-ubyte.gz', bytes(10**6))")
+            "download.save_atomically(Path(sys.argv[1]), 'train-images-idx3-ubyte.gz', bytes(10**6))")
     child = subprocess.Popen([sys.executable, "-c", code, str(cache)], stdout=subprocess.PIPE,
                              text=True)
     try:
@@ -393,7 +395,7 @@ def test_a_part_file_left_by_a_killed_download_is_removed_later(cache, real_file
     assert load_mnist(verbose=False).source == "cache"
     assert part.exists()
     # Once older than any download could be (10 minutes), the next run removes it.
-    old = time.time() - data.STALE_PART_SECONDS - 1
+    old = time.time() - download.STALE_PART_SECONDS - 1
     os.utime(part, (old, old))
     fresh = cache / ".t10k-labels-idx1-ubyte.gz.0123abcd.part"
     fresh.write_bytes(b"being written right now")
@@ -449,6 +451,22 @@ def test_a_damaged_file_beside_an_intact_one_is_not_a_download(real_files, mirro
         "MNIST: 60000 training and 10000 test images from the cache"]
     assert d.source == "cache" and d.path == str(cache) and d.is_full
     assert server.requests == []
+
+
+# --- where the cache lives -----------------------------------------------------------------
+
+def test_default_cache_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("MNISTLIB_CACHE_DIR", str(tmp_path / "mine"))
+    assert download.default_cache_dir() == tmp_path / "mine"
+    monkeypatch.delenv("MNISTLIB_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert download.default_cache_dir() == tmp_path / "xdg" / "mnistlib"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert download.default_cache_dir() == tmp_path / "home" / ".cache" / "mnistlib"
+    monkeypatch.setattr(sys, "platform", "win32")
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
+    assert download.default_cache_dir() == tmp_path / "local" / "mnistlib"
 
 
 # --- caches shared between users, read-only caches -------------------------------------------
@@ -559,7 +577,7 @@ def test_download_into_a_cache_that_cannot_be_written_fails_before_downloading(
         shared_dir, tmp_path, mirrors, server, as_student):
     cache = shared_dir / "readonly"
     cache.mkdir(mode=0o555)
-    code = ("import sys; from mnistlib.data import download_mnist, CacheDirError\n"
+    code = ("import sys; from mnistlib.download import download_mnist, CacheDirError\n"
             "try:\n    download_mnist(sys.argv[1], progress=False)\n"
             "except CacheDirError as e:\n    print(e)")
     r = as_student("-c", code, str(cache), env={"MNIST_MIRRORS": mirrors("good")[0]})
@@ -567,6 +585,6 @@ def test_download_into_a_cache_that_cannot_be_written_fails_before_downloading(
     assert r.stdout == (f"cannot use {cache} as the MNIST cache: Permission denied; choose "
                         "another directory (--cache-dir, or MNISTLIB_CACHE_DIR)\n")
     (tmp_path / "file").write_text("")
-    with pytest.raises(data.CacheDirError, match="a file is in the way, not a directory"):
+    with pytest.raises(CacheDirError, match="a file is in the way, not a directory"):
         download_mnist(tmp_path / "file" / "cache", mirrors=mirrors("good"), progress=False)
     assert server.requests == []

@@ -16,6 +16,7 @@ import pytest
 
 from mnistlib import cnn, mlp, zoo
 from mnistlib.data import MNIST, train_val_split
+from mnistlib.download import save_atomically
 from mnistlib.gradcheck import numerical_gradient, rel_error
 from mnistlib.train import Softmax
 
@@ -261,7 +262,7 @@ def test_loads_while_another_process_rewrites_the_file_never_fail(cache):
 
     def writer():
         while not stop.is_set():
-            zoo._save(m.path.parent, m.path.name, blob)    # what a second process saving it does
+            save_atomically(m.path.parent, m.path.name, blob)    # what a second process saving it does
 
     def reader():
         for _ in range(40):
