@@ -5,7 +5,7 @@ In a notebook, the cell after an exercise runs its check::
     softmax = check_softmax(softmax)
 
 If the learner's function is right, the check prints one line
-(``✓ softmax: all 5 checks passed``) and returns it. If not, it prints what is
+(``✓ softmax: all 8 checks passed``) and returns it. If not, it prints what is
 wrong, on which input, and a first hint (a nudge, not the answer), and returns
 mnistlib's own version, so that the cells below still run; it says so.
 ``hint("softmax")`` then prints a more specific hint for the same mistake,
@@ -13,29 +13,41 @@ usually the line of code. With ``strict=True`` (tests, autograding) a wrong
 answer raises ``CheckFailed`` instead.
 
 The checks of each notebook are in the module named after it (``nb03_softmax`` for
-``notebooks/03_softmax.ipynb``); what they share is in ``framework``. Adding a
-check (in its notebook's module, in the same style)::
+``notebooks/03_softmax.ipynb``); the machinery they share is in ``framework``. Inputs
+that the checks of several notebooks share are public in the module of the notebook
+that introduces them (``nb03_softmax.softmax_batches``, ``nb05_gradients.gradient_inputs``).
+Adding a check (in its notebook's module, in the same style)::
+
+    from .framework import as_array, compare, exercise, fail, fmt, run, seeded_rng
 
     @exercise("thing", reference=lambda: model.thing)
     def check_thing(fn):
-        x = ...                                   # small, seeded, meaningful input
-        call = "thing(x) with x = ..."
-        got = _call("thing", fn, x, call=call)    # None, NotImplementedError, crashes
+        x = seeded_rng().normal(size=(3, 10))     # small, seeded, meaningful input
+        call = "thing(x) with x of shape (3, 10)"
+        got = as_array("thing", run("thing", fn, x, call=call), call)   # None, crashes, not numbers
         if <a known mistake>:
-            _fail("thing", "what is wrong", hint="a nudge", more="the line of code")
-        _compare("thing", got, reference(x), call=call, hint="a nudge")
+            fail("thing", f"{call} returned {fmt(got)}: what is wrong", hint="a nudge",
+                 more="the line of code")
+        compare("thing", got, model.thing(x), call=call, hint="a nudge")
         return 1                                  # the number of checks passed
 
-- ``_call(name, fn, *args, call=...)`` runs the learner's function on copies of
-  the inputs with numpy warnings silenced (an overflow is reported by the check,
-  not as a warning), fails if the function changed an input, and turns a missing
-  ``return``, ``NotImplementedError`` or any other exception into a failure.
-- ``_compare(name, got, expected, call=..., hint=...)`` checks, in order, that
-  ``got`` is numeric, its shape, nan/inf, floating dtype (optional), and the
-  values; a wrong value is described (a factor off, or where the largest
-  difference is), never dumped as a big matrix.
-- ``_fail(name, message, hint=, more=)``: ``hint`` is shown at once, ``more``
+- ``run(name, fn, *args, call=..., hint=, more=, explain=)`` runs the learner's
+  function on copies of the inputs with numpy warnings silenced (an overflow is
+  reported by the check, not as a warning), fails if the function changed an input,
+  and turns a missing ``return``, ``NotImplementedError`` or any other exception
+  into a failure. ``explain(error)`` may return a (hint, more) that fits the
+  exception, or None.
+- ``compare(name, got, expected, call=..., hint=, more=, rtol=, atol=, floating=)``
+  checks, in order, that ``got`` is numeric, its shape, nan/inf, floating dtype
+  (optional), and the values; a wrong value is described (a factor off, or where
+  the largest difference is), never dumped as a big matrix.
+- ``fail(name, message, hint=, more=)``: ``hint`` is shown at once, ``more``
   only when the learner asks for it with ``hint(name)``.
+- ``as_array(name, got, call)`` is ``got`` as an array, or a failure if it is not
+  numbers; ``fmt(a)`` a short, rounded text of ``a`` for a message;
+  ``factor_text(k)`` says a factor as a reader would ("1/10 of");
+  ``identical(a, b)`` compares shape, dtype and values exactly; ``seeded_rng()``
+  is a generator with the checks' fixed seed.
 
 Checks are deterministic (fixed seeds), quick (milliseconds), and print nothing
 but their one result.

@@ -2,8 +2,10 @@
 
 ``exercise`` turns a ``verify(fn)`` function (raises ``CheckFailed``, returns the
 number of checks passed) into the ``check_<name>(fn, strict=False)`` a notebook
-calls; ``_call``, ``_compare`` and ``_fail`` are the tools ``verify`` uses (see
-the package docstring, ``mnistlib/checks/__init__.py``, for how to add a check).
+calls. The tools ``verify`` uses are ``run``, ``compare`` and ``fail``, with
+``as_array``, ``fmt``, ``factor_text``, ``identical`` and ``seeded_rng`` for the
+details (the package docstring, ``mnistlib/checks/__init__.py``, shows how to
+add a check).
 """
 
 import functools
@@ -13,6 +15,8 @@ from fractions import Fraction
 
 import numpy as np
 
+__all__ = ["CheckFailed", "exercise", "hint", "run", "compare", "fail", "as_array", "fmt", "factor_text",
+           "identical", "seeded_rng"]
 
 
 class CheckFailed(AssertionError):
@@ -41,9 +45,9 @@ def exercise(name, reference):
         def check(fn, *, strict=False):
             try:
                 if getattr(fn, "_mnistlib_reference", False):
-                    _fail(name, f"this is mnistlib's own {name}, which the check handed back after your "
-                                "function failed.", "run the cell that defines your function again, then "
-                                "this cell.")
+                    fail(name, f"this is mnistlib's own {name}, which the check handed back after your "
+                               "function failed.", "run the cell that defines your function again, then "
+                               "this cell.")
                 n = verify(fn)
             except CheckFailed as failure:
                 _last_failure[name] = failure
@@ -91,10 +95,11 @@ def hint(name):
               "one step at a time, printing the shapes and values of your arrays.")
 
 
-# --- helpers shared by all checks ---------------------------------------------
+# --- the tools of a check -------------------------------------------------------
 
-def _fmt(a, precision=4, max_items=8):
-    """A short, rounded text of ``a`` for messages: at most ``max_items`` numbers per row."""
+def fmt(a, precision=4, max_items=8):
+    """A short, rounded text of ``a`` (a number or an array) for messages: at most
+    ``max_items`` numbers per row, ``precision`` digits after the point."""
     a = np.asarray(a)
     if a.ndim == 0:
         return np.format_float_positional(float(a), precision=precision, trim="-") if a.dtype.kind in "fc" else str(a.item())
@@ -102,7 +107,9 @@ def _fmt(a, precision=4, max_items=8):
                            edgeitems=max_items // 2, max_line_width=100, separator=", ")
 
 
-def _fail(name, message, hint=None, more=None):
+def fail(name, message, hint=None, more=None):
+    """Raise CheckFailed("name: message"). ``hint`` (a nudge) is shown with the message;
+    ``more`` (usually the line of code) only when the learner asks for it with ``hint(name)``."""
     text = f"{name}: {message}"
     if hint:
         text += f"\nHint: {hint}"
@@ -113,7 +120,8 @@ def _copy(a):
     return a.copy() if isinstance(a, np.ndarray) else a
 
 
-def _same(a, b):
+def identical(a, b):
+    """Do arrays ``a`` and ``b`` have the same shape, dtype and values (nan equal to nan)?"""
     return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
 
 
@@ -125,13 +133,15 @@ def _arg_names(fn, n):
     return (names + [f"argument {i + 1}" for i in range(len(names), n)])[:n]
 
 
-def _call(name, fn, *args, call=None, hint=None, more=None):
-    """fn(*args) with copies of the inputs; every way of not answering becomes a CheckFailed.
+def run(name, fn, *args, call=None, hint=None, more=None, explain=None):
+    """fn(*args) with copies of the inputs, numpy's warnings silenced; every way of not
+    answering becomes a CheckFailed: a missing ``return``, NotImplementedError, any other
+    exception, and a changed input array (the caller's array would silently change under it).
 
     ``call`` describes the inputs ("softmax(l) with l = [1000, 0]") for the message;
     ``hint`` (and ``more``) are shown if the function raises an exception.
-    A function that changes one of its input arrays fails too: the caller's array
-    would silently change under it.
+    ``explain(error)`` returns (hint, more) for an exception it recognises, else None:
+    then ``hint`` and ``more``, or a generic hint, stand.
     """
     copies = [_copy(a) for a in args]
     where = f" on {call}" if call else ""
@@ -140,39 +150,44 @@ def _call(name, fn, *args, call=None, hint=None, more=None):
             warnings.simplefilter("ignore", RuntimeWarning)
             result = fn(*copies)
     except NotImplementedError:
-        _fail(name, "not implemented yet.",
-              "write your code where it says # YOUR CODE HERE, and delete the `raise NotImplementedError` line.")
+        fail(name, "not implemented yet.",
+             "write your code where it says # YOUR CODE HERE, and delete the `raise NotImplementedError` line.")
     except CheckFailed:
         raise
     except Exception as e:
+        advice = explain(e) if explain else None
+        if advice:
+            fail(name, f"your function raised {type(e).__name__}{where}: {e}", *advice)
         if hint is None and any(w in str(e) for w in ("broadcast", "matmul", "aligned", "shape")):
             hint = "print the shapes of your arrays (a.shape) just before the line that fails."
-        _fail(name, f"your function raised {type(e).__name__}{where}: {e}", hint, more)
+        fail(name, f"your function raised {type(e).__name__}{where}: {e}", hint, more)
     for arg, before, after in zip(_arg_names(fn, len(args)), args, copies):
-        if isinstance(before, np.ndarray) and not _same(before, after):
-            _fail(name, f"your function changed its input {arg}{where}. Whoever calls it would find "
-                        f"their {arg} changed afterwards.",
-                  f"compute into a new array instead of changing {arg} in place (no {arg} -= ..., "
-                  f"{arg}[...] = ..., or {arg} /= ...).",
-                  f"write new = {arg} - something instead of {arg} -= something; "
-                  f"or start with {arg} = {arg}.copy().")
+        if isinstance(before, np.ndarray) and not identical(before, after):
+            fail(name, f"your function changed its input {arg}{where}. Whoever calls it would find "
+                       f"their {arg} changed afterwards.",
+                 f"compute into a new array instead of changing {arg} in place (no {arg} -= ..., "
+                 f"{arg}[...] = ..., or {arg} /= ...).",
+                 f"write new = {arg} - something instead of {arg} -= something; "
+                 f"or start with {arg} = {arg}.copy().")
     if result is None:
-        _fail(name, "your function returned None — did you forget `return`?")
+        fail(name, "your function returned None — did you forget `return`?")
     return result
 
 
-def _as_array(name, got, call):
+def as_array(name, got, call):
+    """``got`` as a numpy array; CheckFailed ("{call} returned ..., not numbers.") unless it holds numbers."""
     try:
         a = np.asarray(got)
     except Exception:
         a = None
     if a is None or a.dtype.kind not in "biuf":
-        _fail(name, f"{call} returned {type(got).__name__} {got!r:.60}, not numbers.")
+        fail(name, f"{call} returned {type(got).__name__} {got!r:.60}, not numbers.")
     return a
 
 
-def _factor_text(k):
-    """k as a reader would say it: "10 times", "1/10 of", "-1 times" (the sign flipped)."""
+def factor_text(k):
+    """The factor k as a reader would say it: "10 times", "1/10 of", "minus (the sign is flipped)",
+    "1.234 times"; a message goes on with "the expected value"."""
     if np.isclose(k, -1, rtol=1e-4):
         return "minus (the sign is flipped)"
     f = Fraction(float(k)).limit_denominator(1000)
@@ -193,7 +208,7 @@ def _describe_difference(got, expected, rtol, atol):
         if not np.isclose(k, 1, rtol=1e-3) and np.allclose(g, k * e, rtol=1e-4, atol=atol * max(1, abs(k))):
             if np.allclose(g, 0, atol=atol):
                 return "Every entry is 0."
-            return f"Every entry is {_factor_text(k)} the expected value."
+            return f"Every entry is {factor_text(k)} the expected value."
     bad = ~np.isclose(g, e, rtol=rtol, atol=atol)
     if got.size == 1:
         return ""
@@ -201,78 +216,33 @@ def _describe_difference(got, expected, rtol, atol):
     where = np.unravel_index(i, got.shape)
     where = where[0] if len(where) == 1 else tuple(int(w) for w in where)
     return (f"{int(bad.sum())} of its {got.size} entries differ; the largest difference is at "
-            f"[{where}]: expected {_fmt(e[i])}, got {_fmt(g[i])}.".replace("[(", "[").replace(")]", "]"))
+            f"[{where}]: expected {fmt(e[i])}, got {fmt(g[i])}.".replace("[(", "[").replace(")]", "]"))
 
 
-def _compare(name, got, expected, *, call, hint=None, more=None, rtol=1e-5, atol=1e-6, floating=True):
-    """Raise CheckFailed unless ``got`` matches ``expected`` in shape, finiteness, dtype and values."""
+def compare(name, got, expected, *, call, hint=None, more=None, rtol=1e-5, atol=1e-6, floating=True):
+    """Raise CheckFailed unless ``got`` matches ``expected``. In order: numbers, the shape, nan
+    or inf, a floating dtype (unless ``floating=False``), the values (within rtol, atol); a wrong
+    value is described (a factor off, or where the largest difference is), never dumped."""
     expected = np.asarray(expected)
-    got = _as_array(name, got, call)
+    got = as_array(name, got, call)
     if got.shape != expected.shape:
-        _fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}.", hint, more)
+        fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}.", hint, more)
     if np.all(np.isfinite(expected)) and not np.all(np.isfinite(got)):
         bad = "nan" if np.any(np.isnan(got)) else "inf"
-        _fail(name, f"{call} returned {bad}: got {_fmt(got)}, expected {_fmt(expected)}.", hint, more)
+        fail(name, f"{call} returned {bad}: got {fmt(got)}, expected {fmt(expected)}.", hint, more)
     if floating and got.dtype.kind != "f":
-        _fail(name, f"{call} returned integers (dtype {got.dtype}); expected floating-point numbers.",
-              "integer arithmetic rounds: convert to float before dividing.",
-              "use .astype(np.float32), or divide with / rather than //.")
+        fail(name, f"{call} returned integers (dtype {got.dtype}); expected floating-point numbers.",
+             "integer arithmetic rounds: convert to float before dividing.",
+             "use .astype(np.float32), or divide with / rather than //.")
     if not np.allclose(got, expected, rtol=rtol, atol=atol):
         if expected.size <= 12:
-            shown = f"\n  expected {_fmt(expected)}\n  got      {_fmt(got)}"
+            shown = f"\n  expected {fmt(expected)}\n  got      {fmt(got)}"
         else:
             shown = ""
-        _fail(name, f"{call} returned a wrong value. {_describe_difference(got, expected, rtol, atol)}{shown}",
-              hint, more)
+        fail(name, f"{call} returned a wrong value. {_describe_difference(got, expected, rtol, atol)}{shown}",
+             hint, more)
 
 
-def _rng():
+def seeded_rng():
+    """A new numpy Generator with the checks' fixed seed: the same inputs on every run."""
     return np.random.default_rng(12345)
-
-
-def _evaluate():
-    from .. import evaluate
-    return evaluate
-
-
-def _draw():
-    from .. import draw
-    return draw
-
-
-# --- shared by the checks of several notebooks --------------------------------------
-
-def _step_reference(x, y, W, b, lr):
-    from ..train import step
-    return step(x, y, W, b, lr)[:2]
-
-
-def _explained_call(name, fn, *args, call, explain):
-    """``_call``, with a hint that fits the exception the learner's function raised.
-
-    ``explain(error)`` returns (hint, more) for an exception it recognises, else None;
-    then the generic message of ``_call`` stands.
-    """
-    try:
-        return _call(name, fn, *args, call=call)
-    except CheckFailed as failure:
-        error = failure.__context__          # what the learner's function raised, if anything
-        advice = None
-        if isinstance(error, Exception) and not isinstance(error, (CheckFailed, NotImplementedError)):
-            advice = explain(error)
-        if advice:
-            _fail(name, f"your function raised {type(error).__name__} on {call}: {error}", *advice)
-        raise
-
-
-def _unpack_advice(error):
-    text = str(error)
-    if "too many values to unpack (expected 2)" in text:
-        return ("mnistlib's gradients returns three things: dW, db and the loss.",
-                "write dW, db, _ = gradients(...) (the _ takes the loss).")
-    if "values to unpack" in text:
-        return ("the number of names on the left of = must match what the right side gives.", None)
-    if "Cannot cast ufunc" in text:
-        return ("your running sum is an array of integers, and += cannot put fractions into it.",
-                "start the sums from floats: np.zeros_like(W) (or np.zeros((784, 10))).")
-    return None

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .framework import _as_array, _call, _fail, _fmt, exercise
+from .framework import as_array, exercise, fail, fmt, run
 
 
 # --- notebook 00: a warm-up that shows how a check answers ------------------------
@@ -20,28 +20,28 @@ def check_best_class(fn):
              np.array([9.0, 1.0, 2.0, 8.5, 0.0, 3.0, 4.0, 5.0, 6.0, 7.0])]            # the first wins
     for scores in cases:
         call = f"best_class(scores) with scores = [{', '.join(f'{v:g}' for v in scores)}]"
-        got = _as_array(name, _call(name, fn, scores, call=call), call)
+        got = as_array(name, run(name, fn, scores, call=call), call)
         best = int(np.argmax(scores))
         if got.shape != ():
-            _fail(name, f"{call} returned shape {got.shape}; expected a single number, the class.",
-                  "return one class number from 0 to 9, not an array.")
+            fail(name, f"{call} returned shape {got.shape}; expected a single number, the class.",
+                 "return one class number from 0 to 9, not an array.")
         v = got.item()
         if v == best:
             continue
         if np.isclose(v, scores[best]):
-            _fail(name, f"{call} returned {_fmt(v)}, the largest score itself; expected the class that has it, {best}.",
-                  "the class is the position of the largest score in the list, not the score.",
-                  "np.argmax(scores) gives the position of the largest entry; np.max(scores) gives the entry.")
+            fail(name, f"{call} returned {fmt(v)}, the largest score itself; expected the class that has it, {best}.",
+                 "the class is the position of the largest score in the list, not the score.",
+                 "np.argmax(scores) gives the position of the largest entry; np.max(scores) gives the entry.")
         if v == best + 1:
-            _fail(name, f"{call} returned {_fmt(v)}, one more than the right class, {best}.",
-                  "classes are numbered from 0 to 9, like positions in a numpy array: the first score is class 0.")
+            fail(name, f"{call} returned {fmt(v)}, one more than the right class, {best}.",
+                 "classes are numbered from 0 to 9, like positions in a numpy array: the first score is class 0.")
         if v == int(np.argmax(np.abs(scores))):
-            _fail(name, f"{call} returned {_fmt(v)}, the class whose score is farthest from 0; expected {best}.",
-                  "with negative scores, -0.5 is larger than -5: compare the scores themselves, not their size.")
+            fail(name, f"{call} returned {fmt(v)}, the class whose score is farthest from 0; expected {best}.",
+                 "with negative scores, -0.5 is larger than -5: compare the scores themselves, not their size.")
         if v == int(np.argmin(scores)):
-            _fail(name, f"{call} returned {_fmt(v)}, the class with the smallest score; expected {best}.",
-                  "the best class has the largest score.", "np.argmax, not np.argmin.")
-        _fail(name, f"{call} returned {_fmt(v)}; expected {best}.",
-              "the class is the position (0 to 9) of the largest of the ten scores.",
-              "np.argmax(scores) gives that position.")
+            fail(name, f"{call} returned {fmt(v)}, the class with the smallest score; expected {best}.",
+                 "the best class has the largest score.", "np.argmax, not np.argmin.")
+        fail(name, f"{call} returned {fmt(v)}; expected {best}.",
+             "the class is the position (0 to 9) of the largest of the ten scores.",
+             "np.argmax(scores) gives that position.")
     return len(cases)

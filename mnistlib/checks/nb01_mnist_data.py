@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .framework import _as_array, _call, _compare, _fail, _fmt, _rng, exercise
+from .framework import as_array, compare, exercise, fail, fmt, run, seeded_rng
 
 
 # --- notebook 01: flatten an image ----------------------------------------------
@@ -15,7 +15,7 @@ def _flatten_reference(image):
 def check_flatten(fn):
     """fn(image: (28, 28) uint8 in 0..255) -> (784,) floats in [0, 1], row by row."""
     name = "flatten"
-    rng = _rng()
+    rng = seeded_rng()
     random = rng.integers(0, 256, size=(28, 28), dtype=np.uint8)
     random[0, 0], random[0, 1] = 255, 0                      # make sure the extremes occur
     faint = np.zeros((28, 28), dtype=np.uint8)               # a light pencil stroke: its darkest pixel is 200
@@ -27,38 +27,38 @@ def check_flatten(fn):
              (white, "an all-255 image")]
     for image, what in cases:
         call = f"flatten(image) with {what}"
-        got = _as_array(name, _call(name, fn, image, call=call), call)
+        got = as_array(name, run(name, fn, image, call=call), call)
         expected = _flatten_reference(image)
         if got.shape == (28, 28):
-            _fail(name, f"{call} returned shape (28, 28), expected (784,).",
-                  "the model reads one row of 784 numbers: the 28 rows of the image one after the other.",
-                  "image.reshape(784) (or image.ravel()) lays the rows end to end.")
+            fail(name, f"{call} returned shape (28, 28), expected (784,).",
+                 "the model reads one row of 784 numbers: the 28 rows of the image one after the other.",
+                 "image.reshape(784) (or image.ravel()) lays the rows end to end.")
         if got.shape == (1, 784):
-            _fail(name, f"{call} returned shape (1, 784), expected (784,).",
-                  "the model's x is a plain vector of shape (784,); (1, 784) is a matrix with one row.",
-                  "image.reshape(784), not image.reshape(1, 784).")
+            fail(name, f"{call} returned shape (1, 784), expected (784,).",
+                 "the model's x is a plain vector of shape (784,); (1, 784) is a matrix with one row.",
+                 "image.reshape(784), not image.reshape(1, 784).")
         if got.shape == (784,) and np.all(np.isfinite(got)) and not np.allclose(got, expected, atol=1e-6):
             flat = image.reshape(784).astype(np.float64)
             if got.max() > 1.5:
-                _fail(name, f"{call} returned values up to {_fmt(got.max())}; expected values in [0, 1].",
-                      "grey levels run from 0 to 255; the model wants them from 0 to 1.",
-                      "convert to float and divide by 255: image.reshape(784) / 255.")
+                fail(name, f"{call} returned values up to {fmt(got.max())}; expected values in [0, 1].",
+                     "grey levels run from 0 to 255; the model wants them from 0 to 1.",
+                     "convert to float and divide by 255: image.reshape(784) / 255.")
             if np.allclose(got, flat / flat.max(), atol=1e-6) or \
                     np.allclose(got, (flat - flat.min()) / (flat.max() - flat.min()), atol=1e-6):
-                _fail(name, f"{call} turned its darkest pixel, 200, into {_fmt(got.max())}; expected "
-                            f"200/255 = {200 / 255:.4f}. You scaled by the image's own darkest pixel, so a faint "
-                            "digit comes out as dark as a bold one.",
-                      "divide every image by the same number: the largest grey level there can be.",
-                      "divide by 255, not by image.max().")
+                fail(name, f"{call} turned its darkest pixel, 200, into {fmt(got.max())}; expected "
+                           f"200/255 = {200 / 255:.4f}. You scaled by the image's own darkest pixel, so a faint "
+                           "digit comes out as dark as a bold one.",
+                     "divide every image by the same number: the largest grey level there can be.",
+                     "divide by 255, not by image.max().")
             if np.allclose(got, image.T.reshape(784) / 255, atol=1e-6):
-                _fail(name, f"{call} read the image column by column: your entry 28 * r + c holds image[c, r].",
-                      "MNIST stores each image row by row: entry 28 * r + c must be image[r, c].",
-                      "image.reshape(784), without .T or order='F'.")
+                fail(name, f"{call} read the image column by column: your entry 28 * r + c holds image[c, r].",
+                     "MNIST stores each image row by row: entry 28 * r + c must be image[r, c].",
+                     "image.reshape(784), without .T or order='F'.")
             if np.allclose(got, flat / 256, atol=1e-6):
-                _fail(name, f"{call} divided by 256: a pixel of 255 became {255 / 256:.4f}, not 1.",
-                      "255 is the largest grey level, and it must become exactly 1.")
-        _compare(name, got, expected, call=call,
-                 hint="entry 28 * r + c of your vector must be image[r, c] / 255.")
+                fail(name, f"{call} divided by 256: a pixel of 255 became {255 / 256:.4f}, not 1.",
+                     "255 is the largest grey level, and it must become exactly 1.")
+        compare(name, got, expected, call=call,
+                hint="entry 28 * r + c of your vector must be image[r, c] / 255.")
     return len(cases)
 
 
@@ -72,7 +72,7 @@ def _ink_box_reference(x):
 
 def _ink_images():
     """Three (784,) images, each with a description, whose boxes catch the usual mistakes."""
-    rng = _rng()
+    rng = seeded_rng()
     tall = np.zeros((28, 28))
     tall[6:20, 9:15] = rng.uniform(0.3, 1.0, size=(14, 6))   # a tall stroke, off centre
     tall[5, 11] = 0.05                                        # faint pixels: the top row is 5,
@@ -96,13 +96,13 @@ def check_ink_box(fn):
     name = "ink_box"
     for x, what in _ink_images():
         call = f"ink_box(x) with {what}"
-        got = _as_array(name, _call(name, fn, x, call=call), call)
+        got = as_array(name, run(name, fn, x, call=call), call)
         if got.shape != (4,):
-            _fail(name, f"{call} returned shape {got.shape}; expected four numbers (top, bottom, left, right).",
-                  "end with `return top, bottom, left, right`.")
+            fail(name, f"{call} returned shape {got.shape}; expected four numbers (top, bottom, left, right).",
+                 "end with `return top, bottom, left, right`.")
         if not np.all(np.isfinite(got)) or not np.all(got == np.round(got)):
-            _fail(name, f"{call} returned {_fmt(got)}; expected four whole row and column numbers.",
-                  "rows and columns are counted in whole pixels, 0 to 27.")
+            fail(name, f"{call} returned {fmt(got)}; expected four whole row and column numbers.",
+                 "rows and columns are counted in whole pixels, 0 to 27.")
         box = tuple(int(v) for v in got)
         t, b, l, r = expected = _ink_box_reference(x)
         if box == expected:
@@ -110,37 +110,37 @@ def check_ink_box(fn):
         grid = x.reshape(28, 28)
         said = f"{call} returned {box}; expected {expected}"
         if max(box) > 27 or min(box) < 0:
-            _fail(name, f"{said}: {max(box) if max(box) > 27 else min(box)} is not a row or column number "
-                        "(they run from 0 to 27).",
-                  "did you use positions in the row of 784 numbers? Pixel k of x sits in row k // 28, "
-                  "column k % 28: go back to the 28 x 28 grid first.",
-                  "grid = x.reshape(28, 28); then find the rows of grid that hold any ink, and the columns.")
+            fail(name, f"{said}: {max(box) if max(box) > 27 else min(box)} is not a row or column number "
+                       "(they run from 0 to 27).",
+                 "did you use positions in the row of 784 numbers? Pixel k of x sits in row k // 28, "
+                 "column k % 28: go back to the 28 x 28 grid first.",
+                 "grid = x.reshape(28, 28); then find the rows of grid that hold any ink, and the columns.")
         if box == (l, r, t, b):
-            _fail(name, f"{said}: rows and columns are swapped.",
-                  "in grid[r, c] the first index is the row (counted downwards), the second the column.",
-                  "grid.any(axis=1)[r] says whether row r holds ink; grid.any(axis=0)[c] whether column c does.")
+            fail(name, f"{said}: rows and columns are swapped.",
+                 "in grid[r, c] the first index is the row (counted downwards), the second the column.",
+                 "grid.any(axis=1)[r] says whether row r holds ink; grid.any(axis=0)[c] whether column c does.")
         if box == (t, l, b, r):
-            _fail(name, f"{said}: that is (top, left, bottom, right); the order asked for is "
-                        "(top, bottom, left, right).", "return top, bottom, left, right.")
+            fail(name, f"{said}: that is (top, left, bottom, right); the order asked for is "
+                       "(top, bottom, left, right).", "return top, bottom, left, right.")
         if box == (t, b + 1, l, r + 1):
-            _fail(name, f"{said}: your bottom and right are one past the last row and column with ink, "
-                        "as the end of a Python slice is.",
-                  "bottom is the last row that holds ink itself, so that the ink fits in grid[top:bottom + 1].")
+            fail(name, f"{said}: your bottom and right are one past the last row and column with ink, "
+                       "as the end of a Python slice is.",
+                 "bottom is the last row that holds ink itself, so that the ink fits in grid[top:bottom + 1].")
         for level in (0.1, 0.2, 0.5):
             if (grid > level).any() and box == _ink_box_reference(grid * (grid > level)):
-                _fail(name, f"{said}: faint pixels are ink too. Yours leaves out the faintest ones; this image "
-                            "has pixels of 0.05 and 0.08 at the edges of its ink.",
-                      "a pixel holds ink if it is not exactly 0: x > 0.")
+                fail(name, f"{said}: faint pixels are ink too. Yours leaves out the faintest ones; this image "
+                           "has pixels of 0.05 and 0.08 at the edges of its ink.",
+                     "a pixel holds ink if it is not exactly 0: x > 0.")
         inked = (grid > 0).any(axis=1)
         if box[:2] == (t, t + int(inked.sum()) - 1):
-            _fail(name, f"{said}: bottom = top + (number of rows with ink) - 1 assumes that the rows with ink "
-                        f"follow each other; here {int((~inked[t:b + 1]).sum())} rows between {t} and {b} are empty.",
-                  "find the last row that holds ink itself, rather than counting rows.")
+            fail(name, f"{said}: bottom = top + (number of rows with ink) - 1 assumes that the rows with ink "
+                       f"follow each other; here {int((~inked[t:b + 1]).sum())} rows between {t} and {b} are empty.",
+                 "find the last row that holds ink itself, rather than counting rows.")
         wrong = [f"{side} should be {e}, got {g}" for side, e, g in
                  zip(("top", "bottom", "left", "right"), expected, box) if e != g]
-        _fail(name, f"{said}: {', '.join(wrong)}.",
-              "top is the first row that holds any ink (x > 0), bottom the last one; left and right are the "
-              "first and the last such column.",
-              "grid = x.reshape(28, 28) > 0; rows = np.flatnonzero(grid.any(axis=1)); top, bottom = rows[0], "
-              "rows[-1]; the columns likewise with axis=0.")
+        fail(name, f"{said}: {', '.join(wrong)}.",
+             "top is the first row that holds any ink (x > 0), bottom the last one; left and right are the "
+             "first and the last such column.",
+             "grid = x.reshape(28, 28) > 0; rows = np.flatnonzero(grid.any(axis=1)); top, bottom = rows[0], "
+             "rows[-1]; the columns likewise with axis=0.")
     return 3

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .framework import _as_array, _call, _factor_text, _fail, _fmt, exercise
+from .framework import as_array, exercise, factor_text, fail, fmt, run
 
 
 # --- notebook 02: the nearest class mean, as ten neurons ------------------------------
@@ -36,26 +36,26 @@ def check_nearest_mean_params(fn):
 
 def _verify_nearest_mean(fn, means, X, call):
     name = "nearest_mean_params"
-    got = _call(name, fn, means, call=call)
+    got = run(name, fn, means, call=call)
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        _fail(name, f"{call} returned {type(got).__name__}; expected a pair (W, b).", "end with `return W, b`.")
-    W = _as_array(name, got[0], call + " (W)")
-    b = _as_array(name, got[1], call + " (b)")
+        fail(name, f"{call} returned {type(got).__name__}; expected a pair (W, b).", "end with `return W, b`.")
+    W = as_array(name, got[0], call + " (W)")
+    b = as_array(name, got[1], call + " (b)")
     if W.shape == (10,) and b.shape == (784, 10):
-        _fail(name, f"{call} returned (b, W); expected (W, b).", "return W, b, in that order.")
+        fail(name, f"{call} returned (b, W); expected (W, b).", "return W, b, in that order.")
     if W.shape == (10, 784):
-        _fail(name, f"{call} returned W of shape (10, 784); expected (784, 10), one column per class, "
-                    "so that x W works for x of shape (784,).",
-              "in means the classes are the rows; in W they are the columns.", "means.T turns rows into columns.")
+        fail(name, f"{call} returned W of shape (10, 784); expected (784, 10), one column per class, "
+                   "so that x W works for x of shape (784,).",
+             "in means the classes are the rows; in W they are the columns.", "means.T turns rows into columns.")
     if W.shape != (784, 10):
-        _fail(name, f"{call} returned W of shape {W.shape}; expected (784, 10).",
-              "W has one column of 784 weights per class.")
+        fail(name, f"{call} returned W of shape {W.shape}; expected (784, 10).",
+             "W has one column of 784 weights per class.")
     if b.shape != (10,):
-        _fail(name, f"{call} returned b of shape {b.shape}; expected (10,), one bias per class.",
-              "b_j is one number per class j: a vector of 10 numbers." +
-              (" (1, 10) and (10, 1) are matrices; b.reshape(10) makes a vector." if b.size == 10 else ""))
+        fail(name, f"{call} returned b of shape {b.shape}; expected (10,), one bias per class.",
+             "b_j is one number per class j: a vector of 10 numbers." +
+             (" (1, 10) and (10, 1) are matrices; b.reshape(10) makes a vector." if b.size == 10 else ""))
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
-        _fail(name, f"{call} returned W or b with nan or inf.")
+        fail(name, f"{call} returned W or b with nan or inf.")
 
     l = X @ W + b
     d = ((X[:, None, :] - means[None, :, :]) ** 2).sum(axis=-1)     # (n, 10) squared distances
@@ -78,37 +78,37 @@ def _verify_nearest_mean(fn, means, X, call):
     Wc, Mc = W - W.mean(axis=1, keepdims=True), M - M.mean(axis=1, keepdims=True)
     k = float((Wc * Mc).sum() / (Mc * Mc).sum())
     if np.linalg.norm(Wc - k * Mc) > 1e-5 * np.linalg.norm(Wc) or abs(k) < 1e-12:
-        _fail(name, f"{call}: {picks}. Column j of your W is not the mean image m_j (nor a multiple of it, "
-                    "nor m_j minus an image common to all classes).", expand, answer)
+        fail(name, f"{call}: {picks}. Column j of your W is not the mean image m_j (nor a multiple of it, "
+                   "nor m_j minus an image common to all classes).", expand, answer)
     if k < 0:
-        _fail(name, f"{call}: {picks}. Your W holds the class means with a minus sign, so images that look like "
-                    "class j lower its logit.", "the nearest mean has the smallest distance; the logit must be "
-                    "largest there: l_j goes with −‖x − m_j‖², not +.", answer)
+        fail(name, f"{call}: {picks}. Your W holds the class means with a minus sign, so images that look like "
+                   "class j lower its logit.", "the nearest mean has the smallest distance; the logit must be "
+                   "largest there: l_j goes with −‖x − m_j‖², not +.", answer)
     norms = (means ** 2).sum(axis=1)
     target = -k / 2 * norms                         # the right b for this W, up to a constant
     bc, tc = b - b.mean(), target - target.mean()
     r = float(bc @ tc / (tc @ tc))
-    factor = f" (for your W, which is {_fmt(k, 3)} times the means)" if not np.isclose(k, 1) else ""
+    factor = f" (for your W, which is {fmt(k, 3)} times the means)" if not np.isclose(k, 1) else ""
     if np.allclose(bc, 0, atol=1e-9 * max(1.0, np.abs(b).max())):
-        _fail(name, f"{call}: {picks}. Your b is zero (or the same for every class), so the classes with more "
-                    "ink win too often.", expand + " The term that depends on j only belongs in b_j.", answer)
+        fail(name, f"{call}: {picks}. Your b is zero (or the same for every class), so the classes with more "
+                   "ink win too often.", expand + " The term that depends on j only belongs in b_j.", answer)
     if np.allclose(bc, r * tc, rtol=1e-5, atol=1e-8 * np.abs(tc).max()):
         if np.isclose(r, -1, rtol=1e-4):
-            _fail(name, f"{call}: {picks}. Your b has the wrong sign{factor}.",
-                  "−‖x − m_j‖² contains −‖m_j‖²: a class whose mean has more ink must start lower.",
-                  answer)
+            fail(name, f"{call}: {picks}. Your b has the wrong sign{factor}.",
+                 "−‖x − m_j‖² contains −‖m_j‖²: a class whose mean has more ink must start lower.",
+                 answer)
         if np.isclose(r, 2, rtol=1e-4) or np.isclose(r, 0.5, rtol=1e-4):
-            _fail(name, f"{call}: {picks}. Your b is {_factor_text(r)} what your W needs{factor}: did you lose "
-                        "the 2 in front of x·m_j, or the ½ of ‖m_j‖²?",
-                  "−½ ‖x − m_j‖² = x·m_j − ½ ‖m_j‖² − ½ ‖x‖²: W and b must come from the same expression, "
-                  "with the same factor.", answer)
+            fail(name, f"{call}: {picks}. Your b is {factor_text(r)} what your W needs{factor}: did you lose "
+                       "the 2 in front of x·m_j, or the ½ of ‖m_j‖²?",
+                 "−½ ‖x − m_j‖² = x·m_j − ½ ‖m_j‖² − ½ ‖x‖²: W and b must come from the same expression, "
+                 "with the same factor.", answer)
     centred = -k / 2 * ((means - means.mean(axis=0)) ** 2).sum(axis=1)
     if np.allclose(bc, centred - centred.mean(), rtol=1e-5, atol=1e-8 * np.abs(tc).max()):
-        _fail(name, f"{call}: {picks}. Your b uses the means minus their average; the average image may be "
-                    "taken out of W (x times it is the same for every class) but b_j needs ‖m_j‖² itself.",
-              expand, answer)
+        fail(name, f"{call}: {picks}. Your b uses the means minus their average; the average image may be "
+                   "taken out of W (x times it is the same for every class) but b_j needs ‖m_j‖² itself.",
+             expand, answer)
     s = np.sqrt(norms) - np.sqrt(norms).mean()
     if np.allclose(bc, (bc @ s) / (s @ s) * s, rtol=1e-5, atol=1e-8 * np.abs(bc).max()):
-        _fail(name, f"{call}: {picks}. Your b uses the length ‖m_j‖, not its square.", expand, answer)
-    _fail(name, f"{call}: {picks}. Your W is right{factor}, but b_j is not −{_fmt(k / 2, 3)} ‖m_j‖² "
-                "(up to one number added to every class).", expand, answer)
+        fail(name, f"{call}: {picks}. Your b uses the length ‖m_j‖, not its square.", expand, answer)
+    fail(name, f"{call}: {picks}. Your W is right{factor}, but b_j is not −{fmt(k / 2, 3)} ‖m_j‖² "
+               "(up to one number added to every class).", expand, answer)

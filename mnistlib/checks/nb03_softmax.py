@@ -3,15 +3,16 @@
 import numpy as np
 
 from .. import model
-from .framework import CheckFailed, _as_array, _call, _compare, _fail, _fmt, _rng, exercise
+from .framework import CheckFailed, as_array, compare, exercise, fail, fmt, run, seeded_rng
 
 
 # --- notebook 03: softmax -----------------------------------------------------
+# ORDINARY_LOGITS, softmax_batches and run_logits serve the log_softmax check of notebook 04 too.
 
 # Every input has ten logits per row, as the exercise's docstring promises, so that a loop over
 # range(10) is a right answer too.
-_ORDINARY = np.array([2.0, 1.0, 0.1, -1.0, 0.0, 3.0, -2.0, 0.5, 1.5, -0.5])
-_ORDINARY_TEXT = f"[{', '.join(f'{v:g}' for v in _ORDINARY)}]"
+ORDINARY_LOGITS = np.array([2.0, 1.0, 0.1, -1.0, 0.0, 3.0, -2.0, 0.5, 1.5, -0.5])
+ORDINARY_LOGITS_TEXT = f"[{', '.join(f'{v:g}' for v in ORDINARY_LOGITS)}]"
 _KEEPDIMS = ("print l.max(axis=-1).shape for this batch: it is ({n},), and numpy lines a ({n},) array up with "
              "the last axis (the 10 classes), not with the {n} rows. You need a column, shape ({n}, 1).")
 _KEEPDIMS_MORE = ("keepdims=True keeps the axis you reduce over: l.max(axis=-1, keepdims=True) and "
@@ -35,10 +36,10 @@ def _softmax_rows():
                   "enough. After it, some exponent is still far above 0 (a shift by the mean, the middle of the "
                   "range, the smallest or the first logit leaves exp(900) or more here).")
     return [
-        (_ORDINARY, f"l = {_ORDINARY_TEXT}", None, None),
+        (ORDINARY_LOGITS, f"l = {ORDINARY_LOGITS_TEXT}", None, None),
         (np.zeros(10), "l = ten zeros", None, "equal logits give equal probabilities, 0.1 each."),
-        (_ORDINARY + 1000.0, f"l = 1000 + {_ORDINARY_TEXT}", "your softmax returns {bad} for large logits, {text}.",
-         _SHIFT),
+        (ORDINARY_LOGITS + 1000.0, f"l = 1000 + {ORDINARY_LOGITS_TEXT}",
+         "your softmax returns {bad} for large logits, {text}.", _SHIFT),
         (large, "l = [0, 1000, 0, 0, 0, 0, 0, 0, 0, 0]", not_enough,
          "whatever the logits, after your shift the largest exponent must be exactly 0."),
         (spread, "l = [0, 0, 0, 0, 0, 0, 0, 2000, 0, -2000]", not_enough,
@@ -48,9 +49,10 @@ def _softmax_rows():
     ]
 
 
-def _softmax_batches():
-    """(l, text): batches whose rows differ in size, so that each row needs its own shift."""
-    rng = _rng()
+def softmax_batches():
+    """[(l, text)]: two batches, (3, 10) and (10, 10), whose rows differ in size, so that each row
+    needs its own shift; text describes l for a message."""
+    rng = seeded_rng()
     three = rng.normal(0, 3, size=(3, 10))
     three[1] += 800.0
     ten = rng.normal(0, 3, size=(10, 10)) + np.linspace(-30, 30, 10)[:, None]
@@ -58,18 +60,19 @@ def _softmax_batches():
             (ten, "a batch l of shape (10, 10) whose rows range from about -30 to 30")]
 
 
-def _call_logits(name, fn, l, call):
-    """_call for logits l, with a specific hint when one row, or a batch, trips over an axis."""
+def run_logits(name, fn, l, call):
+    """run(name, fn, l, call=call) for logits l: (10,) or (n, 10), with a specific hint when one row,
+    or a batch, trips over an axis."""
     try:
-        return _call(name, fn, l, call=call)
+        return run(name, fn, l, call=call)
     except CheckFailed as failure:
         text = str(failure).split("\nHint:")[0][len(name) + 2:]
         if l.ndim == 2 and "broadcast" in text:
-            _fail(name, f"{text}\nYour function works for one row of logits, but not for a batch.",
-                  _KEEPDIMS.format(n=len(l)), _KEEPDIMS_MORE)
+            fail(name, f"{text}\nYour function works for one row of logits, but not for a batch.",
+                 _KEEPDIMS.format(n=len(l)), _KEEPDIMS_MORE)
         if l.ndim == 1 and "axis" in text:
-            _fail(name, f"{text}\nOne row of logits, shape (10,), has a single axis.",
-                  "axis=-1, the last axis, means the classes both for one row (10,) and for a batch (n, 10).")
+            fail(name, f"{text}\nOne row of logits, shape (10,), has a single axis.",
+                 "axis=-1, the last axis, means the classes both for one row (10,) and for a batch (n, 10).")
         raise
 
 
@@ -89,22 +92,22 @@ def _check_rows_sum_to_one(name, got, l, call):
     if got.ndim == 2 and got.shape[0] == got.shape[1]:
         with np.errstate(all="ignore"):
             if any(np.allclose(got, w) for w in _unkept(l)):
-                _fail(name, f"{call} returned wrong rows: a max or a sum of shape ({len(l)},) was lined up with "
-                            f"the {len(l)} columns, not with the {len(l)} rows. (With 3 rows numpy refuses; with "
-                            f"as many rows as columns it silently does the wrong thing.)",
-                      _KEEPDIMS.format(n=len(l)), _KEEPDIMS_MORE)
+                fail(name, f"{call} returned wrong rows: a max or a sum of shape ({len(l)},) was lined up with "
+                           f"the {len(l)} columns, not with the {len(l)} rows. (With 3 rows numpy refuses; with "
+                           f"as many rows as columns it silently does the wrong thing.)",
+                     _KEEPDIMS.format(n=len(l)), _KEEPDIMS_MORE)
     if got.ndim == 2 and not np.allclose(rows, 1, atol=1e-5):
         if np.allclose(got.sum(), 1, atol=1e-5):
-            _fail(name, f"{call}: the whole batch sums to 1, but each row should (row sums: {_fmt(rows)}).",
-                  "each row is one image: normalise each row on its own.",
-                  "sum over the classes only: e.sum(axis=-1, keepdims=True).")
+            fail(name, f"{call}: the whole batch sums to 1, but each row should (row sums: {fmt(rows)}).",
+                 "each row is one image: normalise each row on its own.",
+                 "sum over the classes only: e.sum(axis=-1, keepdims=True).")
         if np.allclose(got.sum(axis=0), 1, atol=1e-5):
-            _fail(name, f"{call}: the columns sum to 1, but each row should (row sums: {_fmt(rows)}).",
-                  "each row is one image; normalise along the classes, the last axis, not axis=0.",
-                  "axis=-1 (with keepdims=True) in both the max and the sum.")
+            fail(name, f"{call}: the columns sum to 1, but each row should (row sums: {fmt(rows)}).",
+                 "each row is one image; normalise along the classes, the last axis, not axis=0.",
+                 "axis=-1 (with keepdims=True) in both the max and the sum.")
     if not np.allclose(rows, 1, atol=1e-5):
-        _fail(name, f"{call}: the probabilities don't sum to 1 (sum: {_fmt(rows)}).",
-              "divide each exp(l_j) by the sum of all ten of them.")
+        fail(name, f"{call}: the probabilities don't sum to 1 (sum: {fmt(rows)}).",
+             "divide each exp(l_j) by the sum of all ten of them.")
 
 
 @exercise("softmax", reference=lambda: model.softmax)
@@ -114,16 +117,16 @@ def check_softmax(fn):
     n_checks = 0
     per_row = "on a batch, each row needs its own shift, from that row's own logits."
     cases = _softmax_rows() + [(l, text, "your softmax returns {bad} on {text}.", per_row)
-                               for l, text in _softmax_batches()]
+                               for l, text in softmax_batches()]
     for l, text, not_finite, hint in cases:
         call = f"softmax(l) with {text}"
-        got = _as_array(name, _call_logits(name, fn, l, call), call)
+        got = as_array(name, run_logits(name, fn, l, call), call)
         expected = model.softmax(l)
         if got.shape == expected.shape and not np.all(np.isfinite(got)) and not_finite:
             bad = "nan" if np.any(np.isnan(got)) else "inf"
-            _fail(name, not_finite.format(bad=bad, text=text), hint, _SHIFT_MORE)
+            fail(name, not_finite.format(bad=bad, text=text), hint, _SHIFT_MORE)
         if got.shape == expected.shape and np.all(np.isfinite(got)):
             _check_rows_sum_to_one(name, got, l, call)
-        _compare(name, got, expected, call=call, hint=hint, more=_SHIFT_MORE)
+        compare(name, got, expected, call=call, hint=hint, more=_SHIFT_MORE)
         n_checks += 1
     return n_checks

@@ -3,8 +3,8 @@
 import numpy as np
 
 from .. import model
-from .framework import _as_array, _compare, _fail, _fmt, exercise
-from .nb03_softmax import _ORDINARY, _ORDINARY_TEXT, _call_logits, _softmax_batches
+from .framework import as_array, compare, exercise, fail, fmt
+from .nb03_softmax import ORDINARY_LOGITS, ORDINARY_LOGITS_TEXT, run_logits, softmax_batches
 
 
 # --- notebook 04: log-softmax, the log of the probabilities, from the logits -------------
@@ -24,12 +24,12 @@ def _log_softmax_cases():
     large = np.zeros(10)
     large[3] = 1000.0
     low = -1000.0 - 0.5 * np.arange(10)
-    return [(_ORDINARY, f"l = {_ORDINARY_TEXT}", _LOG_P),
+    return [(ORDINARY_LOGITS, f"l = {ORDINARY_LOGITS_TEXT}", _LOG_P),
             (far, "l = [0, -1000, 0, 0, 0, 0, 0, 0, 0, 0]", _LOG_P),
             (large, "l = [0, 0, 0, 1000, 0, 0, 0, 0, 0, 0]", _LOG_SUM),
             (low, "l = [-1000, -1000.5, -1001, ..., -1004.5]", _LOG_SUM)] + \
            [(l, text, "on a batch, each row is one image: its own largest logit, its own sum (axis=-1, "
-                      "keepdims=True).") for l, text in _softmax_batches()]
+                      "keepdims=True).") for l, text in softmax_batches()]
 
 
 @exercise("log_softmax", reference=lambda: model.log_softmax)
@@ -39,23 +39,23 @@ def check_log_softmax(fn):
     n_checks = 0
     for l, text, hint in _log_softmax_cases():
         call = f"log_softmax(l) with {text}"
-        got = _as_array(name, _call_logits(name, fn, l, call), call)
+        got = as_array(name, run_logits(name, fn, l, call), call)
         expected = model.log_softmax(l)
         if got.shape == expected.shape and not np.all(np.isfinite(got)):
             bad = "nan" if np.any(np.isnan(got)) else ("-inf" if np.any(got == -np.inf) else "inf")
             if bad == "-inf" and np.all(np.isfinite(got[np.isfinite(expected) & (expected > -700)])):
-                _fail(name, f"{call} returned -inf where log p is about {_fmt(expected[got == -np.inf].max(), 1)}: "
-                            "that is the log of a probability that rounded to 0.", _LOG_P, _LOG_MORE)
-            _fail(name, f"{call} returned {bad} in {int((~np.isfinite(got)).sum())} of its {got.size} entries.",
-                  hint, _LOG_MORE)
+                fail(name, f"{call} returned -inf where log p is about {fmt(expected[got == -np.inf].max(), 1)}: "
+                           "that is the log of a probability that rounded to 0.", _LOG_P, _LOG_MORE)
+            fail(name, f"{call} returned {bad} in {int((~np.isfinite(got)).sum())} of its {got.size} entries.",
+                 hint, _LOG_MORE)
         if got.shape == () and l.ndim == 1:
-            _fail(name, f"{call} returned a single number; expected log p_j for each of the ten logits, shape (10,).",
-                  "log_softmax gives the log of every probability; the loss, one number, comes after it.")
+            fail(name, f"{call} returned a single number; expected log p_j for each of the ten logits, shape (10,).",
+                 "log_softmax gives the log of every probability; the loss, one number, comes after it.")
         if got.shape == expected.shape and l.ndim == 2 and np.isclose(np.exp(got).sum(), 1):
-            _fail(name, f"{call}: exp() of your values sums to 1 over the whole batch, but it should over each "
-                        f"row (row sums: {_fmt(np.exp(got).sum(axis=-1))}).",
-                  "on a batch, each row is one image: its own largest logit, its own sum.",
-                  "axis=-1, keepdims=True in both the max and the sum.")
+            fail(name, f"{call}: exp() of your values sums to 1 over the whole batch, but it should over each "
+                       f"row (row sums: {fmt(np.exp(got).sum(axis=-1))}).",
+                 "on a batch, each row is one image: its own largest logit, its own sum.",
+                 "axis=-1, keepdims=True in both the max and the sum.")
         if got.shape == expected.shape:
             p = np.exp(expected)
             wrong = [(p, "returned the probabilities p, not their log", _LOG_P),
@@ -67,19 +67,19 @@ def check_log_softmax(fn):
                       "np.log is the natural log, the inverse of np.exp.")]
             for w, why, h in wrong:
                 if np.allclose(got, w, rtol=1e-6, atol=1e-9):
-                    _fail(name, f"{call} {why}.", h, _LOG_MORE)
+                    fail(name, f"{call} {why}.", h, _LOG_MORE)
             off = got - expected
             row_off = off - off.mean(axis=-1, keepdims=True)
             if np.allclose(row_off, 0, atol=1e-6) and not np.allclose(off, 0, atol=1e-6):
                 sums = np.exp(got).sum(axis=-1)
-                _fail(name, f"{call}: every entry of a row is off by the same number ({_fmt(off.mean(axis=-1), 4)}): "
-                            f"exp() of your values sums to {_fmt(sums, 4)}, not 1.",
-                      "if you subtract the largest logit m inside the sum, add it back outside: "
-                      "log sum_k e^(l_k) = m + log sum_k e^(l_k - m).", _LOG_MORE)
+                fail(name, f"{call}: every entry of a row is off by the same number ({fmt(off.mean(axis=-1), 4)}): "
+                           f"exp() of your values sums to {fmt(sums, 4)}, not 1.",
+                     "if you subtract the largest logit m inside the sum, add it back outside: "
+                     "log sum_k e^(l_k) = m + log sum_k e^(l_k - m).", _LOG_MORE)
             if l.ndim == 1 and l.min() == -1000 and l.max() == 0 and got[1] > expected[1] + 1:
-                _fail(name, f"{call} gave log p_1 = {_fmt(got[1], 2)}; exactly it is -1000 - log 9 = "
-                            f"{_fmt(expected[1], 2)}. That is the log of a p that was clipped, or rounded to 0, "
-                            "before the log: once p is formed, its small entries are lost.", _LOG_P, _LOG_MORE)
-        _compare(name, got, expected, call=call, hint=hint, more=_LOG_MORE, rtol=1e-6, atol=1e-6)
+                fail(name, f"{call} gave log p_1 = {fmt(got[1], 2)}; exactly it is -1000 - log 9 = "
+                           f"{fmt(expected[1], 2)}. That is the log of a p that was clipped, or rounded to 0, "
+                           "before the log: once p is formed, its small entries are lost.", _LOG_P, _LOG_MORE)
+        compare(name, got, expected, call=call, hint=hint, more=_LOG_MORE, rtol=1e-6, atol=1e-6)
         n_checks += 1
     return n_checks

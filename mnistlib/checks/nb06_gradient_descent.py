@@ -3,10 +3,8 @@
 import numpy as np
 
 from .. import model
-from .framework import (
-    _as_array, _call, _compare, _explained_call, _fail, _fmt, _step_reference,
-    _unpack_advice, exercise)
-from .nb05_gradients import _gradient_inputs
+from .framework import as_array, compare, exercise, fail, fmt, run
+from .nb05_gradients import gradient_inputs, unpack_advice
 
 
 # --- notebook 06: gradient descent ----------------------------------------------
@@ -25,42 +23,42 @@ def check_gradient_descent(fn):
     hint = ("fn(grad, w0, lr, steps) works for any function grad and any w0: compute the gradient at the "
             "current point as grad(w).")
 
-    def run(grad, w0, lr, steps, call):
+    def learners_path(grad, w0, lr, steps, call):
         work = w0.copy()
-        got = _call(name, lambda grad, w0_, lr, steps: fn(grad, work, lr, steps), grad, w0, lr, steps,
-                    call=call, hint=hint)
+        got = run(name, lambda grad, w0_, lr, steps: fn(grad, work, lr, steps), grad, w0, lr, steps,
+                  call=call, hint=hint)
         if not np.array_equal(work, w0):
-            _fail(name, f"{call} changed w0 (it is now {_fmt(work)}): whoever called your function lost "
-                        "their starting point.",
-                  "`w = w0` does not copy: w and w0 are two names for one array, so w -= ... changes w0 "
-                  "too. w = w - lr * grad(w) makes a new array instead.",
-                  "w = w0.copy() at the start, or w = w - lr * grad(w) in the loop")
-        return _as_array(name, got, call)
+            fail(name, f"{call} changed w0 (it is now {fmt(work)}): whoever called your function lost "
+                       "their starting point.",
+                 "`w = w0` does not copy: w and w0 are two names for one array, so w -= ... changes w0 "
+                 "too. w = w - lr * grad(w) makes a new array instead.",
+                 "w = w0.copy() at the start, or w = w - lr * grad(w) in the loop")
+        return as_array(name, got, call)
 
     # 1. The 2-D bowl of the notebook.
     w0, lr, steps = np.array(bowl.start), 0.15, 6
-    call = f"gradient_descent(bowl.grad, w0, lr=0.15, steps=6) on the 2-D bowl, w0 = {_fmt(w0)}"
-    got = run(bowl.grad, w0, lr, steps, call)
+    call = f"gradient_descent(bowl.grad, w0, lr=0.15, steps=6) on the 2-D bowl, w0 = {fmt(w0)}"
+    got = learners_path(bowl.grad, w0, lr, steps, call)
     expected = descend(bowl.grad, w0, lr, steps)
     shape_more = "path = [w0]; then in the loop: w = w - lr * grad(w); path.append(w); at the end return np.array(path)"
     if got.shape == w0.shape:
-        _fail(name, f"{call} returned one point, shape {got.shape}: the end of the path? Expected the whole "
-                    f"path, shape {expected.shape}.",
-              "keep every point: row 0 is w0, row t the point after t steps.", shape_more)
+        fail(name, f"{call} returned one point, shape {got.shape}: the end of the path? Expected the whole "
+                   f"path, shape {expected.shape}.",
+             "keep every point: row 0 is w0, row t the point after t steps.", shape_more)
     if got.shape == (steps, 2):
         why = ("starts after the first step: row 0 must be w0 itself" if np.allclose(got, expected[1:])
                else "has 6 rows; with w0 and one row per step it has 7")
-        _fail(name, f"{call}: your path {why}.", "the path holds w0 and then one point per step: steps + 1 rows.",
-              shape_more)
+        fail(name, f"{call}: your path {why}.", "the path holds w0 and then one point per step: steps + 1 rows.",
+             shape_more)
     if got.shape == (steps + 2, 2):
-        _fail(name, f"{call}: your path has {steps + 2} rows; with w0 and one row per step it has {steps + 1}. "
-                    "One step too many?", "range(steps) runs the loop steps times.", shape_more)
+        fail(name, f"{call}: your path has {steps + 2} rows; with w0 and one row per step it has {steps + 1}. "
+                   "One step too many?", "range(steps) runs the loop steps times.", shape_more)
     if got.shape == expected.shape and np.all(np.isfinite(got)) and not np.allclose(got, expected):
         if np.allclose(got, got[-1]) and np.allclose(got[-1], expected[-1]):
-            _fail(name, f"{call}: every row of your path is the last point.",
-                  "w -= ... changes the array w in place, and path.append(w) stores that same array each "
-                  "time, not a copy of it: all rows end up as the last w.",
-                  "write w = w - lr * grad(w), which makes a new array each step (or append w.copy())")
+            fail(name, f"{call}: every row of your path is the last point.",
+                 "w -= ... changes the array w in place, and path.append(w) stores that same array each "
+                 "time, not a copy of it: all rows end up as the last w.",
+                 "write w = w - lr * grad(w), which makes a new array each step (or append w.copy())")
         for w, why, nudge, more in [
                 (descend(lambda w: -bowl.grad(w), w0, lr, steps), "climbs up the bowl instead of down",
                  "a step goes against the gradient.", "w = w - lr * grad(w)"),
@@ -70,19 +68,19 @@ def check_gradient_descent(fn):
                  "the gradient changes as w moves: compute it again at the current point, every step.",
                  "w = w - lr * grad(w), with the w of this step")]:
             if np.allclose(got, w):
-                _fail(name, f"{call}: your path {why}.", nudge, more)
-    _compare(name, got, expected, call=call, hint="row t + 1 = row t - lr * grad(row t).", more=shape_more)
+                fail(name, f"{call}: your path {why}.", nudge, more)
+    compare(name, got, expected, call=call, hint="row t + 1 = row t - lr * grad(row t).", more=shape_more)
 
     # 2. Another function and another shape: tanh(w) is the gradient of sum(log(cosh(w))).
     w0, lr, steps = np.array([1.5, -0.5, 3.0]), 0.5, 4
     call = "gradient_descent(np.tanh, w0, lr=0.5, steps=4) with w0 = [1.5, -0.5, 3] (a bowl with 3 weights)"
-    _compare(name, run(np.tanh, w0, lr, steps, call), descend(np.tanh, w0, lr, steps), call=call, hint=hint)
+    compare(name, learners_path(np.tanh, w0, lr, steps, call), descend(np.tanh, w0, lr, steps), call=call, hint=hint)
 
     # 3. No steps at all: the path is w0 alone.
     call = "gradient_descent(bowl.grad, w0, lr=0.1, steps=0)"
     w0 = np.array(bowl.start)
-    _compare(name, run(bowl.grad, w0, 0.1, 0, call), w0[None, :], call=call,
-             hint="with steps = 0 the path is just w0: shape (1, 2).", more=shape_more)
+    compare(name, learners_path(bowl.grad, w0, 0.1, 0, call), w0[None, :], call=call,
+            hint="with steps = 0 the path is just w0: shape (1, 2).", more=shape_more)
     return 3
 
 
@@ -94,14 +92,14 @@ def check_bowl_lr(fn):
     """fn() -> a learning rate with which 20 steps on the 2-D bowl bring the loss below 1/1000 of its start."""
     name = "bowl_lr"
     call = "bowl_lr()"
-    got = _as_array(name, _call(name, fn, call=call), call)
+    got = as_array(name, run(name, fn, call=call), call)
     if got.size != 1:
-        _fail(name, f"{call} returned {got.size} numbers (shape {got.shape}); expected one learning rate.",
-              "return a single number, e.g. return 0.05.")
+        fail(name, f"{call} returned {got.size} numbers (shape {got.shape}); expected one learning rate.",
+             "return a single number, e.g. return 0.05.")
     lr = float(got.reshape(()))
     if not np.isfinite(lr) or lr <= 0:
-        _fail(name, f"{call} returned {_fmt(lr)}; a learning rate must be a positive number.",
-              "lr > 0 steps downhill; lr = 0 does not move, and lr < 0 climbs.")
+        fail(name, f"{call} returned {fmt(lr)}; a learning rate must be a positive number.",
+             "lr > 0 steps downhill; lr = 0 does not move, and lr < 0 climbs.")
     bowl = _descent().BOWLS["2-D"]
     path = _descent().gradient_descent(bowl.grad, np.array(bowl.start), lr, BOWL_STEPS)
     with np.errstate(over="ignore"):
@@ -113,21 +111,26 @@ def check_bowl_lr(fn):
     reached = (f"with lr = {lr:g}, {BOWL_STEPS} steps on the 2-D bowl bring the loss to {ratio:.2g} times "
                f"its start (the goal: below {BOWL_GOAL:g})")
     if r2 <= -1:
-        _fail(name, f"{reached}: it {'diverges' if r2 < -1 else 'never settles'}. Along w₂ (curvature 10) each "
-                    f"step lands {-r2:.3g} times as far on the other side of the bottom.",
-              "the steep direction w₂ decides how large lr may be: move the lr slider until the zigzag "
-              "across the valley stops growing.", "each step multiplies w₂ by 1 - 10 lr, which must stay "
-              "above -1: lr < 0.2. " + balance)
+        fail(name, f"{reached}: it {'diverges' if r2 < -1 else 'never settles'}. Along w₂ (curvature 10) each "
+                   f"step lands {-r2:.3g} times as far on the other side of the bottom.",
+             "the steep direction w₂ decides how large lr may be: move the lr slider until the zigzag "
+             "across the valley stops growing.", "each step multiplies w₂ by 1 - 10 lr, which must stay "
+             "above -1: lr < 0.2. " + balance)
     if not ratio < BOWL_GOAL:
         if abs(r1) >= abs(r2):
-            _fail(name, f"{reached}. The slow one is w₁ (curvature 1): each step keeps {r1:.3g} of its distance "
-                        "to the bottom.",
-                  "the flat direction w₁ wants a larger lr. How large can lr go before the steep direction "
-                  "w₂ zigzags too much?", balance)
-        _fail(name, f"{reached}. The slow one is w₂ (curvature 10): it zigzags across the valley, keeping "
-                    f"{-r2:.3g} of its distance each step.",
-              "a slightly smaller lr calms the zigzag along w₂ without slowing w₁ much.", balance)
+            fail(name, f"{reached}. The slow one is w₁ (curvature 1): each step keeps {r1:.3g} of its distance "
+                       "to the bottom.",
+                 "the flat direction w₁ wants a larger lr. How large can lr go before the steep direction "
+                 "w₂ zigzags too much?", balance)
+        fail(name, f"{reached}. The slow one is w₂ (curvature 10): it zigzags across the valley, keeping "
+                   f"{-r2:.3g} of its distance each step.",
+             "a slightly smaller lr calms the zigzag along w₂ without slowing w₁ much.", balance)
     return 2                                  # a positive number; the goal reached
+
+
+def _step_reference(x, y, W, b, lr):
+    from ..train import step
+    return step(x, y, W, b, lr)[:2]
 
 
 @exercise("update_step", reference=lambda: _step_reference)
@@ -136,19 +139,19 @@ def check_update_step(fn):
     from ..train import step
 
     name = "update_step"
-    X, y, W, b = _gradient_inputs()
+    X, y, W, b = gradient_inputs()
     lr = 0.5
     W1, b1, _ = step(X, y, W, b, lr)
     dW, db, _ = model.gradients(X, y, W, b)
     call = "update_step(X, y, W, b, lr=0.5) with X (5, 784), y = [3, 0, 7, 9, 1]"
-    got = _explained_call(name, fn, X, y, W, b, lr, call=call, explain=_unpack_advice)
+    got = run(name, fn, X, y, W, b, lr, call=call, explain=unpack_advice)
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        _fail(name, f"{call} returned {type(got).__name__}"
-              f"{f' of {len(got)} values' if isinstance(got, (tuple, list)) else ''}; expected a pair (W_new, b_new).",
-              "end with `return W_new, b_new`.")
-    gW, gb = _as_array(name, got[0], call + " (W)"), _as_array(name, got[1], call + " (b)")
+        fail(name, f"{call} returned {type(got).__name__}"
+             f"{f' of {len(got)} values' if isinstance(got, (tuple, list)) else ''}; expected a pair (W_new, b_new).",
+             "end with `return W_new, b_new`.")
+    gW, gb = as_array(name, got[0], call + " (W)"), as_array(name, got[1], call + " (b)")
     if gW.shape == b.shape and gb.shape == W.shape:
-        _fail(name, f"{call} returned (b_new, W_new); expected (W_new, b_new), in that order.", "return W_new, b_new")
+        fail(name, f"{call} returned (b_new, W_new); expected (W_new, b_new), in that order.", "return W_new, b_new")
     step_more = "W_new = W - lr * dW, with dW, db, _ = gradients(X, y, W, b)"
     if gW.shape == W.shape and np.all(np.isfinite(gW)):
         for w, why, nudge in [
@@ -157,11 +160,11 @@ def check_update_step(fn):
                 (W, "is the old W", "return the W after the step."),
                 (-lr * dW, "is the change, -lr * dW, not the new W", "add the change to W.")]:
             if np.allclose(gW, w, rtol=1e-6, atol=1e-10):
-                _fail(name, f"{call}: the new W {why}.", nudge, step_more)
-    _compare(name, gW, W1, call=call + " (W)", hint="W_new = W - lr * (dL/dW), with dL/dW from gradients(X, y, W, b).",
-             more=step_more)
+                fail(name, f"{call}: the new W {why}.", nudge, step_more)
+    compare(name, gW, W1, call=call + " (W)", hint="W_new = W - lr * (dL/dW), with dL/dW from gradients(X, y, W, b).",
+            more=step_more)
     if gb.shape == b.shape and np.allclose(gb, b, rtol=1e-6, atol=1e-10):
-        _fail(name, f"{call}: the new b is the old b.", "the biases take a step too, with their own gradient db.",
-              "b_new = b - lr * db")
-    _compare(name, gb, b1, call=call + " (b)", hint="b_new = b - lr * (dL/db).", more="b_new = b - lr * db")
+        fail(name, f"{call}: the new b is the old b.", "the biases take a step too, with their own gradient db.",
+             "b_new = b - lr * db")
+    compare(name, gb, b1, call=call + " (b)", hint="b_new = b - lr * (dL/db).", more="b_new = b - lr * db")
     return 2

@@ -5,16 +5,11 @@ import inspect
 import numpy as np
 
 from .. import model
-from .framework import (
-    CheckFailed, _as_array, _compare, _explained_call, _fail, _rng, _unpack_advice, exercise)
-from .nb05_gradients import _gradient_inputs
+from .framework import CheckFailed, as_array, compare, exercise, fail, run, seeded_rng
+from .nb05_gradients import gradient_inputs, unpack_advice
 
 
 # --- notebook 07: the batch gradient, looped and vectorised; an epoch of mini-batches ---
-
-
-
-
 
 def _python_loops(fn):
     """The Python loops in fn's source, [(what, line of the function)]; None if unreadable.
@@ -58,22 +53,20 @@ def _gradients_loop_reference(X, y, W, b):
     return dW / len(X), db / len(X)
 
 
-
-
 def _gradient_pair(name, fn, X, y, W, b, call):
     """Run fn(X, y, W, b) and check its (dW, db) against the gradients of the mean loss."""
     n = len(X)
     dW, db, _ = model.gradients(X, y, W, b)
-    got = _explained_call(name, fn, X, y, W, b, call=call, explain=_unpack_advice)
+    got = run(name, fn, X, y, W, b, call=call, explain=unpack_advice)
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        _fail(name, f"{call} returned {type(got).__name__}; expected a pair (dW, db).", "end with `return dW, db`.")
-    gW = _as_array(name, got[0], call + " (dW)")
-    gb = _as_array(name, got[1], call + " (db)")
+        fail(name, f"{call} returned {type(got).__name__}; expected a pair (dW, db).", "end with `return dW, db`.")
+    gW = as_array(name, got[0], call + " (dW)")
+    gb = as_array(name, got[1], call + " (db)")
     p = model.softmax(model.logits(X, W, b))
     if gW.shape == (10, 784):
-        _fail(name, f"{call} returned dW of shape (10, 784); expected (784, 10), the shape of W.",
-              "each example's dW pairs every pixel (a row of W) with every class (a column): "
-              "the pixels come first.", "np.outer(x, p - y) has shape (784, 10); np.outer(p - y, x) is its transpose.")
+        fail(name, f"{call} returned dW of shape (10, 784); expected (784, 10), the shape of W.",
+             "each example's dW pairs every pixel (a row of W) with every class (a column): "
+             "the pixels come first.", "np.outer(x, p - y) has shape (784, 10); np.outer(p - y, x) is its transpose.")
     if gW.shape == dW.shape and np.all(np.isfinite(gW)) and n > 1:
         first, last = model.gradients(X[0], y[0], W, b)[0], model.gradients(X[-1], y[-1], W, b)[0]
         for wrong, why, hint, more in [
@@ -95,20 +88,20 @@ def _gradient_pair(name, fn, X, y, W, b, call):
                 (last / n, "is the last example's gradient divided by n",
                  "add each example's gradient to a running sum (dW += ...) instead of replacing it.", None)]:
             if np.allclose(gW, wrong, rtol=1e-5, atol=1e-9):
-                _fail(name, f"{call}: dW {why}{'' if why.endswith('?') else '.'}", hint, more)
-    _compare(name, gW, dW, call=call + " (dW)",
-             hint="dW is the mean over the examples of x^T (p - y), with y one-hot.")
+                fail(name, f"{call}: dW {why}{'' if why.endswith('?') else '.'}", hint, more)
+    compare(name, gW, dW, call=call + " (dW)",
+            hint="dW is the mean over the examples of x^T (p - y), with y one-hot.")
     if gb.shape == db.shape and np.all(np.isfinite(gb)) and n > 1:
         for wrong, why in [(n * db, f"is {n} times too large: average over the examples, don't just add up"),
                            (-db, "has the wrong sign: each example contributes p - y"),
                            (p.mean(axis=0), "ignores the labels: subtract the one-hot y")]:
             if np.allclose(gb, wrong, rtol=1e-5, atol=1e-9):
-                _fail(name, f"{call}: db {why}.", "db is the mean over the examples of p - y.")
-    _compare(name, gb, db, call=call + " (db)", hint="db is the mean over the examples of p - y.")
+                fail(name, f"{call}: db {why}.", "db is the mean over the examples of p - y.")
+    compare(name, gb, db, call=call + " (db)", hint="db is the mean over the examples of p - y.")
 
 
 def _gradient_cases():
-    X, y, W, b = _gradient_inputs(5)
+    X, y, W, b = gradient_inputs(5)
     return [(X, y, W, b, "(X, y, W, b) with a batch X of shape (5, 784)"),
             (X[:1], y[:1], W, b, "(X, y, W, b) with a batch of one, X of shape (1, 784)")]
 
@@ -122,17 +115,17 @@ def check_gradients_loop(fn):
     loops = _python_loops(fn)
     if loops is not None:
         if not any(what.startswith(("a for", "a while", "a comprehension")) for what, _ in loops):
-            _fail(name, "your function gives the right numbers, but without a loop over the examples. "
-                        "This is the loop version; the next exercise is the one without a loop.",
-                  "go through the examples one at a time, with a for loop.",
-                  "for m in range(len(X)): add example m's gradients to running sums; divide by n at the end.")
+            fail(name, "your function gives the right numbers, but without a loop over the examples. "
+                       "This is the loop version; the next exercise is the one without a loop.",
+                 "go through the examples one at a time, with a for loop.",
+                 "for m in range(len(X)): add example m's gradients to running sums; divide by n at the end.")
         for what, line in loops:
             if "gradients()" in what:
-                _fail(name, f"your function has {what} (line {line} of it). Compute each example's "
-                            "gradient yourself, from its logits and softmax.",
-                      "for one example x (a row): p = softmax(x @ W + b); its dW is the outer product of "
-                      "x and p - y (y one-hot), its db is p - y.",
-                      "inside the loop: d = softmax(X[m] @ W + b); d[y[m]] -= 1; dW += np.outer(X[m], d); db += d.")
+                fail(name, f"your function has {what} (line {line} of it). Compute each example's "
+                           "gradient yourself, from its logits and softmax.",
+                     "for one example x (a row): p = softmax(x @ W + b); its dW is the outer product of "
+                     "x and p - y (y one-hot), its db is p - y.",
+                     "inside the loop: d = softmax(X[m] @ W + b); d[y[m]] -= 1; dW += np.outer(X[m], d); db += d.")
     return 2
 
 
@@ -145,17 +138,17 @@ def check_gradients_vectorised(fn):
     loops = _python_loops(fn)
     for what, line in loops or []:
         if "gradients()" in what:
-            _fail(name, f"your function has {what} (line {line} of it). Write the formula yourself.",
-                  "start from the logits of the whole batch, X @ W + b, one row per example.")
+            fail(name, f"your function has {what} (line {line} of it). Write the formula yourself.",
+                 "start from the logits of the whole batch, X @ W + b, one row per example.")
     if loops:
         what, line = loops[0]
-        _fail(name, f"your function gives the right numbers, but it has {what} (line {line} of it). "
-                    "The point of this version is to hand the whole batch to numpy at once.",
-              "your loop adds up n outer products, one per example. Stack the p - y of all the "
-              "examples as the rows of one (n, 10) matrix D, as X stacks the x; write entry (i, j) "
-              "of the sum and compare it with the definition of a matrix product.",
-              "P = softmax(X @ W + b); D = P - as_one_hot(y, 10); dW = X.T @ D / len(X); "
-              "db = D.mean(axis=0).")
+        fail(name, f"your function gives the right numbers, but it has {what} (line {line} of it). "
+                   "The point of this version is to hand the whole batch to numpy at once.",
+             "your loop adds up n outer products, one per example. Stack the p - y of all the "
+             "examples as the rows of one (n, 10) matrix D, as X stacks the x; write entry (i, j) "
+             "of the sum and compare it with the definition of a matrix product.",
+             "P = softmax(X @ W + b); D = P - as_one_hot(y, 10); dW = X.T @ D / len(X); "
+             "db = D.mean(axis=0).")
     return 2
 
 
@@ -236,7 +229,7 @@ def _replay(X, y, W, b, lr, batches, update_b=True):
 
 
 def _epoch_inputs(n):
-    rng = _rng()
+    rng = seeded_rng()
     X = rng.uniform(0, 1, size=(n, 784))
     W = rng.normal(0, 0.05, size=(784, 10))
     b = rng.normal(0, 0.5, size=10)
@@ -334,7 +327,7 @@ def _empty_batch_advice(n, bs):
                     "for start in range(0, len(X), batch_size): rows = order[start:start + batch_size]")
         if "examples but y has" in str(error) or "labels" in str(error):
             return ("a batch of images and its labels must be the same rows: X[rows] and y[rows].", None)
-        return _unpack_advice(error)
+        return unpack_advice(error)
     return explain
 
 
@@ -353,26 +346,26 @@ def check_minibatch_epoch(fn):
         call = (f"minibatch_epoch(X, y, W, b, lr=0.5, batch_size={bs}, rng) with {n} examples "
                 f"(batches of {sizes})")
         try:
-            got = _explained_call(name, fn, X, y, W, b, lr, bs, rng, call=call,
-                                  explain=_empty_batch_advice(n, bs))
+            got = run(name, fn, X, y, W, b, lr, bs, rng, call=call,
+                      explain=_empty_batch_advice(n, bs))
         except CheckFailed as failure:
             if "changed its input" in str(failure) and rng.shuffled:
-                _fail(name, f"{call}: your function shuffled an array it was given in place: rng.shuffle "
-                            "reorders the caller's own X or y.",
-                      "draw a random order of the indices instead, and index with it: X[order] is a new array.",
-                      "order = rng.permutation(len(X)), then rows = order[start:start + batch_size].")
+                fail(name, f"{call}: your function shuffled an array it was given in place: rng.shuffle "
+                           "reorders the caller's own X or y.",
+                     "draw a random order of the indices instead, and index with it: X[order] is a new array.",
+                     "order = rng.permutation(len(X)), then rows = order[start:start + batch_size].")
             raise
         if not (isinstance(got, (tuple, list)) and len(got) == 2):
-            _fail(name, f"{call} returned {type(got).__name__}; expected a pair (W, b).", "end with `return W, b`.")
-        gW = _as_array(name, got[0], call + " (W)")
-        gb = _as_array(name, got[1], call + " (b)")
+            fail(name, f"{call} returned {type(got).__name__}; expected a pair (W, b).", "end with `return W, b`.")
+        gW = as_array(name, got[0], call + " (W)")
+        gb = as_array(name, got[1], call + " (b)")
         if gW.shape != W.shape or gb.shape != b.shape:
-            _fail(name, f"{call} returned W of shape {gW.shape} and b of shape {gb.shape}; expected "
-                        f"{W.shape} and {b.shape}.", "return the updated W and b, in that order.")
+            fail(name, f"{call} returned W of shape {gW.shape} and b of shape {gb.shape}; expected "
+                       f"{W.shape} and {b.shape}.", "return the updated W and b, in that order.")
         if not (np.all(np.isfinite(gW)) and np.all(np.isfinite(gb))):
-            _fail(name, f"{call} returned W or b with nan or inf in it.",
-                  "did a batch come out empty? The mean of no examples is 0/0 = nan. Print the rows of "
-                  "each batch.", "for start in range(0, len(X), batch_size): rows = order[start:start + batch_size]")
+            fail(name, f"{call} returned W or b with nan or inf in it.",
+                 "did a batch come out empty? The mean of no examples is 0/0 = nan. Print the rows of "
+                 "each batch.", "for start in range(0, len(X), batch_size): rows = order[start:start + batch_size]")
         close = lambda a, e: np.allclose(a, e, rtol=1e-6, atol=1e-9)              # noqa: E731
         orders = [d for d in rng.draws
                   if d is not None and d.shape == (n,) and np.array_equal(np.sort(d), np.arange(n))]
@@ -381,20 +374,20 @@ def check_minibatch_epoch(fn):
             continue
         for eW, eb, why, hint, more in _epoch_mistakes(X, y, W, b, lr, bs, orders):
             if close(gW, eW) and close(gb, eb):
-                _fail(name, f"{call}: your epoch {why}{'' if why.endswith('?') else '.'}", hint, more)
+                fail(name, f"{call}: your epoch {why}{'' if why.endswith('?') else '.'}", hint, more)
         if len(rng.draws) > 1:
-            _fail(name, f"{call}: your function drew {len(rng.draws)} random orders or samples in one epoch.",
-                  "an epoch goes through every example exactly once: draw one random order at the start, "
-                  "and take the batches from it one after the other.",
-                  "order = rng.permutation(len(X)) before the loop; rows = order[start:start + batch_size] in it.")
+            fail(name, f"{call}: your function drew {len(rng.draws)} random orders or samples in one epoch.",
+                 "an epoch goes through every example exactly once: draw one random order at the start, "
+                 "and take the batches from it one after the other.",
+                 "order = rng.permutation(len(X)) before the loop; rows = order[start:start + batch_size] in it.")
         if not rng.draws:
-            _fail(name, f"{call}: your function did not draw its order from rng, the generator it is given.",
-                  "shuffle with rng (rng.permutation), not np.random: then runs repeat, and the check "
-                  "can replay your epoch.")
+            fail(name, f"{call}: your function did not draw its order from rng, the generator it is given.",
+                 "shuffle with rng (rng.permutation), not np.random: then runs repeat, and the check "
+                 "can replay your epoch.")
         expected = _replay(X, y, W, b, lr, _partitions(orders[0], bs)[0]) if orders else \
             _epoch_reference(X, y, W, b, lr, bs, np.random.default_rng(7))
         hint = ("for each batch: dW, db from the batch's images and labels at the current W and b; "
                 "then W = W - lr * dW and b = b - lr * db.")
-        _compare(name, gW, expected[0], call=call + " (W)", hint=hint)
-        _compare(name, gb, expected[1], call=call + " (b)", hint=hint)
+        compare(name, gW, expected[0], call=call + " (W)", hint=hint)
+        compare(name, gb, expected[1], call=call + " (b)", hint=hint)
     return 3

@@ -6,11 +6,15 @@ import inspect
 import numpy as np
 
 from .. import model
-from .framework import (
-    CheckFailed, _as_array, _call, _compare, _evaluate, _fail, _fmt, _rng, exercise)
+from .framework import CheckFailed, as_array, compare, exercise, fail, fmt, run, seeded_rng
 
 
 # --- notebook 08: choosing a recipe on validation; the confusion matrix ----------
+
+def _evaluate():
+    from .. import evaluate
+    return evaluate
+
 
 # The candidates check_choose_recipe trains, on 300 images of the bundled subset,
 # scored on 1000 others. Chosen so that each usual mistake picks a different one:
@@ -193,7 +197,7 @@ def check_choose_recipe(fn):
     sealer, got = _Sealer(fn), None
     try:
         with sealer:
-            got = _call(name, fn, grid, x_tr, y_tr, x_va, y_va, call=call, hint=score_hint, more=score_more)
+            got = run(name, fn, grid, x_tr, y_tr, x_va, y_va, call=call, hint=score_hint, more=score_more)
     except CheckFailed:
         if not sealer.touched:
             raise
@@ -202,93 +206,93 @@ def check_choose_recipe(fn):
     if sealer.touched:
         used, is_test = sealer.what(sealer.touched[0])
         if is_test:
-            _fail(name, f"your function used the test set ({used}). A choice made by looking at the test set "
-                        "makes the test accuracy an overestimate: it no longer measures images the choice "
-                        "never saw.",
-                  "use only the function's arguments: (x_train, y_train) to train, (x_val, y_val) to measure.",
-                  "measure each model with accuracy(x_val, y_val, result.W, result.b); the test set waits "
-                  "for the very end of the notebook.")
-        _fail(name, f"your function used {used} instead of only its arguments. It must decide from what "
-                    "it is given, so that it works on any data, and surely does not see the test set.",
-              "use only grid, x_train, y_train, x_val and y_val inside the function.")
+            fail(name, f"your function used the test set ({used}). A choice made by looking at the test set "
+                       "makes the test accuracy an overestimate: it no longer measures images the choice "
+                       "never saw.",
+                 "use only the function's arguments: (x_train, y_train) to train, (x_val, y_val) to measure.",
+                 "measure each model with accuracy(x_val, y_val, result.W, result.b); the test set waits "
+                 "for the very end of the notebook.")
+        fail(name, f"your function used {used} instead of only its arguments. It must decide from what "
+                   "it is given, so that it works on any data, and surely does not see the test set.",
+             "use only grid, x_train, y_train, x_val and y_val inside the function.")
     if grid != [dict(s) for s in _RECIPE_GRID]:
-        _fail(name, f"{call}: your function changed the grid it was given (now {grid!r:.200}).",
-              "read each settings dict without changing it: train(x_train, y_train, **settings).")
+        fail(name, f"{call}: your function changed the grid it was given (now {grid!r:.200}).",
+             "read each settings dict without changing it: train(x_train, y_train, **settings).")
 
     # What came back: (best, val_accs)
     if isinstance(got, dict):
-        _fail(name, f"{call} returned only the settings {got}; expected a pair (best, val_accs).",
-              "end with `return best, val_accs`: the winning settings and the list of all the scores.")
+        fail(name, f"{call} returned only the settings {got}; expected a pair (best, val_accs).",
+             "end with `return best, val_accs`: the winning settings and the list of all the scores.")
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        _fail(name, f"{call} returned {type(got).__name__} {got!r:.80}; expected a pair (best, val_accs).",
-              "end with `return best, val_accs`: the winning settings and the list of all the scores.")
+        fail(name, f"{call} returned {type(got).__name__} {got!r:.80}; expected a pair (best, val_accs).",
+             "end with `return best, val_accs`: the winning settings and the list of all the scores.")
     best, accs = got
     if isinstance(accs, dict) and not isinstance(best, dict):
-        _fail(name, f"{call} returned (val_accs, best); expected (best, val_accs), the settings first.",
-              "return best, val_accs")
+        fail(name, f"{call} returned (val_accs, best); expected (best, val_accs), the settings first.",
+             "return best, val_accs")
     if isinstance(best, (int, np.integer)) and not isinstance(best, bool):
-        _fail(name, f"{call} returned the number {best} as best; expected the settings dict itself.",
-              "return grid[i], the dict, rather than its position i.")
+        fail(name, f"{call} returned the number {best} as best; expected the settings dict itself.",
+             "return grid[i], the dict, rather than its position i.")
     if not isinstance(best, dict):
-        _fail(name, f"{call} returned {type(best).__name__} {best!r:.60} as best; expected one of the "
-                    "settings dicts of grid.", "return the dict from grid that scored best.")
-    accs = _as_array(name, accs, call + " (val_accs)")
+        fail(name, f"{call} returned {type(best).__name__} {best!r:.60} as best; expected one of the "
+                   "settings dicts of grid.", "return the dict from grid that scored best.")
+    accs = as_array(name, accs, call + " (val_accs)")
     if accs.shape != (len(grid),):
-        _fail(name, f"{call} returned val_accs of shape {accs.shape}; expected one accuracy per candidate, "
-                    f"shape ({len(grid)},).",
-              "append one validation accuracy to the list for every settings dict in grid.")
+        fail(name, f"{call} returned val_accs of shape {accs.shape}; expected one accuracy per candidate, "
+                   f"shape ({len(grid)},).",
+             "append one validation accuracy to the list for every settings dict in grid.")
 
     # The scores: each candidate's accuracy on the validation images
     tol = 0.5 / len(y_va)                # half an image: the same predictions, counted another way
     if not np.allclose(accs, val_accs, rtol=0, atol=tol):
-        shown = f"\n  expected {_fmt(val_accs)}\n  got      {_fmt(accs)}"
+        shown = f"\n  expected {fmt(val_accs)}\n  got      {fmt(accs)}"
         if np.allclose(accs, train_accs, rtol=0, atol=0.5 / len(y_tr)):
-            _fail(name, f"{call}: your scores are the accuracies on the training images.{shown}\n"
-                        "A model can fit its training images ever better while getting worse on new ones; "
-                        "only images it never trained on show how well it generalises.",
-                  "measure each model on (x_val, y_val), not on (x_train, y_train).")
+            fail(name, f"{call}: your scores are the accuracies on the training images.{shown}\n"
+                       "A model can fit its training images ever better while getting worse on new ones; "
+                       "only images it never trained on show how well it generalises.",
+                 "measure each model on (x_val, y_val), not on (x_train, y_train).")
         if np.allclose(accs, 100 * val_accs, rtol=0, atol=100 * tol):
-            _fail(name, f"{call}: your scores are percentages.{shown}",
-                  "keep accuracies as fractions between 0 and 1, as accuracy() returns them.")
+            fail(name, f"{call}: your scores are percentages.{shown}",
+                 "keep accuracies as fractions between 0 and 1, as accuracy() returns them.")
         if np.ptp(accs) == 0:
-            _fail(name, f"{call}: every candidate got the same score, {_fmt(accs[0])}.{shown}",
-                  "train a new model inside the loop, with that candidate's settings, and measure that model.",
-                  score_more)
-        _fail(name, f"{call}: your validation accuracies are not those of the candidates.{shown}",
-              "train with all the settings of each candidate (lr, epochs, batch_size, weight_decay, ...) and "
-              "nothing else: train(x_train, y_train, **settings); then measure on (x_val, y_val).",
-              score_more)
+            fail(name, f"{call}: every candidate got the same score, {fmt(accs[0])}.{shown}",
+                 "train a new model inside the loop, with that candidate's settings, and measure that model.",
+                 score_more)
+        fail(name, f"{call}: your validation accuracies are not those of the candidates.{shown}",
+             "train with all the settings of each candidate (lr, epochs, batch_size, weight_decay, ...) and "
+             "nothing else: train(x_train, y_train, **settings); then measure on (x_val, y_val).",
+             score_more)
 
     # The choice: the candidate with the highest validation accuracy
     if best not in grid:
-        _fail(name, f"{call} returned best = {best}, which is not one of the candidates of grid.",
-              "return the settings dict from grid itself.")
+        fail(name, f"{call} returned best = {best}, which is not one of the candidates of grid.",
+             "return the settings dict from grid itself.")
     i = grid.index(best)
     j = int(np.argmax(val_accs))
     if val_accs[i] < val_accs[j]:
-        why = (f"your choice, candidate {i} ({best}), scores {_fmt(val_accs[i])} on validation, "
-               f"but candidate {j} ({grid[j]}) scores {_fmt(val_accs[j])}")
+        why = (f"your choice, candidate {i} ({best}), scores {fmt(val_accs[i])} on validation, "
+               f"but candidate {j} ({grid[j]}) scores {fmt(val_accs[j])}")
         if i == int(np.argmax(train_accs)):
-            _fail(name, f"{call}: {why}. You picked the best on the training images "
-                        f"({train_accs[i]:.1%} of them right): it fits them best by memorising them, not by "
-                        "generalising.",
-                  "pick by the validation accuracies you computed, not by training accuracy.",
-                  "best = grid[int(np.argmax(val_accs))], with val_accs measured on (x_val, y_val).")
+            fail(name, f"{call}: {why}. You picked the best on the training images "
+                       f"({train_accs[i]:.1%} of them right): it fits them best by memorising them, not by "
+                       "generalising.",
+                 "pick by the validation accuracies you computed, not by training accuracy.",
+                 "best = grid[int(np.argmax(val_accs))], with val_accs measured on (x_val, y_val).")
         if i == len(grid) - 1:
-            _fail(name, f"{call}: {why}. You returned the last candidate tried.",
-                  "keep the best so far: update best only when a candidate beats it (check the "
-                  "indentation of the line that sets best).",
-                  "best = grid[int(np.argmax(val_accs))] after the loop does it in one line.")
+            fail(name, f"{call}: {why}. You returned the last candidate tried.",
+                 "keep the best so far: update best only when a candidate beats it (check the "
+                 "indentation of the line that sets best).",
+                 "best = grid[int(np.argmax(val_accs))] after the loop does it in one line.")
         if i == int(np.argmin(val_accs)):
-            _fail(name, f"{call}: {why}. You returned the worst candidate.",
-                  "higher accuracy is better: take the largest, not the smallest.",
-                  "best = grid[int(np.argmax(val_accs))]: argmax, not argmin.")
+            fail(name, f"{call}: {why}. You returned the worst candidate.",
+                 "higher accuracy is better: take the largest, not the smallest.",
+                 "best = grid[int(np.argmax(val_accs))]: argmax, not argmin.")
         if i == 0:
-            _fail(name, f"{call}: {why}. You returned the first candidate.",
-                  "compare each candidate's score with the best so far, and keep the better one.",
-                  "best = grid[int(np.argmax(val_accs))] after the loop.")
-        _fail(name, f"{call}: {why}.", "return the candidate with the highest validation accuracy.",
-              "best = grid[int(np.argmax(val_accs))]")
+            fail(name, f"{call}: {why}. You returned the first candidate.",
+                 "compare each candidate's score with the best so far, and keep the better one.",
+                 "best = grid[int(np.argmax(val_accs))] after the loop.")
+        fail(name, f"{call}: {why}.", "return the candidate with the highest validation accuracy.",
+             "best = grid[int(np.argmax(val_accs))]")
     return 3
 
 
@@ -296,71 +300,71 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
     """Fail with what is wrong if ``got`` is not the confusion matrix ``expected`` (10 x 10 ints)."""
     from ..evaluate import confusion_matrix
 
-    got = _as_array(name, got, call)
+    got = as_array(name, got, call)
     if got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape != (10, 10):
         top = int(max(y_true.max(), y_pred.max()))
-        _fail(name, f"{call} returned shape {got.shape}, expected (10, 10). The size must not come from "
-                    f"the labels you are given (the largest here is {top}).",
-              "make the matrix 10 x 10 always, even when some digits never occur in y_true or y_pred.",
-              "C = np.zeros((10, 10), dtype=int)")
+        fail(name, f"{call} returned shape {got.shape}, expected (10, 10). The size must not come from "
+                   f"the labels you are given (the largest here is {top}).",
+             "make the matrix 10 x 10 always, even when some digits never occur in y_true or y_pred.",
+             "C = np.zeros((10, 10), dtype=int)")
     if got.shape != (10, 10):
-        _fail(name, f"{call} returned shape {got.shape}, expected (10, 10): one row per true class, one "
-                    "column per predicted class.", hint, more)
+        fail(name, f"{call} returned shape {got.shape}, expected (10, 10): one row per true class, one "
+                   "column per predicted class.", hint, more)
     if got.dtype.kind == "b":
-        _fail(name, f"{call} returned True/False values (dtype bool), not counts.",
-              "count: add 1 to the cell for every image, in a matrix of integers.", more)
+        fail(name, f"{call} returned True/False values (dtype bool), not counts.",
+             "count: add 1 to the cell for every image, in a matrix of integers.", more)
     if got.dtype.kind == "f":
         rows = expected.sum(axis=1, keepdims=True)
         if np.allclose(got, expected):
-            _fail(name, f"{call}: the counts are right, but they are floating-point numbers (dtype "
-                        f"{got.dtype}). Counts are whole numbers, and the matrix should say so.",
-                  "make the matrix with an integer dtype (or convert it at the end).",
-                  "np.zeros((10, 10), dtype=int); or return C.astype(int)")
+            fail(name, f"{call}: the counts are right, but they are floating-point numbers (dtype "
+                       f"{got.dtype}). Counts are whole numbers, and the matrix should say so.",
+                 "make the matrix with an integer dtype (or convert it at the end).",
+                 "np.zeros((10, 10), dtype=int); or return C.astype(int)")
         if np.allclose(got, expected / np.maximum(rows, 1)):
-            _fail(name, f"{call} divided each row by its total: those are fractions per true class (the "
-                        "per-class accuracy comes later from them). The matrix holds the counts.",
-                  "return the counts themselves, without dividing.")
+            fail(name, f"{call} divided each row by its total: those are fractions per true class (the "
+                       "per-class accuracy comes later from them). The matrix holds the counts.",
+                 "return the counts themselves, without dividing.")
         if np.allclose(got, expected / expected.sum()):
-            _fail(name, f"{call} divided the counts by the number of images. The matrix holds the counts.",
-                  "return the counts themselves, without dividing.")
+            fail(name, f"{call} divided the counts by the number of images. The matrix holds the counts.",
+                 "return the counts themselves, without dividing.")
     if got.dtype.kind in "iu" and np.iinfo(got.dtype).max < expected.max():
         i, j = np.unravel_index(int(np.argmax(expected)), expected.shape)
-        _fail(name, f"{call}: your matrix has dtype {got.dtype}, which only holds numbers up to "
-                    f"{np.iinfo(got.dtype).max}: C[{i}, {j}] should be {expected[i, j]}, but the count "
-                    f"wrapped round to {got[i, j]}.",
-              "make the matrix with a wider integer dtype: the test set alone has 1135 ones, the "
-              "training set 6742.",
-              "C = np.zeros((10, 10), dtype=int) (64-bit integers)")
+        fail(name, f"{call}: your matrix has dtype {got.dtype}, which only holds numbers up to "
+                   f"{np.iinfo(got.dtype).max}: C[{i}, {j}] should be {expected[i, j]}, but the count "
+                   f"wrapped round to {got[i, j]}.",
+             "make the matrix with a wider integer dtype: the test set alone has 1135 ones, the "
+             "training set 6742.",
+             "C = np.zeros((10, 10), dtype=int) (64-bit integers)")
     symmetric = np.array_equal(expected, expected.T)
     if not symmetric and np.array_equal(got, expected.T):
-        _fail(name, f"{call} has rows and columns swapped: C[i, j] should count images of true class i "
-                    "predicted as j.", "the row is the true class, the column the prediction.",
-              "C[t, p] += 1 with t from y_true and p from y_pred.")
+        fail(name, f"{call} has rows and columns swapped: C[i, j] should count images of true class i "
+                   "predicted as j.", "the row is the true class, the column the prediction.",
+             "C[t, p] += 1 with t from y_true and p from y_pred.")
     if expected.max() > 1 and np.array_equal(got, (expected > 0).astype(got.dtype)):
-        _fail(name, f"{call} counted each pair (true, predicted) at most once: a cell that should hold "
-                    f"{expected.max()} holds 1.",
-              "with fancy indexing, C[y_true, y_pred] += 1 adds only once per repeated pair; "
-              "count one image at a time instead.",
-              "a loop: for t, p in zip(y_true, y_pred): C[t, p] += 1; or np.add.at(C, (y_true, y_pred), 1).")
+        fail(name, f"{call} counted each pair (true, predicted) at most once: a cell that should hold "
+                   f"{expected.max()} holds 1.",
+             "with fancy indexing, C[y_true, y_pred] += 1 adds only once per repeated pair; "
+             "count one image at a time instead.",
+             "a loop: for t, p in zip(y_true, y_pred): C[t, p] += 1; or np.add.at(C, (y_true, y_pred), 1).")
     diagonal = np.diag(np.diag(expected))
     if got.sum() > 0 and np.array_equal(got, diagonal) and not np.array_equal(expected, diagonal):
-        _fail(name, f"{call} counted only the images predicted correctly (the diagonal).",
-              "every image counts, right or wrong: add 1 to C[t, p] whatever t and p are.")
+        fail(name, f"{call} counted only the images predicted correctly (the diagonal).",
+             "every image counts, right or wrong: add 1 to C[t, p] whatever t and p are.")
     if np.array_equal(got, expected - diagonal) and diagonal.any():
-        _fail(name, f"{call} counted only the mistakes: the diagonal, the images predicted correctly, is 0.",
-              "every image counts, right or wrong: add 1 to C[t, p] whatever t and p are.")
+        fail(name, f"{call} counted only the mistakes: the diagonal, the images predicted correctly, is 0.",
+             "every image counts, right or wrong: add 1 to C[t, p] whatever t and p are.")
     if got.sum() == expected.sum() - 1:
-        _fail(name, f"{call}: the counts add up to {got.sum()}, one short of the {expected.sum()} images: "
-                    "one image was left out.",
-              "loop over every pair: zip(y_true, y_pred), or range(len(y_true)), which stops at the last "
-              "index by itself.")
+        fail(name, f"{call}: the counts add up to {got.sum()}, one short of the {expected.sum()} images: "
+                   "one image was left out.",
+             "loop over every pair: zip(y_true, y_pred), or range(len(y_true)), which stops at the last "
+             "index by itself.")
     for a, b, what in ((y_true, y_true, "y_true with itself"), (y_pred, y_pred, "y_pred with itself")):
         if not np.array_equal(expected, confusion_matrix(a, b)) and np.array_equal(got, confusion_matrix(a, b)):
-            _fail(name, f"{call} paired {what}.", "each image gives one pair (y_true[k], y_pred[k]).")
+            fail(name, f"{call} paired {what}.", "each image gives one pair (y_true[k], y_pred[k]).")
     if got.sum() == expected.sum():
         hint = ("every image is counted, but some in the wrong cell: row t and column p for an image of true "
                 "class t predicted as p (with np.histogram2d, one bin per class: bins=np.arange(11)).")
-    _compare(name, got, expected, call=call, hint=hint, more=more, floating=False)
+    compare(name, got, expected, call=call, hint=hint, more=more, floating=False)
 
 
 @exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix)
@@ -372,7 +376,7 @@ def check_confusion_matrix(fn):
     hint = ("start from a 10 x 10 matrix of integer zeros, then add 1 to the cell [true class, predicted "
             "class] of every image, one image at a time.")
     more = "C = np.zeros((10, 10), dtype=int); then for t, p in zip(y_true, y_pred): C[t, p] += 1"
-    rng = _rng()
+    rng = seeded_rng()
     many = np.concatenate([np.full(300, 3), rng.integers(0, 10, 100)])     # a count above 255
     many_pred = np.concatenate([np.full(300, 3), rng.integers(0, 10, 100)])
     no_nine = rng.integers(0, 9, 50)                                     # 9 only among the predictions
@@ -387,8 +391,8 @@ def check_confusion_matrix(fn):
     ]
     for text, y_true, y_pred in cases:
         call = f"confusion_matrix(y_true, y_pred) with {text}"
-        got = _call(name, fn, y_true, y_pred, call=call,
-                    hint="an IndexError here means the matrix is too small: make it 10 x 10 whatever "
-                         "labels occur. Otherwise: " + hint, more=more)
+        got = run(name, fn, y_true, y_pred, call=call,
+                  hint="an IndexError here means the matrix is too small: make it 10 x 10 whatever "
+                       "labels occur. Otherwise: " + hint, more=more)
         _confusion_verdict(name, got, confusion_matrix(y_true, y_pred), y_true, y_pred, call, hint, more)
     return len(cases)

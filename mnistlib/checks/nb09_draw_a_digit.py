@@ -2,10 +2,15 @@
 
 import numpy as np
 
-from .framework import _as_array, _compare, _draw, _explained_call, _fail, _rng, exercise
+from .framework import as_array, compare, exercise, fail, run, seeded_rng
 
 
 # --- notebook 09: centring a drawn digit by its centre of mass -------------------
+
+def _draw():
+    from .. import draw
+    return draw
+
 
 def _mass_patches():
     """Three lopsided (h, w) patches, none pushed out of a 28x28 frame by its shift.
@@ -15,7 +20,7 @@ def _mass_patches():
     The second one's shift, 14 - (row of the centre of mass) = 5.84, must be
     rounded up: cutting it off with int() shows there.
     """
-    rng = _rng()
+    rng = seeded_rng()
     a = rng.random((20, 12)) * 0.5
     a[2:9, 1:6] = 1.0                    # heavy top-left
     b = rng.random((9, 20)) * 0.3
@@ -109,32 +114,32 @@ def check_center_by_mass(fn):
         h, w = patch.shape
         call = f"center_by_mass(patch) with a lopsided ({h}, {w}) patch"
         expected = center_by_mass(patch)
-        got = _as_array(name, _explained_call(name, fn, patch, call=call, explain=_slice_advice(patch)), call)
+        got = as_array(name, run(name, fn, patch, call=call, explain=_slice_advice(patch)), call)
         if got.shape != (28, 28):
-            _fail(name, f"{call} returned shape {got.shape}, expected (28, 28).",
-                  "start from an empty 28 x 28 frame and paste the patch into it.",
-                  "frame = np.zeros((28, 28)); frame[top:top + h, left:left + w] = patch")
+            fail(name, f"{call} returned shape {got.shape}, expected (28, 28).",
+                 "start from an empty 28 x 28 frame and paste the patch into it.",
+                 "frame = np.zeros((28, 28)); frame[top:top + h, left:left + w] = patch")
         if np.allclose(got, expected, atol=1e-6):
             continue
         for frame, why, hint, more in _centring_mistakes(patch):
             if np.allclose(got, frame, atol=1e-6):
-                _fail(name, f"{call}: your function {why}.", hint, more)
+                fail(name, f"{call}: your function {why}.", hint, more)
         if got.dtype.kind in "biu":
-            _fail(name, f"{call} returned a frame of integers (dtype {got.dtype}): the grey pixels "
-                        "of the patch were rounded away.",
-                  "make the frame hold floats.", "frame = np.zeros((28, 28), dtype=np.float32)")
+            fail(name, f"{call} returned a frame of integers (dtype {got.dtype}): the grey pixels "
+                       "of the patch were rounded away.",
+                 "make the frame hold floats.", "frame = np.zeros((28, 28), dtype=np.float32)")
         if not np.isclose(got.sum(), patch.sum(), rtol=1e-5):
-            _fail(name, f"{call}: the frame holds {got.sum():.3f} ink but the patch {patch.sum():.3f}.",
-                  "paste the whole patch, unchanged: don't scale it or cut part of it off.",
-                  "frame[top:top + h, left:left + w] = patch, with h, w = patch.shape.")
+            fail(name, f"{call}: the frame holds {got.sum():.3f} ink but the patch {patch.sum():.3f}.",
+                 "paste the whole patch, unchanged: don't scale it or cut part of it off.",
+                 "frame[top:top + h, left:left + w] = patch, with h, w = patch.shape.")
         if got.sum() > 0:
             gy, gx = center_of_mass(got)
             cy, cx = center_of_mass(patch)
-            _fail(name, f"{call}: the centre of mass ends at ({gy:.2f}, {gx:.2f}); expected (14, 14) "
-                  "within half a pixel.",
-                  f"the patch's own centre of mass is at row {cy:.2f}, column {cx:.2f}: how far must "
-                  "it move to reach (14, 14)?",
-                  "top = int(round(14 - r_bar)), left = int(round(14 - c_bar)), then "
-                  "frame[top:top + h, left:left + w] = patch.")
-        _compare(name, got, expected, call=call)
+            fail(name, f"{call}: the centre of mass ends at ({gy:.2f}, {gx:.2f}); expected (14, 14) "
+                 "within half a pixel.",
+                 f"the patch's own centre of mass is at row {cy:.2f}, column {cx:.2f}: how far must "
+                 "it move to reach (14, 14)?",
+                 "top = int(round(14 - r_bar)), left = int(round(14 - c_bar)), then "
+                 "frame[top:top + h, left:left + w] = patch.")
+        compare(name, got, expected, call=call)
     return 3

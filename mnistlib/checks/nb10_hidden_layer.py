@@ -5,7 +5,7 @@ import inspect
 import numpy as np
 
 from .. import model
-from .framework import _as_array, _call, _compare, _fail, _rng, _same, exercise
+from .framework import as_array, compare, exercise, fail, identical, run, seeded_rng
 
 
 # --- notebook 10: backpropagation through a hidden layer; a scaled random start -------
@@ -22,7 +22,7 @@ def _mlp_inputs(n=5, H=6):
     others, no z is near 0 (the ReLU's corner), and the sign of dL/dh differs from the sign
     of z often enough that a mask taken from the wrong one shows (tests check all three).
     """
-    rng = _rng()
+    rng = seeded_rng()
     X = rng.uniform(0, 1, size=(n, 784))
     W1 = rng.normal(0, 0.1, size=(784, H))
     W1 -= W1.mean(axis=0)              # z then varies around b1 from example to example
@@ -128,19 +128,19 @@ _SHAPE_ADVICE = {
 def _mlp_gradient_dict(name, got, params, call):
     """got must be a dict with params' keys, holding arrays shaped like params."""
     if isinstance(got, (tuple, list)) and len(got) == 4:
-        _fail(name, f"{call} returned a {type(got).__name__} of four; expected a dict with the keys of params.",
-              'return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}.')
+        fail(name, f"{call} returned a {type(got).__name__} of four; expected a dict with the keys of params.",
+             'return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}.')
     if not isinstance(got, dict):
-        _fail(name, f"{call} returned {type(got).__name__}; expected a dict with the keys of params.",
-              'return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}.')
+        fail(name, f"{call} returned {type(got).__name__}; expected a dict with the keys of params.",
+             'return {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}.')
     missing, extra = sorted(set(params) - set(got)), sorted(set(got) - set(params))
     if missing or extra:
-        _fail(name, f"{call} returned a dict with the keys {sorted(got)}; expected {sorted(params)}"
-                    f"{' (missing: ' + ', '.join(missing) + ')' if missing else ''}.",
-              "one gradient per parameter, under the parameter's name: grads[k] has the shape of params[k].")
+        fail(name, f"{call} returned a dict with the keys {sorted(got)}; expected {sorted(params)}"
+                   f"{' (missing: ' + ', '.join(missing) + ')' if missing else ''}.",
+             "one gradient per parameter, under the parameter's name: grads[k] has the shape of params[k].")
     arrays = {}
     for k in ("W2", "b2", "W1", "b1"):
-        g = _as_array(name, got[k], f"{call}, gradient of {k},")
+        g = as_array(name, got[k], f"{call}, gradient of {k},")
         want = params[k].shape
         if g.shape != want:
             advice = _SHAPE_ADVICE.get(k, {})
@@ -148,8 +148,8 @@ def _mlp_gradient_dict(name, got, params, call):
             if hint is None and k.startswith("b"):
                 hint = (f"{k} has one number per {'hidden unit' if k == 'b1' else 'class'}: sum the "
                         "gradient over the examples, axis=0.")
-            _fail(name, f"{call}: the gradient of {k} has shape {g.shape}; expected {want}, the shape of {k}.",
-                  hint, more)
+            fail(name, f"{call}: the gradient of {k} has shape {g.shape}; expected {want}, the shape of {k}.",
+                 hint, more)
         arrays[k] = g
     return arrays
 
@@ -161,19 +161,19 @@ def check_mlp_gradients(fn):
     name = "mlp_gradients"
     for called, line in _called_names(fn) or []:
         if called in _NOT_BACKPROP:
-            _fail(name, f"your function calls {_NOT_BACKPROP[called]} (line {line} of it). Write the "
-                        "backward pass yourself, from the forward pass above it.",
-                  "start from dL/dl = (P - Y) / n, as in notebook 05, and go back one link at a time.")
+            fail(name, f"your function calls {_NOT_BACKPROP[called]} (line {line} of it). Write the "
+                       "backward pass yourself, from the forward pass above it.",
+                 "start from dL/dl = (P - Y) / n, as in notebook 05, and go back one link at a time.")
     for n, H in [(5, 6), (1, 3)]:
         params, X, y = _mlp_inputs(n, H)
         call = f"mlp_gradients(params, X, y) with X ({n}, 784) and H = {H} hidden units"
         kept = {k: v.copy() for k, v in params.items()}
-        got = _call(name, fn, params, X, y, call=call)
-        changed = [k for k in params if not _same(params[k], kept[k])]
+        got = run(name, fn, params, X, y, call=call)
+        changed = [k for k in params if not identical(params[k], kept[k])]
         if changed:
-            _fail(name, f"your function changed params[{changed[0]!r}]{' and more' if len(changed) > 1 else ''} "
-                        f"on {call}. The caller's parameters must come out as they went in.",
-                  "compute new arrays (dW2 = h.T @ dl) instead of changing the parameters in place.")
+            fail(name, f"your function changed params[{changed[0]!r}]{' and more' if len(changed) > 1 else ''} "
+                       f"on {call}. The caller's parameters must come out as they went in.",
+                 "compute new arrays (dW2 = h.T @ dl) instead of changing the parameters in place.")
         got = _mlp_gradient_dict(name, got, params, call)
         expected = _mlp().loss_and_grads(params, X, y)[1]
         mistakes = _mlp_mistakes(params, X, y)
@@ -186,13 +186,13 @@ def check_mlp_gradients(fn):
             so_far = f" ({', '.join('d' + j for j in ok)} {'is' if len(ok) == 1 else 'are'} right)" if ok else ""
             for grads, why, hint, more in mistakes:
                 if k in grads and close(got[k], grads[k]):
-                    _fail(name, f"{call}: d{k} {why}{so_far}.", hint, more)
+                    fail(name, f"{call}: d{k} {why}{so_far}.", hint, more)
             hint = {"W2": "dW2 = h^T dl, with dl = dL/dl = (P - Y) / n: notebook 05's formula, with h as the input.",
                     "b2": "db2 is the sum of dl over the examples.",
                     "W1": "the gradient reaches the first layer through h: dL/dh = dl W2^T, then the ReLU, "
                           "then notebook 05's formula with X as the input.",
                     "b1": "db1 is the sum of dL/dz over the examples."}[k]
-            _compare(name, got[k], expected[k], call=f"{call}, gradient of {k},", hint=hint, rtol=1e-4, atol=1e-7)
+            compare(name, got[k], expected[k], call=f"{call}, gradient of {k},", hint=hint, rtol=1e-4, atol=1e-7)
     return 2
 
 
@@ -239,49 +239,49 @@ def check_he_init(fn):
     name = "he_init"
     for fan_in, fan_out in [(784, 256), (100, 300)]:
         call = f"he_init(fan_in={fan_in}, fan_out={fan_out}, rng)"
-        W = _as_array(name, _call(name, fn, fan_in, fan_out, np.random.default_rng(0), call=call), call)
+        W = as_array(name, run(name, fn, fan_in, fan_out, np.random.default_rng(0), call=call), call)
         if W.shape != (fan_in, fan_out):
-            _fail(name, f"{call} returned shape {W.shape}; expected ({fan_in}, {fan_out}).",
-                  "W has one row per input and one column per unit: shape (fan_in, fan_out)."
-                  if W.shape == (fan_out, fan_in) else "draw an array of shape (fan_in, fan_out).")
+            fail(name, f"{call} returned shape {W.shape}; expected ({fan_in}, {fan_out}).",
+                 "W has one row per input and one column per unit: shape (fan_in, fan_out)."
+                 if W.shape == (fan_out, fan_in) else "draw an array of shape (fan_in, fan_out).")
         if W.dtype.kind != "f":
-            _fail(name, f"{call} returned {W.dtype} numbers; expected floats.",
-                  "draw the weights with rng.normal or rng.standard_normal.")
+            fail(name, f"{call} returned {W.dtype} numbers; expected floats.",
+                 "draw the weights with rng.normal or rng.standard_normal.")
         if not np.all(np.isfinite(W)):
-            _fail(name, f"{call} returned nan or inf.", "a weight is a finite random number.")
+            fail(name, f"{call} returned nan or inf.", "a weight is a finite random number.")
         W = W.astype(np.float64)
         if np.all(W == W.flat[0]):
-            _fail(name, f"{call} returned {'zeros' if W.flat[0] == 0 else f'the same number, {W.flat[0]:.3g}'} "
-                        "everywhere. Then every hidden unit computes the same thing and gets the same "
-                        "gradient, for ever: the symmetry of the section above.",
-                  "draw every weight at random from rng.")
+            fail(name, f"{call} returned {'zeros' if W.flat[0] == 0 else f'the same number, {W.flat[0]:.3g}'} "
+                       "everywhere. Then every hidden unit computes the same thing and gets the same "
+                       "gradient, for ever: the symmetry of the section above.",
+                 "draw every weight at random from rng.")
         s = np.sqrt(2 / fan_in)
         mean, std = W.mean(), W.std()
         if abs(mean) > 0.05 * s + 5 * s / np.sqrt(W.size):
-            _fail(name, f"{call}: the weights' mean is {mean:.3g}, not 0"
-                        f"{' (all of them are positive)' if W.min() >= 0 else ''}.",
-                  "as many weights must be negative as positive: draw from a distribution centred on 0. "
-                  "rng.random() and rng.uniform(0, a) give only positive numbers.",
-                  "rng.normal(0, std, size=(fan_in, fan_out)), or std * rng.standard_normal((fan_in, fan_out)).")
+            fail(name, f"{call}: the weights' mean is {mean:.3g}, not 0"
+                       f"{' (all of them are positive)' if W.min() >= 0 else ''}.",
+                 "as many weights must be negative as positive: draw from a distribution centred on 0. "
+                 "rng.random() and rng.uniform(0, a) give only positive numbers.",
+                 "rng.normal(0, std, size=(fan_in, fan_out)), or std * rng.standard_normal((fan_in, fan_out)).")
         if abs(std / s - 1) > 0.03:
             for wrong, why, hint, more in _init_mistakes(fan_in, fan_out):
                 if abs(std / wrong - 1) <= 0.03:
-                    _fail(name, f"{call}: the weights' standard deviation is {std:.4g}; it {why}.", hint, more)
-            _fail(name, f"{call}: the weights' standard deviation is {std:.4g}, {std / s:.3g} times what "
-                        "keeps E[z^2] the same from layer to layer.",
-                  "solve fan_in * Var(w) * 1/2 = 1 for Var(w); the standard deviation is its square root.",
-                  "np.sqrt(2 / fan_in) * rng.standard_normal((fan_in, fan_out))")
+                    fail(name, f"{call}: the weights' standard deviation is {std:.4g}; it {why}.", hint, more)
+            fail(name, f"{call}: the weights' standard deviation is {std:.4g}, {std / s:.3g} times what "
+                       "keeps E[z^2] the same from layer to layer.",
+                 "solve fan_in * Var(w) * 1/2 = 1 for Var(w); the standard deviation is its square root.",
+                 "np.sqrt(2 / fan_in) * rng.standard_normal((fan_in, fan_out))")
     # The weights must come from the generator given, so that a seed repeats a run.
     call = "he_init(50, 40, rng)"
-    a = _as_array(name, _call(name, fn, 50, 40, np.random.default_rng(7), call=call), call)
-    b = _as_array(name, _call(name, fn, 50, 40, np.random.default_rng(7), call=call), call)
-    c = _as_array(name, _call(name, fn, 50, 40, np.random.default_rng(8), call=call), call)
+    a = as_array(name, run(name, fn, 50, 40, np.random.default_rng(7), call=call), call)
+    b = as_array(name, run(name, fn, 50, 40, np.random.default_rng(7), call=call), call)
+    c = as_array(name, run(name, fn, 50, 40, np.random.default_rng(8), call=call), call)
     if not np.array_equal(a, b):
-        _fail(name, "two calls with generators of the same seed gave different weights: your function does "
-                    "not draw from the rng it is given.",
-              "draw with rng.normal(...) or rng.standard_normal(...), not np.random.")
+        fail(name, "two calls with generators of the same seed gave different weights: your function does "
+                   "not draw from the rng it is given.",
+             "draw with rng.normal(...) or rng.standard_normal(...), not np.random.")
     if np.array_equal(a, c):
-        _fail(name, "generators with different seeds gave the same weights: your function does not draw "
-                    "from the rng it is given.",
-              "draw with rng.normal(...) or rng.standard_normal(...), the rng passed in; don't make a new one.")
+        fail(name, "generators with different seeds gave the same weights: your function does not draw "
+                   "from the rng it is given.",
+             "draw with rng.normal(...) or rng.standard_normal(...), the rng passed in; don't make a new one.")
     return 3

@@ -4,7 +4,7 @@ import inspect
 
 import numpy as np
 
-from .framework import _as_array, _compare, _explained_call, _fail, _rng, exercise
+from .framework import as_array, compare, exercise, fail, run, seeded_rng
 
 
 # --- notebook 11: the convolution layer as loops; the gradient of its kernels ----------
@@ -48,13 +48,13 @@ _CONV_SHORTCUTS = {"conv2d_forward", "conv2d_forward_loops", "conv2d_backward", 
 def _no_shortcut(name, fn, what):
     used = sorted((_called(fn) or set()) & _CONV_SHORTCUTS)
     if used:
-        _fail(name, f"your function calls {used[0]}(), which does the whole job. Here you write {what} yourself.",
-              "loop over the positions of the window and take each dot product yourself; the cells "
-              "further down compare your version with mnistlib's.")
+        fail(name, f"your function calls {used[0]}(), which does the whole job. Here you write {what} yourself.",
+             "loop over the positions of the window and take each dot product yourself; the cells "
+             "further down compare your version with mnistlib's.")
 
 
 def _conv_advice(partner="the kernel it is multiplied with", same_as="K[f]"):
-    """explain(error) for _explained_call: the exceptions loops over windows run into."""
+    """explain(error) for run: the exceptions loops over windows run into."""
     def explain(error):
         text = str(error)
         if "broadcast" in text:
@@ -80,7 +80,7 @@ def _conv_cases():
     a square kernel. Images and kernels are not square in the first two, so that a swap of
     rows and columns shows, and there are more filters than images, so that a swap of
     those axes shows."""
-    rng = _rng()
+    rng = seeded_rng()
     one = (rng.integers(0, 5, (1, 1, 5, 6)).astype(np.float64),
            np.array([[[[1.0, 0.0], [2.0, -1.0], [0.0, 3.0]]]]), np.array([0.5]))
     batch = (rng.standard_normal((2, 3, 6, 5)), rng.standard_normal((4, 3, 2, 3)), rng.standard_normal(4))
@@ -147,7 +147,7 @@ def check_conv_forward_loops(fn):
         F, _, kh, kw = K.shape
         oh, ow = h - kh + 1, w - kw + 1
         expected = _conv_forward_reference(x, K, b)
-        got = _as_array(name, _explained_call(name, fn, x, K, b, call=call, explain=_conv_advice()), call)
+        got = as_array(name, run(name, fn, x, K, b, call=call, explain=_conv_advice()), call)
         size = ("a kernel of width kw fits into a row of width w at the positions 0, 1, ..., w - kw: "
                 "that is w - kw + 1 positions (try it with w = 5 and kw = 3).")
         shape_mistakes = {
@@ -165,28 +165,28 @@ def check_conv_forward_loops(fn):
                              "the output has one channel per kernel: F = K.shape[0].", None)}
         if got.shape != expected.shape and got.shape in shape_mistakes:
             why, hint, more = shape_mistakes[got.shape]
-            _fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}: it {why}.", hint, more)
+            fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}: it {why}.", hint, more)
         if got.dtype.kind in "biu" and not np.allclose(got, expected):
-            _fail(name, f"{call} returned integers (dtype {got.dtype}): every output number was rounded "
-                        "to a whole number when it was stored.",
-                  "make the output array hold floats.", "out = np.zeros((n, F, oh, ow)) holds floats; "
-                  "np.zeros(..., dtype=int) or np.zeros_like of an integer array does not.")
+            fail(name, f"{call} returned integers (dtype {got.dtype}): every output number was rounded "
+                       "to a whole number when it was stored.",
+                 "make the output array hold floats.", "out = np.zeros((n, F, oh, ow)) holds floats; "
+                 "np.zeros(..., dtype=int) or np.zeros_like of an integer array does not.")
         if got.shape == expected.shape and np.all(np.isfinite(got)) and not np.allclose(got, expected):
             for wrong, why, hint, more in _conv_forward_mistakes(x, K, b):
                 if np.allclose(got, wrong, rtol=1e-6, atol=1e-9):
-                    _fail(name, f"{call}: your function {why}.", hint, more)
+                    fail(name, f"{call}: your function {why}.", hint, more)
             if np.allclose(got[..., :oh - 1, :ow - 1], expected[..., :oh - 1, :ow - 1]):
-                _fail(name, f"{call}: the last row or column of the output is wrong (the rest is right).",
-                      "the last window starts at row h - kh and column w - kw: does your loop reach it?",
-                      "for r in range(h - kh + 1): for s in range(w - kw + 1): ...")
-        _compare(name, got, expected, call=call,
-                 hint="out[i, f, r, s] = b[f] + the sum over c, p, q of x[i, c, r + p, s + q] * K[f, c, p, q].")
+                fail(name, f"{call}: the last row or column of the output is wrong (the rest is right).",
+                     "the last window starts at row h - kh and column w - kw: does your loop reach it?",
+                     "for r in range(h - kh + 1): for s in range(w - kw + 1): ...")
+        compare(name, got, expected, call=call,
+                hint="out[i, f, r, s] = b[f] + the sum over c, p, q of x[i, c, r + p, s + q] * K[f, c, p, q].")
     return len(_conv_cases())
 
 
 def _kernel_gradient_cases():
     """(x, dout, kh, kw, call): as _conv_cases, with an upstream gradient dout of the output's shape."""
-    rng = _rng()
+    rng = seeded_rng()
     cases = []
     for (n, C, h, w), (F, kh, kw) in [((1, 1, 5, 6), (1, 3, 2)), ((2, 3, 6, 5), (4, 2, 3)),
                                       ((3, 2, 5, 5), (2, 3, 3))]:
@@ -244,26 +244,26 @@ def check_kernel_gradient(fn):
         F = dout.shape[1]
         expected = _kernel_gradient_reference(x, dout, kh, kw)
         advice = _conv_advice("the part of dK it is added to", "dK[f]")
-        got = _as_array(name, _explained_call(name, fn, x, dout, kh, kw, call=call, explain=advice), call)
+        got = as_array(name, run(name, fn, x, dout, kh, kw, call=call, explain=advice), call)
         if got.shape != expected.shape:
             if got.shape == (C, F, kh, kw):
-                _fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}: the kernels "
-                            "should come first, then the channels, like K.", "dK has the shape of K: (F, C, kh, kw).")
+                fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}: the kernels "
+                           "should come first, then the channels, like K.", "dK has the shape of K: (F, C, kh, kw).")
             if got.shape == (F, C, kw, kh):
-                _fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}: rows and columns "
-                            "are swapped.", "dK has the shape of K: (F, C, kh, kw).")
+                fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}: rows and columns "
+                           "are swapped.", "dK has the shape of K: (F, C, kh, kw).")
             if got.shape in ((F, kh, kw), (n, F, C, kh, kw), (F, 1, kh, kw)):
                 what = {(F, kh, kw): "has no channel axis", (n, F, C, kh, kw): "keeps one gradient per image",
                         (F, 1, kh, kw): "has one channel, not C"}[got.shape]
-                _fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}: it {what}.",
-                      "dK has the shape of K, (F, C, kh, kw): one number per kernel entry, added up over "
-                      "the images and the output positions.")
+                fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}: it {what}.",
+                     "dK has the shape of K, (F, C, kh, kw): one number per kernel entry, added up over "
+                     "the images and the output positions.")
         if got.shape == expected.shape and np.all(np.isfinite(got)) and not np.allclose(got, expected):
             for wrong, why, hint, more in _kernel_gradient_mistakes(x, dout, kh, kw):
                 if np.allclose(got, wrong, rtol=1e-6, atol=1e-9):
-                    _fail(name, f"{call}: your dK {why}.", hint, more)
-        _compare(name, got, expected, call=call,
-                 hint="which entries of x did K[f, c, p, q] multiply, in the output numbers out[i, f, r, s]? "
-                      "Each of those products sends dout[i, f, r, s] times that entry of x back to it.",
-                 more="dK[f, c, p, q] = the sum over i, r, s of dout[i, f, r, s] * x[i, c, r + p, s + q].")
+                    fail(name, f"{call}: your dK {why}.", hint, more)
+        compare(name, got, expected, call=call,
+                hint="which entries of x did K[f, c, p, q] multiply, in the output numbers out[i, f, r, s]? "
+                     "Each of those products sends dout[i, f, r, s] times that entry of x back to it.",
+                more="dK[f, c, p, q] = the sum over i, r, s of dout[i, f, r, s] * x[i, c, r + p, s + q].")
     return len(cases)

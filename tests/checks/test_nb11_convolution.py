@@ -9,17 +9,10 @@ import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
 from mnistlib import checks
-from mnistlib.checks import CheckFailed, check_conv_forward_loops, check_kernel_gradient
+from mnistlib.checks import check_conv_forward_loops, check_kernel_gradient
 from mnistlib.conv import conv2d_backward, conv2d_forward
 
-
-def fails(check, fn, *phrases):
-    """``check(fn, strict=True)`` raises CheckFailed whose message holds every phrase."""
-    with pytest.raises(CheckFailed) as info:
-        check(fn, strict=True)
-    for phrase in phrases:
-        assert phrase in str(info.value), f"{phrase!r} not in message:\n{info.value}"
-    return info.value
+from helpers import fails
 
 
 # --- conv_forward_loops: right answers -------------------------------------------------

@@ -17,14 +17,7 @@ from mnistlib.data import MNIST, SUBSET_PATH
 from mnistlib.model import accuracy
 from mnistlib.train import train
 
-
-def fails(check, fn, *phrases):
-    """``check(fn, strict=True)`` raises CheckFailed whose message holds every phrase."""
-    with pytest.raises(CheckFailed) as info:
-        check(fn, strict=True)
-    for phrase in phrases:
-        assert phrase in str(info.value), f"{phrase!r} not in message:\n{info.value}"
-    return info.value
+from helpers import fails
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,158 @@
+"""The machinery every check shares (``mnistlib/checks/framework.py``), shown on the checks.
+
+Every way of not answering fails and says which; a check prints nothing but its result and
+no warning; in a notebook a passing check returns the learner's function and a failing one
+prints why and hands back mnistlib's; a wrong value is described, not dumped.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from mnistlib import checks, model
+from mnistlib.checks import CheckFailed
+from mnistlib.checks.framework import factor_text
+
+from helpers import fails
+
+
+def softmax(l):
+    """A learner's right answer, for the tests of the notebook flow."""
+    e = np.exp(l - l.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def test_checkfailed_is_an_assertion_error():
+    assert issubclass(CheckFailed, AssertionError)
+
+
+# --- the generic failures, shown on every check -------------------------------
+
+EARLY = [checks.check_best_class, checks.check_flatten, checks.check_ink_box, checks.check_softmax,
+         checks.check_log_softmax]
+NOTEBOOK_07 = [checks.check_gradients_loop, checks.check_gradients_vectorised, checks.check_minibatch_epoch]
+LATER = [checks.check_numerical_gradient, checks.check_example_gradients, checks.check_gradient_descent,
+         checks.check_bowl_lr, checks.check_update_step, *NOTEBOOK_07, checks.check_mlp_gradients,
+         checks.check_he_init]
+
+
+@pytest.mark.parametrize("check", EARLY, ids=lambda c: c.exercise)
+def test_returns_none(check):
+    fails(check, lambda *args: None, "returned None", "forget `return`")
+
+
+@pytest.mark.parametrize("check", EARLY, ids=lambda c: c.exercise)
+def test_not_implemented(check):
+    def todo(*args):
+        raise NotImplementedError("your turn")
+    fails(check, todo, "not implemented yet")
+
+
+@pytest.mark.parametrize("check", EARLY, ids=lambda c: c.exercise)
+def test_other_exception_shows_type_and_message(check):
+    def crash(*args):
+        raise KeyError("oops")
+    fails(check, crash, "raised KeyError", "oops")
+
+
+@pytest.mark.parametrize("check", EARLY, ids=lambda c: c.exercise)
+def test_not_numbers(check):
+    fails(check, lambda *args: "hello", "not numbers")
+
+
+@pytest.mark.parametrize("check", NOTEBOOK_07, ids=lambda c: c.exercise)
+def test_a_pair_of_words_is_not_numbers(check):
+    fails(check, lambda *args: ("a", "b"), "not numbers")
+
+
+@pytest.mark.parametrize("check", LATER, ids=lambda c: c.exercise)
+def test_blank_missing_return_and_crash(check):
+    def todo(*args):
+        raise NotImplementedError("your turn")
+
+    def crash(*args):
+        raise KeyError("oops")
+    fails(check, todo, "not implemented yet")
+    fails(check, lambda *args: None, "returned None", "forget `return`")
+    fails(check, crash, "raised KeyError", "oops")
+
+
+def test_checks_do_not_warn_or_print_on_failure(capsys):
+    # An overflow in the learner's code is reported by the check, not as a RuntimeWarning,
+    # so the notebook output stays the same from run to run.
+    def naive(l):
+        e = np.exp(l)
+        return e / e.sum(axis=-1, keepdims=True)
+    with warnings.catch_warnings(record=True) as log:
+        warnings.simplefilter("always")
+        with pytest.raises(CheckFailed):
+            checks.check_softmax(naive, strict=True)
+    assert not log, [str(w.message) for w in log]
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("vandal", [
+    lambda l: (np.subtract(l, l.max(axis=-1, keepdims=True), out=l), model.softmax(l))[1],
+    lambda l: (l.__setitem__(Ellipsis, 0), np.full(np.shape(l), 1 / np.shape(l)[-1]))[1],
+])
+def test_a_function_that_changes_its_input_fails_and_says_so(vandal):
+    fails(checks.check_softmax, vandal, "changed its input l", "in place")
+
+
+# --- the notebook flow: pass returns yours, fail prints and returns mnistlib's ------
+
+def test_a_passing_check_returns_the_learners_function(capsys):
+    assert checks.check_softmax(softmax) is softmax
+    assert capsys.readouterr().out == "✓ softmax: all 8 checks passed\n"
+
+
+def test_a_failing_check_prints_and_hands_back_the_reference(capsys):
+    wrong = lambda l: np.exp(l)                                          # noqa: E731
+    ref = checks.check_softmax(wrong)
+    out = capsys.readouterr().out
+    assert out.startswith("✗ softmax: ") and "don't sum to 1" in out and "Hint:" in out
+    assert "use mnistlib's softmax instead of yours" in out
+    np.testing.assert_allclose(ref(np.array([1.0, 2.0])), model.softmax(np.array([1.0, 2.0])))
+    # handed the reference again (the learner re-ran only the check cell), the check says so
+    again = checks.check_softmax(ref)
+    assert "mnistlib's own softmax" in capsys.readouterr().out and again is not ref
+
+
+@pytest.mark.parametrize("check", LATER[:5], ids=lambda c: c.exercise)
+def test_a_failed_check_hands_back_a_reference_that_passes(check, capsys):
+    ref = check(lambda *args: None)
+    out = capsys.readouterr().out
+    assert out.startswith(f"✗ {check.exercise}: ") and "use mnistlib's" in out
+    # the reference is right: unmarked, it passes its own check
+    assert check(ref.__wrapped__, strict=True) is ref.__wrapped__
+
+
+def test_hint_gives_the_second_step_only_when_asked(capsys):
+    def naive(l):
+        e = np.exp(l)
+        return e / e.sum(axis=-1, keepdims=True)
+    checks.check_softmax(naive)
+    first = capsys.readouterr().out
+    assert 'hint("softmax")' in first and "l.max(" not in first     # the nudge, not the line
+    checks.hint("softmax")
+    assert "l.max(" in capsys.readouterr().out
+    checks.check_softmax(softmax)
+    capsys.readouterr()
+    checks.hint("softmax")
+    assert "No failed check of softmax" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("k, text", [(10, "10 times"), (0.1, "1/10 of"), (-1, "minus"), (0.025, "1/40 of"),
+                                     (1.2345, "1.234 times")])
+def test_factors_are_said_as_a_reader_would(k, text):
+    assert factor_text(k).startswith(text)
+
+
+def test_a_wrong_matrix_is_described_not_dumped():
+    msg = str(fails(checks.check_example_gradients,
+                    lambda x, y, W, b: tuple(g / 8 for g in model.gradients(x, y, W, b)[:2]), "1/8 of the expected"))
+    assert "..." not in msg and len(msg) < 600
+    one_off = lambda x, y, W, b: (model.gradients(x, y, W, b)[0] + np.eye(784, 10)[::-1] * 0.5,   # noqa: E731
+                                  model.gradients(x, y, W, b)[1])
+    fails(checks.check_example_gradients, one_off, "entries differ", "largest difference is at [")

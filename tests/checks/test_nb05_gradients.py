@@ -1,0 +1,248 @@
+"""The checks of notebook 05: the numerical gradient, and the gradients of one example.
+
+Each check must pass right answers written in different ways and reject the wrong
+answers learners write, with a message that names the mistake. The line of code
+comes only through ``hint``.
+"""
+
+import numpy as np
+import pytest
+
+from mnistlib import checks
+from mnistlib.model import as_one_hot, gradients, logits, softmax
+
+from helpers import fails, first_step_and_more, passes
+
+
+# --- 05: numerical_gradient ---------------------------------------------------
+
+def ng_in_place(f, a, h=1e-5):
+    grad = np.zeros(a.shape)
+    for i in np.ndindex(a.shape):
+        old = a[i]
+        a[i] = old + h
+        f_plus = f(a)
+        a[i] = old - h
+        f_minus = f(a)
+        a[i] = old
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+def ng_copies(f, a, h=1e-5):
+    flat = a.ravel()
+    grad = np.zeros(flat.size)
+    for k in range(flat.size):
+        e = np.zeros(flat.size)
+        e[k] = h
+        grad[k] = (f((flat + e).reshape(a.shape)) - f((flat - e).reshape(a.shape))) / (2 * h)
+    return grad.reshape(a.shape)
+
+
+def ng_plus_minus(f, a, h=1e-5):
+    """a[i] += h; a[i] -= 2h; a[i] += h: puts a back up to a rounding error of 1e-17."""
+    grad = np.zeros_like(a, dtype=float)
+    it = np.nditer(a, flags=["multi_index"])
+    for _ in it:
+        i = it.multi_index
+        a[i] += h
+        f_plus = f(a)
+        a[i] -= 2 * h
+        f_minus = f(a)
+        a[i] += h
+        grad[i] = (f_plus - f_minus) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("fn", [ng_in_place, ng_copies, ng_plus_minus, checks.nb05_gradients._numerical_gradient_reference])
+def test_numerical_gradient_right_answers_pass(fn):
+    passes(checks.check_numerical_gradient, fn)
+
+
+def ng_variant(estimate, restore=True, default_h=1e-5):
+    """A nudge-and-restore loop whose estimate is estimate(f, a, i, old, h)."""
+    def numerical_gradient(f, a, h=default_h):
+        grad = np.zeros(a.shape)
+        for i in np.ndindex(a.shape):
+            old = a[i]
+            grad[i] = estimate(f, a, i, old, h)
+            if restore:
+                a[i] = old
+        return grad
+    return numerical_gradient
+
+
+def at(f, a, i, value):
+    a[i] = value
+    return f(a)
+
+
+@pytest.mark.parametrize("fn, phrases, code", [
+    (ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + h) - at(f, a, i, old)) / h),
+     ["forward difference", "error shrinks like h²"], "2 * h"),
+    (ng_variant(lambda f, a, i, old, h: (at(f, a, i, old) - at(f, a, i, old - h)) / h),
+     ["backward difference"], "2 * h"),
+    (ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + h) - at(f, a, i, old - h)) / h),
+     ["twice too large", "2h apart"], "(2 * h)"),
+    (ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + h) - at(f, a, i, old - h)) / (4 * h)),
+     ["half the right size"], "(2 * h)"),
+    (ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + 1e-5) - at(f, a, i, old - 1e-5)) / 2e-5),
+     ["did not use h"], None),
+    (ng_variant(lambda f, a, i, old, h: (f(a.copy()) - f(a.copy())) / (2 * h)),
+     ["all zeros", "never saw a nudged array"], None),
+])
+def test_numerical_gradient_wrong_formulas_are_named(fn, phrases, code):
+    text, more = first_step_and_more(checks.check_numerical_gradient, fn)
+    for phrase in phrases:
+        assert phrase in text, text
+    if code:
+        assert code not in text and code in more       # the line of code only on request
+
+
+def test_numerical_gradient_that_does_not_put_a_back():
+    no_restore = ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + h) - at(f, a, i, old - h)) / (2 * h),
+                            restore=False)
+    err = fails(checks.check_numerical_gradient, no_restore, "left the array a changed", "put a[i] back")
+    assert "a[i] = old" in err.more
+
+
+def test_numerical_gradient_that_gives_f_one_number():
+    def scalar(f, a, h=1e-5):
+        grad = np.zeros(a.shape)
+        for i in np.ndindex(a.shape):
+            grad[i] = (f(a[i] + h) - f(a[i] - h)) / (2 * h)
+        return grad
+    fails(checks.check_numerical_gradient, scalar, "single number, not the whole array")
+
+
+def test_numerical_gradient_with_a_poor_default_h():
+    coarse = ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + h) - at(f, a, i, old - h)) / (2 * h),
+                        default_h=1e-1)
+    err = fails(checks.check_numerical_gradient, coarse, "close, but not close enough", "default value of h")
+    assert "h=1e-5" in err.more
+
+
+def test_numerical_gradient_shape_and_signature_mistakes():
+    def rows_only(f, a, h=1e-5):                 # range(len(a)): one "entry" per row of a 2-d array
+        grad = np.zeros(len(a))
+        for i in range(len(a)):
+            old = a[i].copy()
+            a[i] = old + h
+            f_plus = f(a)
+            a[i] = old - h
+            f_minus = f(a)
+            a[i] = old
+            grad[i] = (f_plus - f_minus) / (2 * h)
+        return grad
+    fails(checks.check_numerical_gradient, rows_only, "returned shape (3,), expected (3, 4)", "np.ndindex")
+
+    def no_h(f, a):
+        return ng_in_place(f, a)
+    fails(checks.check_numerical_gradient, no_h, "raised TypeError", "numerical_gradient(f, a, h=1e-5)")
+
+    def int_grad(f, a, h=1e-5):
+        return ng_in_place(f, a, h).astype(int)
+    fails(checks.check_numerical_gradient, int_grad, "integers")
+    fails(checks.check_numerical_gradient, lambda f, a, h=1e-5: "grad", "not numbers")
+
+
+# --- 05: example_gradients ------------------------------------------------------
+
+def eg_outer(x, y, W, b):
+    delta = softmax(logits(x, W, b)) - as_one_hot(y, 10)
+    return np.outer(x, delta), delta
+
+
+def eg_loops(x, y, W, b):
+    p = softmax(x @ W + b)
+    dW, db = np.zeros((784, 10)), np.zeros(10)
+    for j in range(10):
+        d = p[j] - (1.0 if j == y else 0.0)
+        db[j] = d
+        for i in range(784):
+            dW[i, j] = x[i] * d
+    return dW, db
+
+
+def eg_broadcast(x, y, W, b):
+    delta = softmax(x @ W + b)
+    delta[y] -= 1
+    return x[:, None] * delta[None, :], delta
+
+
+def eg_einsum(x, y, W, b):
+    delta = softmax(logits(x, W, b)) - np.eye(10)[y]
+    return np.einsum("i,j->ij", x, delta), delta
+
+
+def eg_library(x, y, W, b):
+    dW, db, _ = gradients(x, y, W, b)
+    return dW, db
+
+
+@pytest.mark.parametrize("fn", [eg_outer, eg_loops, eg_broadcast, eg_einsum, eg_library])
+def test_example_gradients_right_answers_pass(fn):
+    passes(checks.check_example_gradients, fn)
+
+
+def eg_with(dW=None, db=None):
+    """The right gradients, with dW and/or db replaced by a wrong formula of (x, y, W, b, p, y_hot)."""
+    def example_gradients(x, y, W, b):
+        p, y_hot = softmax(logits(x, W, b)), as_one_hot(y, 10)
+        return (np.outer(x, p - y_hot) if dW is None else dW(x, y, W, b, p, y_hot),
+                p - y_hot if db is None else db(x, y, W, b, p, y_hot))
+    return example_gradients
+
+
+@pytest.mark.parametrize("fn, phrases, code", [
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(x, yh - p)), ["dW has the wrong sign", "predicted minus true"],
+     "np.outer(x, p - y)"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(x, p)), ["dW ignores the label"], "np.outer(x, p - y)"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(x, p - y), db=lambda x, y, W, b, p, yh: p - y),
+     ["subtracts the label number y", "one-hot row"], "as_one_hot(y, 10)"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(x, softmax(x @ W) - yh)), ["leaves out the bias b"],
+     "softmax(logits(x, W, b))"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(np.ones(784), p - yh)), ["does not depend on x"], "(p_j - y_j) x_i"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: np.outer(p - yh, x)), ["shape (10, 784)", "(784, 10)"],
+     "np.outer(p - y, x) is its transpose"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: x * (p - yh).sum()), ["shape (784,)", "one number per weight"],
+     "np.outer(x, p - y)"),
+    (eg_with(dW=lambda x, y, W, b, p, yh: 2 * np.outer(x, p - yh)), ["2 times the expected"], None),
+    (eg_with(db=lambda x, y, W, b, p, yh: yh - p), ["db has the wrong sign"], "db = p - y"),
+    (eg_with(db=lambda x, y, W, b, p, yh: p), ["db ignores the label"], "db = p - y"),
+    (eg_with(db=lambda x, y, W, b, p, yh: (p - yh).sum()), ["db as a single number"], "db = p - y"),
+    (eg_with(db=lambda x, y, W, b, p, yh: x @ np.outer(x, p - yh)), ["(db) returned a wrong value"], "dl_j/db_j = 1"),
+])
+def test_example_gradients_wrong_formulas_are_named(fn, phrases, code):
+    text, more = first_step_and_more(checks.check_example_gradients, fn)
+    for phrase in phrases:
+        assert phrase in text, text
+    if code:
+        assert code not in text and code in more, (text, more)
+
+
+def test_example_gradients_elementwise_product_explains_the_outer_product():
+    def elementwise(x, y, W, b):
+        delta = softmax(logits(x, W, b)) - as_one_hot(y, 10)
+        return x * delta, delta
+    err = fails(checks.check_example_gradients, elementwise, "raised ValueError", "broadcast",
+                "every pixel i with every class j")
+    assert "np.outer(x, p - y)" in err.more
+
+
+def test_example_gradients_return_mistakes():
+    fails(checks.check_example_gradients, lambda x, y, W, b: gradients(x, y, W, b), "tuple of 3 values",
+          "expected a pair (dW, db)")
+    fails(checks.check_example_gradients, lambda x, y, W, b: gradients(x, y, W, b)[1::-1], "returned (db, dW)")
+
+    def unpack_two(x, y, W, b):
+        dW, db = gradients(x, y, W, b)
+        return dW, db
+    err = fails(checks.check_example_gradients, unpack_two, "too many values to unpack", "three things")
+    assert "dW, db, _ = gradients(...)" in err.more
+
+
+def test_a_wrong_example_gradient_is_described_not_dumped():
+    err = fails(checks.check_example_gradients, eg_with(dW=lambda x, y, W, b, p, yh: np.outer(x, p - yh) / 10),
+                "1/10 of the expected")
+    assert "..." not in str(err) and len(str(err)) < 600
