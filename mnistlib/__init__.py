@@ -17,13 +17,13 @@ One module per idea, each readable top to bottom:
 - ``evaluate``  choosing a recipe on validation, confusion matrix, "I don't know" thresholds,
                 robustness transforms
 - ``draw``      turn a drawing on a canvas into an MNIST-like 28x28 image
-- ``widgets``   thin ipywidgets shells over the pure functions above: the training widgets
-- ``explorer_widget``  the prediction explorer (why this class?)
-- ``decay_widget``     the weight-decay explorer (templates and accuracies against lambda)
-- ``draw_widget``      draw a digit, watch the network answer
-- ``descent_widget``   gradient descent on a toy bowl, step by step: the learning rate's four regimes
-- ``hidden_widget``    what one hidden unit of the MLP looks for (notebook 10)
-- ``conv_widget``      the CNN's kernels and a digit's feature maps, stage by stage
+- ``widgets``   thin ipywidgets shells over the pure functions above (a small package: one
+                module per widget, and the base they share): the training widgets, softmax
+                temperature, gradient descent on a toy bowl, weight decay, the prediction
+                explorer, drawing a digit, the model chooser, hidden units, CNN feature maps.
+                ``descent_widget``, ``decay_widget``, ``explorer_widget``, ``draw_widget``,
+                ``chooser_widget``, ``hidden_widget`` and ``conv_widget`` re-export them for
+                notebooks saved before
 - ``checks``    checks for the notebooks' "your turn" exercises (a small package: one module per
                 notebook, and the framework they share)
 - ``demo``      the live-demo page for a projector (``python -m mnistlib.demo``)

@@ -12,7 +12,7 @@ prints the one command to run before class), then prints the address, and,
 once a browser has opened the page and its widgets answer, the start-up time.
 
 The notebook calls ``projector_mode()`` first, then shows the widgets of
-``mnistlib.widgets``, ``explorer_widget`` and ``draw_widget`` unchanged (each
+``mnistlib.widgets`` (training, explorer, drawing, chooser) unchanged (each
 catches its own errors and shows them in its status line), and ends with
 ``footer()``: which data the page uses and how well the model does, in words.
 """
@@ -134,9 +134,9 @@ def projector_mode(scale=1.5):
 
     scale: as for ``projector_css``.
     """
-    import ipywidgets as W_   # here, not at the top: the launcher starts faster without it
+    import ipywidgets   # here, not at the top: the launcher starts faster without it
 
-    style = W_.HTML(projector_css(scale))
+    style = ipywidgets.HTML(projector_css(scale))
     style.add_class("mnistlib-demo-style")
     return style
 
@@ -147,23 +147,23 @@ def model_bar(content):
     """The row above sections 3 and 4 that names the model they use, or lets the room pick it.
 
     content: a sentence (text or HTML), or a widget: the model chooser
-    (``chooser_widget.model_chooser``), whose status line then names the model.
+    (``widgets.chooser.model_chooser``), whose status line then names the model.
     """
-    import ipywidgets as W_
+    import ipywidgets
 
     if isinstance(content, str):
-        content = W_.HTML(content)
+        content = ipywidgets.HTML(content)
         content.add_class("mnistlib-demo-model-name")
-    bar = W_.HBox([content])
+    bar = ipywidgets.HBox([content])
     bar.add_class("mnistlib-demo-model")
     return bar
 
 
 def slot(widget):
     """A box holding one widget, whose content can later be replaced in place."""
-    import ipywidgets as W_
+    import ipywidgets
 
-    box = W_.VBox([widget])
+    box = ipywidgets.VBox([widget])
     box.add_class("mnistlib-demo-slot")
     return box
 
@@ -194,9 +194,9 @@ def data_note(data, test_accuracy, model=None):
 
 def footer(data, test_accuracy, model=None):
     """The page's last line: ``data_note`` in small type. ``.update(test_accuracy, model)`` rewrites it."""
-    import ipywidgets as W_
+    import ipywidgets
 
-    line = W_.HTML()
+    line = ipywidgets.HTML()
     line.add_class("mnistlib-demo-footer")
 
     def update(test_accuracy, model=None):

@@ -229,8 +229,11 @@ class Blit:
 
 
 @functools.lru_cache(maxsize=None)
-def _font(size=13):
-    """Pillow's default font, loaded once (loading it costs more than drawing a picture)."""
+def label_font(size=13):
+    """Pillow's default font at ``size`` pixels, for the titles drawn into PNG pictures.
+
+    Loaded once per size: loading it costs more than drawing a picture.
+    """
     from PIL import ImageFont
     try:
         return ImageFont.load_default(size=size)
@@ -274,11 +277,11 @@ def heatmap_tiles_png(panels, *, ncols=5, scale=4, shared_scale=True):
     img = Image.fromarray(canvas)
     pen = ImageDraw.Draw(img)
     for (x0, y0), title in zip(corners, titles):
-        pen.text((x0 + side // 2, y0 - top // 2), title, fill=(0, 0, 0), font=_font(13), anchor="mm")
+        pen.text((x0 + side // 2, y0 - top // 2), title, fill=(0, 0, 0), font=label_font(13), anchor="mm")
     if shared_scale:
         y = canvas.shape[0] - strip + 24
         for x, text in ((width // 4, f"{-vmax[0]:.2g}"), (width // 2, "0"), (3 * width // 4, f"+{vmax[0]:.2g}")):
-            pen.text((x, y), text, fill=(0, 0, 0), font=_font(12), anchor="mm")
+            pen.text((x, y), text, fill=(0, 0, 0), font=label_font(12), anchor="mm")
     return rgb_png(np.asarray(img))
 
 

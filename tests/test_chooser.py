@@ -11,9 +11,12 @@ import threading
 import numpy as np
 import pytest
 
-from mnistlib import chooser_widget, draw, draw_widget, explorer_widget, zoo
+from mnistlib import draw, zoo
 from mnistlib.model import logits, softmax
 from mnistlib.train import Softmax
+from mnistlib.widgets.chooser import chooser_status, model_chooser
+from mnistlib.widgets.drawing import draw_digit, draw_update
+from mnistlib.widgets.explorer import prediction_explorer, prediction_explorer_update
 
 
 @pytest.fixture(autouse=True)
@@ -86,31 +89,31 @@ class Gate:
 # --- the status line: a pure function ------------------------------------------------------
 
 def test_status_names_the_model_that_answers_and_what_is_not_trained_yet(models):
-    text, kind = chooser_widget.chooser_status(models["softmax"], ["softmax", "mlp", "cnn"], {"softmax", "mlp"})
+    text, kind = chooser_status(models["softmax"], ["softmax", "mlp", "cnn"], {"softmax", "mlp"})
     assert kind == "ok"
     assert text.startswith(f"Softmax regression answers ({models['softmax'].val_acc:.1%} of the validation "
                            "digits right), trained just now in ")
     assert text.endswith("Not trained yet: the CNN; it trains here when picked.")
     loaded = zoo._replace(models["mlp"], source="cache")
-    text, _ = chooser_widget.chooser_status(loaded, ["softmax", "mlp", "cnn"], {"softmax", "mlp", "cnn"})
+    text, _ = chooser_status(loaded, ["softmax", "mlp", "cnn"], {"softmax", "mlp", "cnn"})
     assert text == f"The MLP answers ({loaded.val_acc:.1%} of the validation digits right), loaded from the cache."
 
 
 def test_status_while_the_picked_model_trains(models):
     step = zoo.Step("cnn", 3, 12, 0.21, 20.0)
-    text, kind = chooser_widget.chooser_status(models["softmax"], ["softmax", "cnn"], {"softmax"},
+    text, kind = chooser_status(models["softmax"], ["softmax", "cnn"], {"softmax"},
                                                selected="cnn", training=step)
     assert kind == "warn"
     assert text == ("Training the CNN: epoch 3 of 12 (21%), about 75 s left… "
                     "Meanwhile softmax regression answers.")
     # picked, then left for another model: that one answers, the training goes on
-    text, kind = chooser_widget.chooser_status(models["mlp"], ["softmax", "mlp", "cnn"], {"softmax", "mlp"},
+    text, kind = chooser_status(models["mlp"], ["softmax", "mlp", "cnn"], {"softmax", "mlp"},
                                                selected="mlp", training=step)
     assert text.startswith("The MLP answers (") and "In the background, training the CNN: epoch 3" in text
 
 
 def test_status_after_a_failure_says_what_and_who_still_answers(models):
-    text, kind = chooser_widget.chooser_status(models["softmax"], ["softmax", "cnn"], {"softmax"},
+    text, kind = chooser_status(models["softmax"], ["softmax", "cnn"], {"softmax"},
                                                selected="cnn", error="could not switch to the CNN: MemoryError")
     assert kind == "error"
     assert text.startswith("Could not switch to the CNN: MemoryError. Softmax regression answers (")
@@ -118,7 +121,7 @@ def test_status_after_a_failure_says_what_and_who_still_answers(models):
 
 def test_status_of_a_model_kept_for_this_session_only(models):
     unsaved = zoo._replace(models["mlp"], source="trained", path=None)
-    text, _ = chooser_widget.chooser_status(unsaved, ["mlp"], {"mlp"})
+    text, _ = chooser_status(unsaved, ["mlp"], {"mlp"})
     assert "(kept for this session only: the cache cannot be written)" in text
 
 
@@ -128,7 +131,7 @@ def test_the_first_choice_answers_at_once_and_the_others_wait_until_picked(data,
     asked = []
     real = zoo.trained
     monkeypatch.setattr(zoo, "trained", lambda name, *a, **k: asked.append(name) or real(name, *a, **k))
-    chooser = chooser_widget.model_chooser(["softmax", "mlp", "cnn"], data)
+    chooser = model_chooser(["softmax", "mlp", "cnn"], data)
     assert asked == ["softmax"]                       # the MLP and the CNN only when picked
     assert chooser.current().name == "softmax" and not chooser.busy()
     assert "mnistlib-model" in chooser.dropdown._dom_classes
@@ -141,7 +144,7 @@ def test_models_in_the_cache_are_ready_without_training(data, own_cache, monkeyp
         zoo.trained(name, data)                       # a previous session filled the cache
     zoo.forget()
     monkeypatch.setattr(zoo, "train", lambda *a, **k: pytest.fail("nothing should train"))
-    chooser = chooser_widget.model_chooser(["softmax", "mlp", "cnn"], data)
+    chooser = model_chooser(["softmax", "mlp", "cnn"], data)
     assert set(chooser.models) == {"softmax", "mlp"}
     seen = []
     chooser.on_change(seen.append)
@@ -153,7 +156,7 @@ def test_models_in_the_cache_are_ready_without_training(data, own_cache, monkeyp
 
 def test_a_model_picked_untrained_trains_in_the_background_and_then_answers(data, models, monkeypatch):
     gate = Gate(monkeypatch, models)
-    box = draw_widget.draw_digit(models=["softmax", "cnn"], data=data, threshold=0.0)
+    box = draw_digit(models=["softmax", "cnn"], data=data, threshold=0.0)
     chooser = box.chooser
     stroke(box, 7)
     answered_by_softmax = box.answer.value
@@ -181,7 +184,7 @@ def test_a_model_picked_untrained_trains_in_the_background_and_then_answers(data
 
 def test_picking_the_same_untrained_model_twice_trains_it_once(data, models, monkeypatch):
     gate = Gate(monkeypatch, models)
-    chooser = chooser_widget.model_chooser(["softmax", "mlp"], data)
+    chooser = model_chooser(["softmax", "mlp"], data)
     chooser.dropdown.value = "mlp"
     assert gate.reached.wait(60)
     chooser.dropdown.value = "softmax"                 # back at once: softmax answers, no waiting
@@ -193,7 +196,7 @@ def test_picking_the_same_untrained_model_twice_trains_it_once(data, models, mon
 
 def test_leaving_a_model_while_it_trains_keeps_the_new_choice(data, models, monkeypatch):
     gate = Gate(monkeypatch, models)
-    chooser = chooser_widget.model_chooser(["softmax", "mlp", "cnn"], data)
+    chooser = model_chooser(["softmax", "mlp", "cnn"], data)
     chooser.models["mlp"] = models["mlp"]
     chooser.dropdown.value = "cnn"
     assert gate.reached.wait(60)
@@ -212,7 +215,7 @@ def test_leaving_a_model_while_it_trains_keeps_the_new_choice(data, models, monk
 
 def test_a_failed_training_is_said_in_the_status_and_the_old_model_answers_on(data, models, monkeypatch):
     gate = Gate(monkeypatch, models, fail=MemoryError("not enough memory for the im2col columns"))
-    box = draw_widget.draw_digit(models=["softmax", "cnn"], data=data)
+    box = draw_digit(models=["softmax", "cnn"], data=data)
     box.chooser.dropdown.value = "cnn"
     gate.opened.set()
     assert box.chooser.wait(60)
@@ -226,12 +229,12 @@ def test_a_failed_training_is_said_in_the_status_and_the_old_model_answers_on(da
 
 def test_choices_must_be_known_models_once_each(data, models):
     with pytest.raises(ValueError, match="must be one of softmax, mlp, cnn; got 'lenet'"):
-        chooser_widget.model_chooser(["softmax", "lenet"], data)
+        model_chooser(["softmax", "lenet"], data)
     with pytest.raises(ValueError, match="mlp is among the choices twice"):
-        chooser_widget.model_chooser([models["softmax"], "mlp", "mlp"], data)
+        model_chooser([models["softmax"], "mlp", "mlp"], data)
     with pytest.raises(ValueError, match="give data="):
-        chooser_widget.model_chooser(["softmax", "mlp"])
-    chooser_widget.model_chooser([models["cnn"]])     # trained models need no data
+        model_chooser(["softmax", "mlp"])
+    model_chooser([models["cnn"]])     # trained models need no data
 
 
 # --- draw_update and draw_digit for any model --------------------------------------------------
@@ -240,7 +243,7 @@ def test_choices_must_be_known_models_once_each(data, models):
 def test_draw_update_answers_with_any_model(models, name):
     m = models[name]
     ink = draw.render_strokes(draw.digit_strokes(0))
-    r = draw_widget.draw_update(ink, model=m, compare=6)
+    r = draw_update(ink, model=m, compare=6)
     x = draw.preprocess(ink)
     assert np.allclose(r["probs"], softmax(m.logits(x[None])[0].astype(np.float64)), atol=1e-5)
     assert r["predicted"] == int(np.argmax(r["probs"])) and r["compare"] == (6 if r["predicted"] != 6 else r["compare"])
@@ -255,24 +258,24 @@ def test_draw_update_answers_with_any_model(models, name):
 def test_draw_update_of_the_softmax_model_is_the_same_with_w_and_b(models):
     m = models["softmax"]
     ink = draw.render_strokes(draw.digit_strokes(3))
-    by_weights = draw_widget.draw_update(ink, m.W, m.b, compare=8)
-    by_model = draw_widget.draw_update(ink, model=m, compare=8)
+    by_weights = draw_update(ink, m.W, m.b, compare=8)
+    by_model = draw_update(ink, model=m, compare=8)
     assert np.allclose(by_weights["probs"], by_model["probs"], atol=1e-6)
     assert by_weights["message"] == by_model["message"] and by_weights["exact"] and by_model["exact"]
     with pytest.raises(ValueError, match="not both"):
-        draw_widget.draw_update(ink, m.W, m.b, model=m)
+        draw_update(ink, m.W, m.b, model=m)
 
 
 def test_draw_digit_with_w_and_b_and_a_choice_uses_those_weights_for_softmax(data, models):
     W, b = np.array(models["softmax"].W), np.array(models["softmax"].b)
-    box = draw_widget.draw_digit(W, b, models=["softmax", "mlp", "cnn"], data=data)
+    box = draw_digit(W, b, models=["softmax", "mlp", "cnn"], data=data)
     dropdown = find(box, "mnistlib-draw-model")
     assert dropdown is box.chooser.dropdown and dropdown.value == "softmax"
     first = box.model()
     assert first.source == "given" and first.W is W
     assert first.val_acc == pytest.approx(models["softmax"].val_acc)
     assert "x · w" in box.note.value                 # the note explains the linear contributions
-    plain = draw_widget.draw_digit(W, b)
+    plain = draw_digit(W, b)
     assert plain.chooser is None and plain.note.value == ""
     with pytest.raises(LookupError):
         find(plain, "mnistlib-draw-model")           # no dropdown without a choice
@@ -282,7 +285,7 @@ def test_notebook_09s_chooser_trains_nothing_until_a_pick(data, models, own_cach
     """Notebook 09 builds it with W and b and an empty cache: nbval must never train the MLP or CNN."""
     W, b = np.array(models["softmax"].W), np.array(models["softmax"].b)
     monkeypatch.setattr(zoo, "train", lambda *a, **k: pytest.fail("nothing should train"))
-    box = draw_widget.draw_digit(W, b, models=["softmax", "mlp", "cnn"], data=data)
+    box = draw_digit(W, b, models=["softmax", "mlp", "cnn"], data=data)
     assert not box.chooser.busy() and set(box.chooser.models) == {"softmax"}
     assert not own_cache.exists() or not any(own_cache.rglob("*.npz"))
     stroke(box, 7)                                   # drawing answers with W and b
@@ -290,7 +293,7 @@ def test_notebook_09s_chooser_trains_nothing_until_a_pick(data, models, own_cach
 
 
 def test_draw_digit_with_one_model_and_set_model(models):
-    box = draw_widget.draw_digit(model=models["mlp"], threshold=0.0)
+    box = draw_digit(model=models["mlp"], threshold=0.0)
     stroke(box, 1)
     assert ">1<" in box.answer.value and "answered by the MLP" in box.status.value
     assert "The MLP is not linear" in box.note.value
@@ -305,11 +308,11 @@ def test_draw_digit_with_one_model_and_set_model(models):
 def test_the_explorer_shows_any_model_and_switches(data, models):
     x, y = data.x_test[:300], data.y_test[:300]
     soft, cnn_ = models["softmax"], models["cnn"]
-    by_weights = explorer_widget.prediction_explorer_update(5, x, y, soft.W, soft.b, render=False)
-    by_model = explorer_widget.prediction_explorer_update(5, x, y, model=soft, render=False)
+    by_weights = prediction_explorer_update(5, x, y, soft.W, soft.b, render=False)
+    by_model = prediction_explorer_update(5, x, y, model=soft, render=False)
     assert np.allclose(by_weights["probs"], by_model["probs"]) and by_weights["compare"] == by_model["compare"]
 
-    box = explorer_widget.prediction_explorer(x, y, model=soft)
+    box = prediction_explorer(x, y, model=soft)
     acc_soft = box.accuracy()
     assert acc_soft == pytest.approx(np.mean(soft.logits(x).argmax(axis=1) == y))
     assert find(box, "mnistlib-explorer-note").value == ""
@@ -318,7 +321,7 @@ def test_the_explorer_shows_any_model_and_switches(data, models):
     assert box.accuracy() == pytest.approx(np.mean(cnn_.logits(x).argmax(axis=1) == y)) and box.accuracy() > acc_soft
     assert box.contrib_image.value != picture
     assert "The CNN is not linear" in find(box, "mnistlib-explorer-note").value
-    r = explorer_widget.prediction_explorer_update(5, x, y, model=cnn_, render=False)
+    r = prediction_explorer_update(5, x, y, model=cnn_, render=False)
     assert r["predicted"] == int(np.argmax(cnn_.logits(x[5:6])[0]))
     assert "image 0:" in box.status.value and "Error" not in box.status.value
     box.index.value = 5

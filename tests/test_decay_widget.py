@@ -4,7 +4,7 @@ import ipywidgets
 import numpy as np
 import pytest
 
-from mnistlib import decay_widget
+from mnistlib.widgets import weight_decay
 from mnistlib.data import SUBSET_PATH
 from mnistlib.model import accuracy
 from mnistlib.train import train
@@ -27,7 +27,7 @@ def classes(w):
 
 def test_update_trains_with_weight_decay_as_train_does(mnist):
     x, y, xv, yv = mnist
-    r = decay_widget.weight_decay_update(0.01, x, y, xv, yv, n_train=300, epochs=5)
+    r = weight_decay.weight_decay_update(0.01, x, y, xv, yv, n_train=300, epochs=5)
     ref = train(x[:300], y[:300], lr=1.0, epochs=5, batch_size=50, schedule="linear", weight_decay=0.01,
                 evaluate=False)
     np.testing.assert_array_equal(r["W"], ref.W)
@@ -40,7 +40,7 @@ def test_update_trains_with_weight_decay_as_train_does(mnist):
 
 def test_more_decay_gives_smaller_weights_and_a_smaller_gap(mnist):
     x, y, xv, yv = mnist
-    runs = [decay_widget.weight_decay_update(lam, x, y, xv, yv) for lam in (0.0, 0.01, 0.1)]
+    runs = [weight_decay.weight_decay_update(lam, x, y, xv, yv) for lam in (0.0, 0.01, 0.1)]
     w_max = [r["w_max"] for r in runs]
     gaps = [r["train_acc"] - r["val_acc"] for r in runs]
     assert w_max[0] > w_max[1] > w_max[2]
@@ -50,31 +50,31 @@ def test_more_decay_gives_smaller_weights_and_a_smaller_gap(mnist):
 
 
 def test_same_lambda_gives_the_same_picture(mnist):
-    a = decay_widget.weight_decay_update(0.003, *mnist, n_train=300, epochs=3)
-    b = decay_widget.weight_decay_update(0.003, *mnist, n_train=300, epochs=3)
+    a = weight_decay.weight_decay_update(0.003, *mnist, n_train=300, epochs=3)
+    b = weight_decay.weight_decay_update(0.003, *mnist, n_train=300, epochs=3)
     assert a["heatmap_png"] == b["heatmap_png"] and a["val_acc"] == b["val_acc"]
 
 
 @pytest.mark.parametrize("lam", [-0.1, float("nan"), float("inf"), "0.01", None, True])
 def test_a_bad_lambda_is_a_clear_error(mnist, lam):
     with pytest.raises(ValueError, match="weight decay lambda must be a number >= 0"):
-        decay_widget.weight_decay_update(lam, *mnist)
+        weight_decay.weight_decay_update(lam, *mnist)
 
 
 def test_explorer_builds_with_css_classes(mnist):
-    box = decay_widget.weight_decay_explorer(*mnist, n_train=300, epochs=3)
+    box = weight_decay.weight_decay_explorer(*mnist, n_train=300, epochs=3)
     assert "mnistlib-decay" in classes(box)
     assert isinstance(box.slider, ipywidgets.SelectionSlider)
     assert box.slider.continuous_update is False
     assert "mnistlib-decay-slider" in classes(box.slider)
     assert "mnistlib-decay-heatmaps" in classes(box.heatmap_image)
     assert "mnistlib-decay-status" in classes(box.status)
-    assert [v for _, v in box.slider.options] == list(decay_widget.DECAY_VALUES)
+    assert [v for _, v in box.slider.options] == list(weight_decay.DECAY_VALUES)
     assert bytes(box.heatmap_image.value).startswith(PNG) and "λ = 0:" in box.status.value
 
 
 def test_slider_redraws(mnist):
-    box = decay_widget.weight_decay_explorer(*mnist, n_train=300, epochs=3)
+    box = weight_decay.weight_decay_explorer(*mnist, n_train=300, epochs=3)
     picture = box.heatmap_image.value
     box.slider.value = 0.03
     assert box.heatmap_image.value != picture
@@ -82,13 +82,13 @@ def test_slider_redraws(mnist):
 
 
 def test_an_error_shows_in_the_status_line(mnist, monkeypatch):
-    box = decay_widget.weight_decay_explorer(*mnist, n_train=300, epochs=3)
+    box = weight_decay.weight_decay_explorer(*mnist, n_train=300, epochs=3)
     picture = box.heatmap_image.value
 
     def broken(*args, **kwargs):
         raise RuntimeError("something went wrong")
 
-    monkeypatch.setattr(decay_widget, "weight_decay_update", broken)
+    monkeypatch.setattr(weight_decay, "weight_decay_update", broken)
     box.slider.value = 0.01                       # must not raise
     assert "RuntimeError: something went wrong" in box.status.value and "#c00" in box.status.value
     assert box.heatmap_image.value == picture     # the last good picture stays
@@ -96,10 +96,10 @@ def test_an_error_shows_in_the_status_line(mnist, monkeypatch):
 
 def test_explorer_rejects_a_start_off_the_slider(mnist):
     with pytest.raises(ValueError, match="one of the slider's values"):
-        decay_widget.weight_decay_explorer(*mnist, weight_decay=0.005)
+        weight_decay.weight_decay_explorer(*mnist, weight_decay=0.005)
 
 
 def test_explorer_rejects_bad_data_when_built(mnist):
     x, y, xv, yv = mnist
     with pytest.raises(ValueError, match="784"):
-        decay_widget.weight_decay_explorer(x[:, :100], y, xv, yv)
+        weight_decay.weight_decay_explorer(x[:, :100], y, xv, yv)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from mnistlib import descent_widget as dw
-from mnistlib.descent_widget import BOWLS, describe, gradient_descent
+from mnistlib.widgets import descent as dw
+from mnistlib.widgets.descent import BOWLS, describe, gradient_descent
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

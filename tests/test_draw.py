@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from mnistlib import draw, draw_widget
+from mnistlib import draw
 from mnistlib.data import load_mnist
 from mnistlib.model import predict, softmax, logits
 from mnistlib.train import train
+from mnistlib.widgets import drawing
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -182,7 +183,7 @@ def test_simple_hand_drawn_digits_are_recognised(model):
 
 def test_draw_update_answers_with_the_prediction_and_its_pictures(model):
     W, b = model
-    r = draw_widget.draw_update(draw.render_strokes(draw.digit_strokes(1)), W, b, threshold=0.0)
+    r = drawing.draw_update(draw.render_strokes(draw.digit_strokes(1)), W, b, threshold=0.0)
     assert r["predicted"] == 1 and r["sure"]
     assert r["message"] == f"1 ({r['confidence']:.0%})"
     assert r["x28"].shape == (784,) and r["probs"].sum() == pytest.approx(1.0)
@@ -193,7 +194,7 @@ def test_draw_update_answers_with_the_prediction_and_its_pictures(model):
 
 def test_draw_update_is_not_sure_below_the_threshold(model):
     W, b = model
-    r = draw_widget.draw_update(draw.render_strokes(draw.digit_strokes(0)), W, b, threshold=1.0)
+    r = drawing.draw_update(draw.render_strokes(draw.digit_strokes(0)), W, b, threshold=1.0)
     assert not r["sure"]
     assert r["message"] == f"I'm not sure (best guess {r['predicted']}, {r['confidence']:.0%})"
 
@@ -201,15 +202,15 @@ def test_draw_update_is_not_sure_below_the_threshold(model):
 def test_draw_update_compares_with_the_chosen_class(model):
     W, b = model
     ink = draw.render_strokes(draw.digit_strokes(7))
-    r = draw_widget.draw_update(ink, W, b, compare=3)
+    r = drawing.draw_update(ink, W, b, compare=3)
     assert r["compare"] == 3
-    r2 = draw_widget.draw_update(ink, W, b, compare=r["predicted"])     # itself: fall back to the runner-up
+    r2 = drawing.draw_update(ink, W, b, compare=r["predicted"])     # itself: fall back to the runner-up
     assert r2["compare"] != r["predicted"]
     assert r["contrib_png"] != r2["contrib_png"] or r2["compare"] == 3
 
 
 def test_draw_update_on_an_empty_canvas_asks_for_a_digit(model):
-    r = draw_widget.draw_update(np.zeros((280, 280)), *model)
+    r = drawing.draw_update(np.zeros((280, 280)), *model)
     assert r["x28"] is None and r["predicted"] is None and r["message"] == "Draw a digit"
     assert r["preview_png"].startswith(PNG) and r["probs_png"].startswith(PNG)
 
@@ -220,7 +221,7 @@ def test_draw_update_on_an_empty_canvas_asks_for_a_digit(model):
 ])
 def test_draw_update_rejects_bad_options(model, kwargs, words):
     with pytest.raises(ValueError, match=words):
-        draw_widget.draw_update(draw.render_strokes(draw.digit_strokes(1)), *model, **kwargs)
+        drawing.draw_update(draw.render_strokes(draw.digit_strokes(1)), *model, **kwargs)
 
 
 # --- the widget -----------------------------------------------------------------------
@@ -246,7 +247,7 @@ def mouse_stroke(canvas, points):
 
 
 def test_widget_has_every_part_the_browser_tests_look_for(model):
-    box = draw_widget.draw_digit(*model)
+    box = drawing.draw_digit(*model)
     assert "mnistlib-draw" in box._dom_classes
     for part in ("canvas", "clear", "brush", "preview", "probs", "contrib", "answer", "threshold", "status"):
         find(box, f"mnistlib-draw-{part}")
@@ -254,7 +255,7 @@ def test_widget_has_every_part_the_browser_tests_look_for(model):
 
 
 def test_a_stroke_updates_the_answer_and_the_pictures(model):
-    box = draw_widget.draw_digit(*model, threshold=0.0)
+    box = drawing.draw_digit(*model, threshold=0.0)
     canvas, answer = find(box, "mnistlib-draw-canvas"), find(box, "mnistlib-draw-answer")
     images = {part: find(box, f"mnistlib-draw-{part}") for part in ("preview", "probs", "contrib")}
     before = {k: w.value for k, w in images.items()}
@@ -279,7 +280,7 @@ def test_a_stroke_updates_the_answer_and_the_pictures(model):
 
 
 def test_touch_strokes_and_moves_without_a_press_are_handled(model):
-    box = draw_widget.draw_digit(*model, threshold=0.0)
+    box = drawing.draw_digit(*model, threshold=0.0)
     canvas, answer = find(box, "mnistlib-draw-canvas"), find(box, "mnistlib-draw-answer")
     touch = lambda event, pts: canvas._handle_frontend_event(
         None, {"event": event, "touches": [{"x": x, "y": y} for x, y in pts]}, [])
@@ -293,7 +294,7 @@ def test_touch_strokes_and_moves_without_a_press_are_handled(model):
 
 
 def test_errors_show_in_the_status_line_not_as_tracebacks(model, monkeypatch):
-    box = draw_widget.draw_digit(*model)
+    box = drawing.draw_digit(*model)
     def broken(*args, **kwargs):
         raise RuntimeError("something broke")
     monkeypatch.setattr(draw, "preprocess", broken)
@@ -306,7 +307,7 @@ def test_every_drawing_batch_names_its_canvas_so_late_pages_draw_too(model, monk
     # "switch to this canvas" message would draw nowhere unless each batch repeats it.
     from ipycanvas.canvas import COMMANDS
 
-    box = draw_widget.draw_digit(*model)
+    box = drawing.draw_digit(*model)
     canvas = find(box, "mnistlib-draw-canvas")
     sent = []
     monkeypatch.setattr(canvas._canvas_manager, "_send_custom",
@@ -322,25 +323,25 @@ def test_every_drawing_batch_names_its_canvas_so_late_pages_draw_too(model, monk
 def test_draw_digit_checks_the_model_when_it_is_built(model):
     W, b = model
     with pytest.raises(ValueError, match=r"Is W transposed\? Try W.T"):
-        draw_widget.draw_digit(W.T, b)
+        drawing.draw_digit(W.T, b)
     with pytest.raises(ValueError, match=r"W must have shape \(784, 10\).*got shape \(100, 10\)"):
-        draw_widget.draw_digit(W[:100], b)
+        drawing.draw_digit(W[:100], b)
     broken = W.copy()
     broken[300, 4] = np.nan
     with pytest.raises(ValueError, match="hold NaN or inf: did training diverge\\? Train again "
                                          "with a smaller learning rate"):
-        draw_widget.draw_digit(broken, b)
+        drawing.draw_digit(broken, b)
 
 
 def test_a_model_with_nan_never_shows_nan_percent(model):
     W, b = model
     with pytest.raises(ValueError, match="NaN or inf"):
-        draw_widget.draw_update(draw.render_strokes(draw.digit_strokes(7)), W, b * np.nan)
+        drawing.draw_update(draw.render_strokes(draw.digit_strokes(7)), W, b * np.nan)
 
 
 @pytest.mark.parametrize("bad", [(float("nan"), 100.0), (100.0, float("inf")), (None, 3)])
 def test_a_stroke_point_that_is_not_a_position_is_skipped_with_a_message(model, bad):
-    box = draw_widget.draw_digit(*model, threshold=0.0)
+    box = drawing.draw_digit(*model, threshold=0.0)
     canvas, status = find(box, "mnistlib-draw-canvas"), find(box, "mnistlib-draw-status")
     def send(event, x, y):
         canvas._handle_frontend_event(None, {"event": event, "x": x, "y": y}, [])

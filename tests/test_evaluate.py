@@ -8,7 +8,7 @@ from mnistlib import evaluate
 from mnistlib.evaluate import (add_noise, confusion_matrix, contributions, coverage_at_thresholds,
                                most_confident_mistakes, per_class_accuracy, rotate, shift)
 from mnistlib.model import logits
-from mnistlib.explorer_widget import prediction_explorer, prediction_explorer_update
+from mnistlib.widgets.explorer import prediction_explorer, prediction_explorer_update
 
 
 @pytest.fixture(scope="module")

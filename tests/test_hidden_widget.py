@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mnistlib import hidden_widget as hw
+from mnistlib.widgets import hidden_units as hw
 from mnistlib import mlp
 from mnistlib.data import SUBSET_PATH
 

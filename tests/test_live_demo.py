@@ -59,9 +59,9 @@ def test_projector_css_scales_the_type():
 def test_model_bar_and_slot_can_take_a_chooser_later():
     bar = demo.model_bar("The model: softmax")
     assert "mnistlib-demo-model" in bar._dom_classes
-    import ipywidgets as W_
-    slot = demo.slot(W_.HTML("first model"))
-    slot.children = [W_.HTML("second model")]           # what a chooser will do
+    import ipywidgets
+    slot = demo.slot(ipywidgets.HTML("first model"))
+    slot.children = [ipywidgets.HTML("second model")]           # what a chooser will do
     assert slot.children[0].value == "second model"
 
 

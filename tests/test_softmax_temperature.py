@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-from mnistlib.widgets import softmax_temperature, softmax_temperature_update
+from mnistlib.widgets.temperature import softmax_temperature, softmax_temperature_update
 
 L = np.array([2.0, 1.0, 0.1, -1.0, 0.0, 3.0, -2.0, 0.5, 1.5, -0.5])
 

@@ -10,8 +10,9 @@ import numpy as np
 import ipywidgets
 import pytest
 
-from mnistlib import widgets
+from mnistlib import plots
 from mnistlib.data import SUBSET_PATH
+from mnistlib.widgets import training
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -33,23 +34,23 @@ def classes(w):
 
 def test_heatmaps_png_is_a_png_that_depends_on_W():
     rng = np.random.default_rng(0)
-    a = widgets.heatmaps_png(rng.standard_normal((784, 10)))
-    b = widgets.heatmaps_png(rng.standard_normal((784, 10)))
+    a = plots.heatmaps_png(rng.standard_normal((784, 10)))
+    b = plots.heatmaps_png(rng.standard_normal((784, 10)))
     assert a.startswith(PNG) and b.startswith(PNG) and a != b
-    assert widgets.heatmaps_png(np.zeros((784, 10))).startswith(PNG)   # no division by zero
+    assert plots.heatmaps_png(np.zeros((784, 10))).startswith(PNG)   # no division by zero
 
 
 def test_heatmaps_png_rejects_wrong_shape():
     with pytest.raises(ValueError, match=r"\(784, 10\).*\(10, 784\)"):
-        widgets.heatmaps_png(np.zeros((10, 784)))
+        plots.heatmaps_png(np.zeros((10, 784)))
 
 
 # --- lr_explorer_update -------------------------------------------------------
 
 def test_lr_change_redraws(mnist):
     x, y, xt, yt = mnist
-    a = widgets.lr_explorer_update(0.5, x, y, xt, yt)
-    b = widgets.lr_explorer_update(0.02, x, y, xt, yt, figs=a)
+    a = training.lr_explorer_update(0.5, x, y, xt, yt)
+    b = training.lr_explorer_update(0.02, x, y, xt, yt, figs=a)
     for r in (a, b):
         assert r["loss_png"].startswith(PNG) and r["heatmap_png"].startswith(PNG)
         assert not r["diverged"] and 0.5 < r["val_acc"] <= 1
@@ -61,14 +62,14 @@ def test_lr_change_redraws(mnist):
 
 def test_same_lr_gives_the_same_picture(mnist):
     x, y, xt, yt = mnist
-    a = widgets.lr_explorer_update(0.3, x, y, xt, yt)
-    b = widgets.lr_explorer_update(0.3, x, y, xt, yt)
+    a = training.lr_explorer_update(0.3, x, y, xt, yt)
+    b = training.lr_explorer_update(0.3, x, y, xt, yt)
     assert a["heatmap_png"] == b["heatmap_png"] and a["val_acc"] == b["val_acc"]
 
 
 def test_huge_lr_diverges_without_raising(mnist):
     x, y, xt, yt = mnist
-    r = widgets.lr_explorer_update(1e4, x, y, xt, yt)
+    r = training.lr_explorer_update(1e4, x, y, xt, yt)
     assert r["diverged"] is True
     assert "10000" in r["message"] and "diverged" in r["message"]
     assert r["val_acc"] is None
@@ -79,19 +80,19 @@ def test_huge_lr_diverges_without_raising(mnist):
 def test_invalid_lr_is_a_clear_error(mnist, lr):
     x, y, _, _ = mnist
     with pytest.raises(ValueError, match="learning rate lr must be a positive number"):
-        widgets.lr_explorer_update(lr, x, y)
+        training.lr_explorer_update(lr, x, y)
 
 
 def test_works_without_test_data(mnist):
     x, y, _, _ = mnist
-    r = widgets.lr_explorer_update(0.5, x, y, n_train=500)
+    r = training.lr_explorer_update(0.5, x, y, n_train=500)
     assert r["val_acc"] is None and "validation accuracy" not in r["message"]
 
 
 # --- lr_explorer --------------------------------------------------------------
 
 def test_lr_explorer_builds_with_css_classes(mnist):
-    box = widgets.lr_explorer(*mnist)
+    box = training.lr_explorer(*mnist)
     assert "mnistlib-lr-explorer" in classes(box)
     assert isinstance(box.slider, ipywidgets.FloatLogSlider)
     assert box.slider.continuous_update is False
@@ -103,7 +104,7 @@ def test_lr_explorer_builds_with_css_classes(mnist):
 
 
 def test_lr_slider_callback_redraws_and_reports_divergence(mnist):
-    box = widgets.lr_explorer(*mnist)
+    box = training.lr_explorer(*mnist)
     loss, heat = box.loss_image.value, box.heatmap_image.value
     box.slider.value = 0.05
     assert box.loss_image.value != loss and box.heatmap_image.value != heat
@@ -113,12 +114,12 @@ def test_lr_slider_callback_redraws_and_reports_divergence(mnist):
 
 
 def test_lr_explorer_error_shows_in_status(mnist, monkeypatch):
-    box = widgets.lr_explorer(*mnist)
+    box = training.lr_explorer(*mnist)
 
     def broken(*args, **kwargs):
         raise RuntimeError("something went wrong")
 
-    monkeypatch.setattr(widgets, "lr_explorer_update", broken)
+    monkeypatch.setattr(training, "lr_explorer_update", broken)
     box.slider.value = 0.1                        # must not raise
     assert "RuntimeError: something went wrong" in box.status.value
 
@@ -126,7 +127,7 @@ def test_lr_explorer_error_shows_in_status(mnist, monkeypatch):
 def test_lr_explorer_rejects_bad_data_when_built(mnist):
     x, y, _, _ = mnist
     with pytest.raises(ValueError, match="784"):
-        widgets.lr_explorer(x[:, :100], y)
+        training.lr_explorer(x[:, :100], y)
 
 
 # --- live training ------------------------------------------------------------
@@ -134,7 +135,7 @@ def test_lr_explorer_rejects_bad_data_when_built(mnist):
 def test_live_training_calls_back_every_k_updates(mnist):
     x, y, xt, yt = mnist
     frames = []
-    res = widgets.live_training(x, y, xt, yt, on_frame=frames.append, epochs=1, batch_size=100, every=10)
+    res = training.live_training(x, y, xt, yt, on_frame=frames.append, epochs=1, batch_size=100, every=10)
     assert len(frames) == 40 // 10 + 1                      # 40 updates, plus the final frame
     assert [f["update"] for f in frames] == [10, 20, 30, 40, 40]
     assert [f["done"] for f in frames] == [False] * 4 + [True]
@@ -146,7 +147,7 @@ def test_live_training_calls_back_every_k_updates(mnist):
 def test_live_training_reports_divergence(mnist):
     x, y, _, _ = mnist
     frames = []
-    res = widgets.live_training(x, y, on_frame=frames.append, lr=1e4, epochs=1, every=5)
+    res = training.live_training(x, y, on_frame=frames.append, lr=1e4, epochs=1, every=5)
     assert res is None
     assert frames[-1]["diverged"] and frames[-1]["done"] and "lr=10000" in frames[-1]["message"]
 
@@ -154,13 +155,13 @@ def test_live_training_reports_divergence(mnist):
 def test_live_training_rejects_bad_arguments(mnist):
     x, y, _, _ = mnist
     with pytest.raises(ValueError, match="every"):
-        widgets.live_training(x, y, on_frame=print, every=0)
+        training.live_training(x, y, on_frame=print, every=0)
     with pytest.raises(ValueError, match="on_frame"):
-        widgets.live_training(x, y, on_frame=None)
+        training.live_training(x, y, on_frame=None)
 
 
 def test_live_heatmaps_button_updates_the_image_several_times(mnist):
-    box = widgets.live_heatmaps(*mnist, epochs=1, batch_size=100, every=10)
+    box = training.live_heatmaps(*mnist, epochs=1, batch_size=100, every=10)
     assert "mnistlib-live" in classes(box)
     assert "mnistlib-live-train" in classes(box.button)
     assert "mnistlib-live-heatmaps" in classes(box.heatmap_image)
@@ -175,7 +176,7 @@ def test_live_heatmaps_button_updates_the_image_several_times(mnist):
 
 
 def test_live_heatmaps_divergence_is_a_warning_not_a_traceback(mnist):
-    box = widgets.live_heatmaps(*mnist, lr=1e4, epochs=1, every=5)
+    box = training.live_heatmaps(*mnist, lr=1e4, epochs=1, every=5)
     box.button.click()
     assert "diverged" in box.status.value and "#b35900" in box.status.value
 
@@ -184,8 +185,8 @@ def test_live_heatmaps_divergence_is_a_warning_not_a_traceback(mnist):
 
 def test_batch_size_update_counts_updates_and_redraws(mnist):
     x, y, xt, yt = mnist
-    a = widgets.batch_size_explorer_update(1, x, y, xt, yt, n_train=300)
-    b = widgets.batch_size_explorer_update(300, x, y, xt, yt, n_train=300, plot=a["plot"])
+    a = training.batch_size_explorer_update(1, x, y, xt, yt, n_train=300)
+    b = training.batch_size_explorer_update(300, x, y, xt, yt, n_train=300, plot=a["plot"])
     assert a["updates"] == 2 * 300 and b["updates"] == 2       # two epochs
     assert b["plot"] is a["plot"] and a["png"] != b["png"]
     assert b["png"].startswith(PNG) and b["fig"] is a["fig"]
@@ -196,11 +197,11 @@ def test_batch_size_update_counts_updates_and_redraws(mnist):
 def test_batch_size_must_be_a_positive_integer(mnist, bs):
     x, y, _, _ = mnist
     with pytest.raises(ValueError, match="batch_size"):
-        widgets.batch_size_explorer_update(bs, x, y)
+        training.batch_size_explorer_update(bs, x, y)
 
 
 def test_batch_size_explorer_control_redraws(mnist):
-    box = widgets.batch_size_explorer(*mnist, n_train=500)
+    box = training.batch_size_explorer(*mnist, n_train=500)
     assert "mnistlib-batch-explorer" in classes(box)
     assert "mnistlib-batch-size" in classes(box.control)
     assert box.control.continuous_update is False
@@ -231,7 +232,7 @@ def test_lr_explorer_update_rejects_impossible_runs_clearly(mnist, case):
     with warnings.catch_warnings():
         warnings.simplefilter("error")    # no half-drawn plot complaining first
         with pytest.raises(ValueError) as info:
-            widgets.lr_explorer_update(0.5, x, y, **options)
+            training.lr_explorer_update(0.5, x, y, **options)
     assert str(info.value).startswith(message)
 
 
@@ -242,10 +243,10 @@ def test_batch_size_explorer_rejects_impossible_runs_clearly(mnist, case):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ValueError) as info:
-            widgets.batch_size_explorer_update(10, x, y, **options)
+            training.batch_size_explorer_update(10, x, y, **options)
         assert str(info.value).startswith(message)
         with pytest.raises(ValueError) as info:
-            widgets.batch_size_explorer(x, y, **options)
+            training.batch_size_explorer(x, y, **options)
         assert str(info.value).startswith(message)
 
 
@@ -256,5 +257,5 @@ def test_live_training_rejects_impossible_runs_clearly(mnist, case):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ValueError) as info:
-            widgets.live_training(x, y, on_frame=lambda frame: None, **options)
+            training.live_training(x, y, on_frame=lambda frame: None, **options)
     assert str(info.value).startswith(message)

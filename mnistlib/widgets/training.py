@@ -1,76 +1,32 @@
-"""Interactive widgets: thin ipywidgets shells over plain functions.
+"""The training widgets of notebooks 06 and 07: the learning rate, live heatmaps, the batch size.
 
-This module holds what every widget shares (status line, guarded callbacks,
-PNG images) and the training widgets of notebooks 03, 06 and 07. The larger
-widgets each have a module of their own: ``explorer_widget`` (the prediction
-explorer of notebook 08), ``decay_widget`` (the weight-decay explorer of
-notebook 08) and ``draw_widget`` (draw a digit, notebook 09).
+``lr_explorer`` retrains at each learning rate and shows the loss curve and the
+ten templates; ``live_heatmaps`` trains once and shows them change as it goes;
+``batch_size_explorer`` compares batch sizes by updates and by time. Each has a
+pure function behind it (``lr_explorer_update``, ``live_training``,
+``batch_size_explorer_update``) that tests and benchmarks call directly.
 
-Each widget has a pure function behind it (``*_update`` or similar) that takes
-plain values and returns what to show: tests and benchmarks call those directly,
-no browser needed. The widget only wires controls to that function.
-
-Conventions, so widgets behave the same everywhere (JupyterLab 4, Notebook 7,
-Voila):
-- Figures are drawn with ``mnistlib.plots`` and shown as PNG in an
-  ``ipywidgets.Image`` that is updated in place (no stacked figures, no
-  clear_output flicker).
-- Sliders whose redraw is costly use ``continuous_update=False``.
-- Every callback runs inside ``_guarded``, which catches any exception and
-  shows it as a readable message in the widget's own status line, so a bad
-  value can never leave a silent, dead control or a traceback.
-- Each control carries a CSS class ``mnistlib-<widget>-<part>`` so the browser
-  tests can find it.
+Redrawing ten matplotlib heatmaps costs ~0.3 s, too slow for a slider, so these
+widgets use ``plots.heatmaps_png`` (painted straight into a PNG) and keep
+matplotlib, redrawn by blitting, for the small loss plots only.
 """
 
-import functools
-import html
 import math
-import numbers
 import time
 
-import ipywidgets as W_
+import ipywidgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from .model import accuracy
-from .plots import Blit, heatmaps_png, png_bytes
-from .train import DivergenceError, train
+from .. import validate
+from ..model import accuracy, cross_entropy, logits
+from ..plots import Blit, heatmaps_png
+from ..train import DivergenceError, train
+from .base import guarded, png_image, show_message, status_line
 
 
-def _status(cls):
-    """A one-line HTML status area for messages and errors."""
-    out = W_.HTML(value="")
-    out.add_class(cls)
-    return out
-
-
-def _show_message(status, text, kind="info"):
-    colour = {"info": "#333", "ok": "#1a7f37", "warn": "#b35900", "error": "#c00"}[kind]
-    status.value = f'<span style="color:{colour}">{html.escape(text)}</span>'
-
-
-def _guarded(status):
-    """Decorator: run a callback, and show any exception in ``status`` instead of raising."""
-    def wrap(fn):
-        @functools.wraps(fn)
-        def run(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except Exception as e:  # a widget callback must never die silently
-                _show_message(status, f"{type(e).__name__}: {e}", "error")
-        return run
-    return wrap
-
-
-# --- training widgets: learning-rate explorer, live heatmaps, batch size -----
-# Redrawing ten matplotlib heatmaps costs ~0.3 s, too slow for a slider, so the
-# training widgets use plots.heatmaps_png (painted straight into a PNG) and keep
-# matplotlib, redrawn by blitting, for the small loss plot only.
-
-
-class _LossPlot:
-    """A loss plot with fixed axes that redraws only its line (see plots.Blit).
+class LossPlot:
+    """The training loss against the updates, with fixed axes, redrawing only its line (``plots.Blit``).
 
     A full matplotlib redraw costs ~40 ms, redrawing the line ~5 ms. The axes
     therefore never rescale: the x axis spans the planned updates and the y
@@ -100,36 +56,15 @@ class _LossPlot:
         return self.blit.png()
 
 
-def _png_image(png, cls):
-    """An ipywidgets.Image shown at the PNG's own width (browsers would stretch it to fit)."""
-    width = int.from_bytes(png[16:20], "big")       # the IHDR chunk of a PNG holds the size
-    img = W_.Image(value=png, format="png", layout=W_.Layout(width=f"{width}px", max_width="100%"))
-    img.add_class(cls)
-    return img
-
-
 def _planned_updates(n, batch_size=50, epochs=2):
     """How many updates ``epochs`` passes over n examples in batches of ``batch_size`` make."""
     return epochs * math.ceil(n / max(1, min(batch_size, n)))
 
 
-def _check_lr(lr):
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"the learning rate lr must be a positive number, e.g. 0.5; got {lr!r}")
-    return float(lr)
-
-
-def _check_count(name, value, what):
-    """A whole number >= 1, else a ValueError that says what ``name`` means."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1 ({what}); got {value!r}")
-    return int(value)
-
-
 def _check_run(x, n_train, epochs):
     """Check the size of a short training run; returns (n_train, epochs)."""
-    n_train = _check_count("n_train", n_train, "how many training examples to use")
-    epochs = _check_count("epochs", epochs, "passes over the training examples")
+    n_train = validate.whole("n_train", n_train, what="how many training examples to use")
+    epochs = validate.whole("epochs", epochs, what="passes over the training examples")
     if len(x) == 0:
         raise ValueError("x holds no training examples; give at least one")
     return n_train, epochs
@@ -153,12 +88,12 @@ def lr_explorer_update(lr, x, y, x_val=None, y_val=None, *, n_train=3000, n_val=
     Bad input (lr <= 0, wrong shapes) raises ValueError.
     """
     t0 = time.perf_counter()
-    lr = _check_lr(lr)
+    lr = validate.learning_rate(lr, example=0.5)
     n_train, epochs = _check_run(x, n_train, epochs)
-    batch_size = _check_count("batch_size", batch_size, "examples per update")
+    batch_size = validate.whole("batch_size", batch_size, what="examples per update")
     x, y = x[:n_train], y[:n_train]
     total = _planned_updates(len(x), batch_size, epochs)
-    plot = figs["loss_plot"] if figs and figs["loss_plot"].xmax == total else _LossPlot(total)
+    plot = figs["loss_plot"] if figs and figs["loss_plot"].xmax == total else LossPlot(total)
     try:
         res = train(x, y, method="minibatch", lr=lr, epochs=epochs, batch_size=batch_size,
                     seed=seed, evaluate=False, log_every=1)
@@ -166,7 +101,7 @@ def lr_explorer_update(lr, x, y, x_val=None, y_val=None, *, n_train=3000, n_val=
     except DivergenceError as e:
         W, hist, diverged = np.nan_to_num(e.W, nan=0.0, posinf=0.0, neginf=0.0), e.history, True
         message = f"lr = {lr:g}: {e}"
-        stopped_at = _mean_loss(x, _labels_of(y), e.W, e.b)     # inf if W overflowed
+        stopped_at = _mean_loss(x, y, e.W, e.b)     # inf if W overflowed
     val_acc = None
     if not diverged:
         if x_val is not None:
@@ -191,28 +126,28 @@ def lr_explorer(x, y, x_val=None, y_val=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3
     x, y, x_val, y_val, options: as for ``lr_explorer_update``. Returns a VBox
     (attributes ``slider``, ``loss_image``, ``heatmap_image``, ``status`` for tests).
     """
-    slider = W_.FloatLogSlider(value=lr, base=10, min=math.log10(lr_min), max=math.log10(lr_max),
-                               step=0.25, description="lr", readout_format=".3g",
-                               continuous_update=False)
+    slider = ipywidgets.FloatLogSlider(value=lr, base=10, min=math.log10(lr_min), max=math.log10(lr_max),
+                                       step=0.25, description="lr", readout_format=".3g",
+                                       continuous_update=False)
     slider.add_class("mnistlib-lr-slider")
-    status = _status("mnistlib-lr-status")
+    status = status_line("mnistlib-lr-status")
     state = lr_explorer_update(lr, x, y, x_val, y_val, **options)
-    loss_image = _png_image(state["loss_png"], "mnistlib-lr-loss")
-    heatmap_image = _png_image(state["heatmap_png"], "mnistlib-lr-heatmaps")
+    loss_image = png_image(state["loss_png"], "mnistlib-lr-loss")
+    heatmap_image = png_image(state["heatmap_png"], "mnistlib-lr-heatmaps")
 
     def show(result):
         loss_image.value = result["loss_png"]
         heatmap_image.value = result["heatmap_png"]
-        _show_message(status, result["message"], "warn" if result["diverged"] else "ok")
+        show_message(status, result["message"], "warn" if result["diverged"] else "ok")
 
-    @_guarded(status)
+    @guarded(status)
     def redraw(change):
         state.update(lr_explorer_update(change["new"], x, y, x_val, y_val, figs=state, **options))
         show(state)
 
     slider.observe(redraw, names="value")
     show(state)
-    box = W_.VBox([slider, loss_image, heatmap_image, status])
+    box = ipywidgets.VBox([slider, loss_image, heatmap_image, status])
     box.add_class("mnistlib-lr-explorer")
     box.slider, box.loss_image, box.heatmap_image, box.status = slider, loss_image, heatmap_image, status
     return box
@@ -228,15 +163,14 @@ def live_training(x, y, x_val=None, y_val=None, *, on_frame, lr=1.0, epochs=2, b
     drawing, so ``every`` sets how smooth, and how slow, the animation is.
     Returns the train Result, or None if training diverged (the last frame says why).
     """
-    lr = _check_lr(lr)
+    lr = validate.learning_rate(lr, example=0.5)
     if not callable(on_frame):
         raise ValueError(f"on_frame must be a function taking one dict; got {on_frame!r}")
-    if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
-        raise ValueError(f"every must be a positive whole number of updates; got {every!r}")
-    epochs = _check_count("epochs", epochs, "passes over the training examples")
-    batch_size = _check_count("batch_size", batch_size, "examples per update")
+    every = validate.whole("every", every, what="updates from one frame to the next")
+    epochs = validate.whole("epochs", epochs, what="passes over the training examples")
+    batch_size = validate.whole("batch_size", batch_size, what="examples per update")
     total = _planned_updates(len(x), batch_size, epochs)
-    plot = _LossPlot(total)
+    plot = LossPlot(total)
     t0 = time.perf_counter()
 
     def frame(W, hist, message, update, done=False, diverged=False):
@@ -271,21 +205,21 @@ def live_heatmaps(x, y, x_val=None, y_val=None, **options):
     browser at once. x, y, x_val, y_val, options: as for ``live_training``.
     Returns a VBox (attributes ``button``, ``heatmap_image``, ``loss_image``, ``status``).
     """
-    button = W_.Button(description="Train", icon="play", button_style="primary")
+    button = ipywidgets.Button(description="Train", icon="play", button_style="primary")
     button.add_class("mnistlib-live-train")
-    status = _status("mnistlib-live-status")
-    heatmap_image = _png_image(heatmaps_png(np.zeros((784, 10))), "mnistlib-live-heatmaps")
+    status = status_line("mnistlib-live-status")
+    heatmap_image = png_image(heatmaps_png(np.zeros((784, 10))), "mnistlib-live-heatmaps")
     plan = {k: options[k] for k in ("batch_size", "epochs") if k in options}
-    loss_image = _png_image(_LossPlot(_planned_updates(len(x), **plan)).png([], []), "mnistlib-live-loss")
-    _show_message(status, "W = 0: every class gets p = 1/10. Press Train.", "info")
+    loss_image = png_image(LossPlot(_planned_updates(len(x), **plan)).png([], []), "mnistlib-live-loss")
+    show_message(status, "W = 0: every class gets p = 1/10. Press Train.", "info")
 
     def show(frame):
         heatmap_image.value = frame["heatmap_png"]
         loss_image.value = frame["loss_png"]
         kind = "warn" if frame["diverged"] else ("ok" if frame["done"] else "info")
-        _show_message(status, frame["message"], kind)
+        show_message(status, frame["message"], kind)
 
-    @_guarded(status)
+    @guarded(status)
     def run(_button=None):
         button.disabled = True          # a second click would queue a second run
         try:
@@ -294,7 +228,7 @@ def live_heatmaps(x, y, x_val=None, y_val=None, **options):
             button.disabled = False
 
     button.on_click(run)
-    box = W_.VBox([button, heatmap_image, loss_image, status])
+    box = ipywidgets.VBox([button, heatmap_image, loss_image, status])
     box.add_class("mnistlib-live")
     box.button, box.heatmap_image, box.loss_image, box.status = button, heatmap_image, loss_image, status
     box.run = run
@@ -350,10 +284,10 @@ def batch_size_explorer_update(batch_size, x, y, x_val=None, y_val=None, *, n_tr
     plot, message (str), updates (int), seconds (training time, float),
     val_acc (float or None), diverged (bool).
     """
-    batch_size = _check_count("batch_size", batch_size, "examples per update")
-    lr = _check_lr(lr)
+    batch_size = validate.whole("batch_size", batch_size, what="examples per update")
+    lr = validate.learning_rate(lr, example=0.5)
     n_train, epochs = _check_run(x, n_train, epochs)
-    x, y = x[:n_train], _labels_of(y[:n_train])
+    x, y = x[:n_train], validate.labels(y[:n_train])
     batch_size = min(int(batch_size), len(x))
     max_updates = _planned_updates(len(x), 1, epochs)
     total = _planned_updates(len(x), batch_size, epochs)
@@ -400,19 +334,11 @@ def batch_size_explorer_update(batch_size, x, y, x_val=None, y_val=None, *, n_tr
             "val_acc": val_acc, "diverged": diverged}
 
 
-def _labels_of(y):
-    """Class labels (n,) from labels or one-hot rows (n, 10)."""
-    y = np.asarray(y)
-    return y.argmax(axis=1) if y.ndim == 2 else y
-
-
 def _mean_loss(x, y, W, b):
     """Mean cross-entropy of the model (W, b) on x: (n, 784), y: (n,) labels; inf if W blew up."""
-    with np.errstate(all="ignore"):
-        l = x @ W + b
-        l = l - l.max(axis=1, keepdims=True)
-        loss = float(np.mean(np.log(np.exp(l).sum(axis=1)) - l[np.arange(len(y)), y]))
-    return loss if math.isfinite(loss) else float("inf")
+    with np.errstate(all="ignore"):         # a diverged W overflows x W + b: that is the answer, inf
+        l = logits(x, W, b)
+    return cross_entropy(l, y, from_logits=True) if np.isfinite(l).all() else float("inf")
 
 
 def batch_size_explorer(x, y, x_val=None, y_val=None, *, batch_size=50, n_train=500, **options):
@@ -421,89 +347,27 @@ def batch_size_explorer(x, y, x_val=None, y_val=None, *, batch_size=50, n_train=
     x, y, x_val, y_val, options: as for ``batch_size_explorer_update``.
     Returns a VBox (attributes ``control``, ``image``, ``status``).
     """
-    n = min(_check_count("n_train", n_train, "how many training examples to use"), len(x))
-    batch_size = _check_count("batch_size", batch_size, "examples per update")
+    n = min(validate.whole("n_train", n_train, what="how many training examples to use"), len(x))
+    batch_size = validate.whole("batch_size", batch_size, what="examples per update")
     sizes = sorted({s for s in (1, 10, 50, 100, 500, n) if s <= n} | {min(batch_size, n)})
-    control = W_.SelectionSlider(options=[(f"{s} (full)" if s == n else str(s), s) for s in sizes],
-                                 value=min(batch_size, n), description="batch size",
-                                 continuous_update=False, style={"description_width": "initial"})
+    control = ipywidgets.SelectionSlider(options=[(f"{s} (full)" if s == n else str(s), s) for s in sizes],
+                                         value=min(batch_size, n), description="batch size",
+                                         continuous_update=False, style={"description_width": "initial"})
     control.add_class("mnistlib-batch-size")
-    status = _status("mnistlib-batch-status")
+    status = status_line("mnistlib-batch-status")
     state = batch_size_explorer_update(control.value, x, y, x_val, y_val, n_train=n_train, **options)
-    image = _png_image(state["png"], "mnistlib-batch-loss")
-    _show_message(status, state["message"], "warn" if state["diverged"] else "ok")
+    image = png_image(state["png"], "mnistlib-batch-loss")
+    show_message(status, state["message"], "warn" if state["diverged"] else "ok")
 
-    @_guarded(status)
+    @guarded(status)
     def redraw(change):
         state.update(batch_size_explorer_update(change["new"], x, y, x_val, y_val, n_train=n_train,
                                                 plot=state["plot"], **options))
         image.value = state["png"]
-        _show_message(status, state["message"], "warn" if state["diverged"] else "ok")
+        show_message(status, state["message"], "warn" if state["diverged"] else "ok")
 
     control.observe(redraw, names="value")
-    box = W_.VBox([control, image, status])
+    box = ipywidgets.VBox([control, image, status])
     box.add_class("mnistlib-batch-explorer")
     box.control, box.image, box.status = control, image, status
-    return box
-
-
-# --- softmax temperature (notebook 03) ------------------------------------------
-
-def softmax_temperature_update(l, T, fig=None):
-    """p = softmax(l / T) and its probability bars.  l: (10,) logits; T > 0.
-
-    Small T sharpens p towards one-hot on the largest logit; large T flattens it
-    towards uniform (1/10 each); T = 1 is the plain softmax. Pass the previous
-    ``fig`` to redraw it in place. Returns (p: (10,), fig).
-    Raises ValueError for T <= 0 or logits that are not 10 finite numbers.
-    """
-    from .model import softmax
-    from .plots import probability_bars
-    if isinstance(T, bool) or not isinstance(T, numbers.Real) or not math.isfinite(T) or T <= 0:
-        raise ValueError(f"the temperature T must be a positive number, e.g. 1; got {T!r}")
-    l = np.asarray(l, dtype=np.float64)
-    if l.shape != (10,) or not np.all(np.isfinite(l)):
-        raise ValueError(f"l must be 10 finite logits, shape (10,); got shape {l.shape}")
-    p = softmax(l / T)
-    title = f"T = {T:.3g}:  p = softmax(l / T)"
-    if fig is None:
-        fig = probability_bars(p, title=title)
-        # Lay the figure out once, then freeze it: constrained layout on every
-        # redraw would more than double the cost of a slider step.
-        png_bytes(fig)
-        fig.set_layout_engine("none")
-    return p, probability_bars(p, fig=fig, title=title)
-
-
-def softmax_temperature(l, *, T=1.0, T_min=0.05, T_max=20.0):
-    """A log-scale slider for the temperature T, redrawing the bars of softmax(l / T).
-
-    l: (10,) logits. Returns a VBox (attributes ``slider``, ``image``, ``status``
-    and ``update(T)``, the slider's callback, for tests).
-    """
-    p, fig = softmax_temperature_update(l, T)
-    slider = W_.FloatLogSlider(value=T, base=10, min=math.log10(T_min), max=math.log10(T_max),
-                               step=0.05, description="T", readout_format=".2f",
-                               continuous_update=False)
-    slider.add_class("mnistlib-temperature-slider")
-    image = W_.Image(value=png_bytes(fig), format="png", layout=W_.Layout(width="420px"))
-    image.add_class("mnistlib-temperature-bars")
-    status = _status("mnistlib-temperature-status")
-
-    def describe(T, p):
-        j = int(np.argmax(p))
-        _show_message(status, f"T = {T:.3g}: largest p = {p[j]:.3f} (class {j}), "
-                              f"smallest p = {p.min():.3f}; p sums to {p.sum():.4f}", "ok")
-
-    @_guarded(status)
-    def update(T):
-        p, _ = softmax_temperature_update(l, T, fig=fig)
-        image.value = png_bytes(fig)
-        describe(T, p)
-
-    slider.observe(lambda change: update(change["new"]), names="value")
-    describe(T, p)
-    box = W_.VBox([slider, image, status])
-    box.add_class("mnistlib-temperature")
-    box.slider, box.image, box.status, box.update = slider, image, status, update
     return box
