@@ -134,5 +134,5 @@ def method_rows(table, d, quick):
 def memory_row(table):
     """A fresh process loads MNIST and trains the recipe with validation: its peak resident memory."""
     peak_mb = harness.run_child("training", "softmax_recipe_with_validation")["peak_mb"]
-    table.add("peak memory: python + load_mnist() + Softmax.RECIPE with validation (fresh process, VmHWM)",
+    table.add("peak memory: python + load_mnist() + softmax_regression.RECIPE with validation (fresh process, VmHWM)",
               f"{peak_mb:.0f} MB", "< 1 GB", peak_mb < 1024)

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from mnistlib import cnn, mlp
 from mnistlib import train as train_module
 from mnistlib.data import train_val_split
-from mnistlib.train import Softmax, accuracy_of, train
+from mnistlib import softmax_regression
+from mnistlib.train import accuracy_of, train
 
 import harness
 
-MODELS = {"softmax": Softmax, "mlp": mlp, "cnn": cnn}
+MODELS = {"softmax": softmax_regression, "mlp": mlp, "cnn": cnn}
 SOFTMAX, MLP, CNN = MODELS["softmax"], MODELS["mlp"], MODELS["cnn"]
 BATCH = 100                     # the batch of every epoch compared with PyTorch
 

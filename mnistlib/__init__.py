@@ -6,13 +6,18 @@ One module per idea, each readable top to bottom:
                 that ``idx``, ``download`` and ``data`` share
 - ``download``  download MNIST (mirrors, deadline, sha256) into the per-user cache
 - ``data``      load MNIST (directory, cache, download, bundled subset); one-hot; validation split
-- ``model``     logits, softmax, cross-entropy, gradients, predictions
+- ``validate``  checking inputs: labels, images, parameters, learning rates, whole numbers; one
+                place that says what is wrong with an argument and what to do
+- ``model``     the maths of notebooks 02-05 with W and b: logits, softmax, cross-entropy,
+                gradients, predictions
 - ``gradcheck`` numerical gradients by central differences; checks for layers and models
 - ``layers``    layers as forward/backward pairs: linear, ReLU, flatten, softmax cross-entropy
 - ``conv``      convolution and max-pooling, as plain loops and fast (im2col)
-- ``mlp``       a hidden layer: linear, ReLU, linear (notebook 10)
-- ``cnn``       a small convolutional network (notebook 11)
-- ``train``     gradient descent for any of the models: one example at a time, mini-batch, full batch
+- the three models, each a module with one interface (``init_params``, ``logits``,
+  ``loss_and_grads``, ``logits_backward``, ``sgd_step``, ``RECIPE``):
+  ``softmax_regression`` (one layer of ten neurons, notebooks 02-09), ``mlp`` (a hidden
+  layer, notebook 10) and ``cnn`` (a small convolutional network, notebook 11)
+- ``train``     gradient descent for any model: one example at a time, mini-batch, full batch
 - ``plots``     digits, weight heatmaps, curves, probability bars; fast redraws
 - ``evaluate``  choosing a recipe on validation, confusion matrix, "I don't know" thresholds,
                 robustness transforms

@@ -161,5 +161,3 @@ def error_rate(x, y, W, b):
     """1 - accuracy: the fraction of examples the model gets wrong."""
     return 1.0 - accuracy(x, y, W, b)
 
-
-_check_params = validate.softmax_params     # TEMPORARY until the widgets move to validate

@@ -13,7 +13,7 @@ import pytest
 
 from mnistlib import draw, zoo
 from mnistlib.model import logits, softmax
-from mnistlib.train import Softmax
+from mnistlib import softmax_regression
 from mnistlib.widgets.chooser import chooser_status, model_chooser
 from mnistlib.widgets.drawing import draw_digit, draw_update
 from mnistlib.widgets.explorer import prediction_explorer, prediction_explorer_update

@@ -18,7 +18,7 @@ from mnistlib import cnn, mlp, zoo
 from mnistlib.data import MNIST, train_val_split
 from mnistlib.download import save_atomically
 from mnistlib.gradcheck import numerical_gradient, rel_error
-from mnistlib.train import Softmax
+from mnistlib import softmax_regression
 
 SHORT = dict(lr=0.5, epochs=1, batch_size=50, schedule="linear")
 
@@ -407,7 +407,7 @@ def test_local_linear_gives_the_logits_exactly_and_the_gradient(name):
 def test_softmax_regression_is_its_own_local_linear_model():
     params = small_params("softmax")
     for x in np.random.default_rng(3).random((3, 784)):
-        W_x, b_x = zoo.local_linear(Softmax, params, x)
+        W_x, b_x = zoo.local_linear(softmax_regression, params, x)
         assert np.array_equal(W_x, params["W"]) and np.array_equal(b_x, params["b"])
 
 

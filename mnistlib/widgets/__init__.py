@@ -41,9 +41,6 @@ from .temperature import softmax_temperature, softmax_temperature_update
 from .training import (LossPlot, batch_size_explorer, batch_size_explorer_update, live_heatmaps,
                        live_training, lr_explorer, lr_explorer_update)
 
-# The name benchmarks/run.py times a frame of the live heatmaps with.
-_LossPlot = LossPlot
-
 __all__ = ["LossPlot", "batch_size_explorer", "batch_size_explorer_update", "heatmaps_png", "live_heatmaps",
            "live_training", "lr_explorer", "lr_explorer_update", "softmax_temperature",
            "softmax_temperature_update"]

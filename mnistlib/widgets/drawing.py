@@ -18,7 +18,7 @@ import numpy as np
 from .. import draw, validate, zoo
 from ..model import logits, softmax
 from ..plots import Blit, probability_bars
-from ..train import Softmax
+from .. import softmax_regression
 from .base import guarded, show_message, status_line
 from .chooser import model_chooser
 
@@ -185,7 +185,7 @@ def _answering_model(W, b, model, models, data, cache_dir):
     if W is not None or b is not None:
         W, b = _check_model(W, b)
         mine = zoo.given("softmax", {"W": W, "b": b},
-                         None if data is None else zoo.validation_accuracy(Softmax, {"W": W, "b": b}, data))
+                         None if data is None else zoo.validation_accuracy(softmax_regression, {"W": W, "b": b}, data))
         names = [c.name if isinstance(c, zoo.Trained) else c for c in choices]
         if "softmax" in names:
             choices[names.index("softmax")] = mine
