@@ -223,19 +223,19 @@ def one_hot(y, k: int = 10) -> np.ndarray:
     return encoded
 
 
-def train_val_split(x, y, n_val=None, seed=0):
+def train_val_split(X, y, n_val=None, seed=0):
     """Hold out a validation set: (x_train, y_train, x_val, y_val).
 
-    x: (n, ...) images, y: (n,) or (n, 10) labels. ``n_val`` examples (default: one in six,
+    X: (n, ...) images, y: (n,) or (n, 10) labels. ``n_val`` examples (default: one in six,
     so 10000 of the 60000 MNIST training images) are chosen by a seeded permutation.
     Hyper-parameters (learning rate, epochs, batch size, weight decay) are chosen by their
     accuracy on the validation set, so that the test set, used once at the end, still
     measures how the model does on images it was never tuned on.
     """
-    x, y = np.asarray(x), np.asarray(y)
-    n = len(x)
+    X, y = np.asarray(X), np.asarray(y)
+    n = len(X)
     if len(y) != n:
-        raise ValueError(f"x has {n} examples but y has {len(y)} labels")
+        raise ValueError(f"X has {n} examples but y has {len(y)} labels")
     if n_val is None:
         n_val = n // 6
     if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or not 0 < n_val < n:
@@ -243,4 +243,4 @@ def train_val_split(x, y, n_val=None, seed=0):
                          f"(the number of validation examples); got {n_val!r}")
     order = np.random.default_rng(seed).permutation(n)
     val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
-    return x[train], y[train], x[val], y[val]
+    return X[train], y[train], X[val], y[val]

@@ -234,13 +234,13 @@ def rotate(x, degrees):
     return np.ascontiguousarray(out.T).reshape(np.shape(x))
 
 
-def robustness_curve(x, y, W, b, transform, values):
-    """Accuracy on transform(x, v) for each v in values.  -> (len(values),) float.
+def robustness_curve(X, y, W, b, transform, values):
+    """Accuracy on transform(X, v) for each v in values.  -> (len(values),) float.
 
     transform: a function (x, v) -> transformed x, e.g. ``lambda x, s: add_noise(x, s, seed=0)``.
     """
     y = validate.labels(y)
-    return np.array([float(np.mean(predict(np.asarray(transform(x, v)).reshape(len(y), -1), W, b) == y))
+    return np.array([float(np.mean(predict(np.asarray(transform(X, v)).reshape(len(y), -1), W, b) == y))
                      for v in values])
 
 

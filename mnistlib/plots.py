@@ -32,12 +32,12 @@ def _as_images(x):
     return x
 
 
-def digit_grid(x, y=None, *, ncols=10, titles=None, fig=None):
-    """A grid of digits. x: (n, 784) or (n, 28, 28); y: optional labels shown above each."""
-    x = _as_images(x)
-    if x.ndim == 2:
-        x = x[None]
-    n = len(x)
+def digit_grid(X, y=None, *, ncols=10, titles=None, fig=None):
+    """A grid of digits. X: (n, 784) or (n, 28, 28); y: optional labels shown above each."""
+    X = _as_images(X)
+    if X.ndim == 2:
+        X = X[None]
+    n = len(X)
     nrows = -(-n // ncols)
     if fig is None:
         fig = Figure(figsize=(ncols * 0.9, nrows * 1.0 + 0.2), layout="constrained")
@@ -45,9 +45,9 @@ def digit_grid(x, y=None, *, ncols=10, titles=None, fig=None):
         for ax in axes:
             ax.set_axis_off()
         for i, ax in enumerate(axes[:n]):
-            ax.imshow(x[i], cmap="gray_r", vmin=0, vmax=x.max() if x.max() > 1 else 1)
+            ax.imshow(X[i], cmap="gray_r", vmin=0, vmax=X.max() if X.max() > 1 else 1)
     else:
-        for ax, img in zip(fig.axes, x):
+        for ax, img in zip(fig.axes, X):
             ax.images[0].set_data(img)
     labels = titles if titles is not None else (None if y is None else [str(int(v)) for v in np.asarray(y)[:n]])
     if labels is not None:

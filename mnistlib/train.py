@@ -160,13 +160,13 @@ def _check_grads(grads, params):
                              f"but {k} has shape {params[k].shape}")
 
 
-def accuracy_of(model, params, x, y, chunk=EVAL_CHUNK):
-    """Fraction of x classified as y by the model. x: (n, 784); y: (n,) int labels."""
+def accuracy_of(model, params, X, y, chunk=EVAL_CHUNK):
+    """Fraction of X classified as y by the model. X: (n, 784); y: (n,) int labels."""
     hits = 0
-    for start in range(0, len(x), chunk):
-        hits += int((model.logits(params, x[start:start + chunk]).argmax(axis=1)
+    for start in range(0, len(X), chunk):
+        hits += int((model.logits(params, X[start:start + chunk]).argmax(axis=1)
                      == y[start:start + chunk]).sum())
-    return hits / len(x)
+    return hits / len(X)
 
 
 def train(X, y, *, model=None, params=None, method="minibatch", lr=0.5, epochs=5,

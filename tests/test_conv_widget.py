@@ -156,7 +156,7 @@ def test_viewer_shows_errors_in_its_status_line(mnist, monkeypatch):
 
 
 @pytest.mark.parametrize("kwargs, match", [(dict(stage="conv9"), "stage must be one of"),
-                                           (dict(), "x must be")])
+                                           (dict(), "X must be")])
 def test_viewer_refuses_bad_arguments(mnist, kwargs, match):
     params, x, y = mnist
     if not kwargs:

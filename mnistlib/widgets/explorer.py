@@ -18,10 +18,10 @@ from ..plots import Blit, contributions_figure, probability_bars
 from ..train import EVAL_CHUNK
 from .base import IndexStepper, guarded, show_message, status_line
 
-def prediction_explorer_update(i, x, y, W=None, b=None, compare=None, *, model=None, figs=None, render=True):
+def prediction_explorer_update(i, X, y, W=None, b=None, compare=None, *, model=None, figs=None, render=True):
     """Everything the explorer shows for test image i, as plain values.
 
-    x: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,); or, instead
+    X: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,); or, instead
     of W and b, model: any trained model (a ``zoo.Trained``), whose pictures then
     show the linear model it equals near image i (``zoo.local_linear``).
     compare: the class to explain against; None picks the true class if the
@@ -33,7 +33,7 @@ def prediction_explorer_update(i, x, y, W=None, b=None, compare=None, *, model=N
     figs={"probs", "contrib"}, png={name: PNG bytes}, message, kind).
     A bad index or class gives a message with kind "error", never an exception.
     """
-    n = len(x)
+    n = len(X)
     out = dict(index=i, label=None, logits=None, probs=None, predicted=None, compare=None,
                correct=None, figs=figs, png=None, kind="error")
     if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < n:
@@ -46,8 +46,8 @@ def prediction_explorer_update(i, x, y, W=None, b=None, compare=None, *, model=N
     i = int(i)
     label = int(y[i])
     if model is not None:
-        W, b = model.local_linear(x[i])     # for softmax regression: its own W and b
-    l = logits(x[i], W, b)
+        W, b = model.local_linear(X[i])     # for softmax regression: its own W and b
+    l = logits(X[i], W, b)
     p = softmax(l.astype(np.float64))
     pred = int(np.argmax(p))
     if compare is None:
@@ -58,7 +58,7 @@ def prediction_explorer_update(i, x, y, W=None, b=None, compare=None, *, model=N
     blits = figs.setdefault("blit", {})
     title = f"image {i}: label {label}, predicted {pred} ({p[pred]:.0%})"
     figs["probs"] = probability_bars(p, true=label, fig=figs.get("probs"), title=title)
-    figs["contrib"] = contributions_figure(x[i], W, pred, compare, fig=figs.get("contrib"))
+    figs["contrib"] = contributions_figure(X[i], W, pred, compare, fig=figs.get("contrib"))
     if "probs" not in blits:
         ax = figs["probs"].axes[0]
         blits["probs"] = Blit(figs["probs"], [*ax.patches, ax.title])
@@ -82,23 +82,23 @@ def _logits_html(l, pred):
     return f"<table><tr><td>logits&nbsp;l<sub>j</sub></td>{cells}</tr></table>"
 
 
-def prediction_explorer(x, y, W=None, b=None, *, model=None, index=0):
+def prediction_explorer(X, y, W=None, b=None, *, model=None, index=0):
     """Browse predictions on test images: index box, "next mistake", a class to compare with.
 
-    x: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,); or, instead
+    X: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,); or, instead
     of W and b, model: any trained model (a ``zoo.Trained``).
     Returns the widget; ``.index``, ``.compare``, ``.probs_image``, ``.contrib_image``
     and ``.status`` are its parts (for tests and for linking); ``.set_model(m)``
     switches to another trained model (from any thread), ``.accuracy()`` is the
-    fraction of x the model gets right.
+    fraction of X the model gets right.
     """
-    x = np.asarray(x)
+    X = np.asarray(X)
     y = np.asarray(y)
-    if x.ndim != 2 or y.ndim != 1 or len(y) != len(x) or len(x) == 0:
-        raise ValueError(f"x must be (n, 784) images with y (n,) labels; got x {x.shape} and y {y.shape}")
+    if X.ndim != 2 or y.ndim != 1 or len(y) != len(X) or len(X) == 0:
+        raise ValueError(f"X must be (n, 784) images with y (n,) labels; got X {X.shape} and y {y.shape}")
     if model is None and (W is None or b is None):
         raise ValueError("give W and b (softmax regression), or model=")
-    parts = _Explorer(x, y, W, b, model, index)
+    parts = _Explorer(X, y, W, b, model, index)
 
     wrap = ipywidgets.Layout(flex_flow="row wrap")     # narrow windows put the pictures one below the other
     box = ipywidgets.VBox([
@@ -123,12 +123,12 @@ class _Explorer:
     The model can change from a background thread (``set_model``): one redraw at a time.
     """
 
-    def __init__(self, x, y, W, b, model, index):
-        self.x, self.y, self.W, self.b = x, y, W, b
+    def __init__(self, X, y, W, b, model, index):
+        self.x, self.y, self.W, self.b = X, y, W, b
         self.lock = threading.RLock()
         self.model, self.pred = model, self._predictions(model)
         self.mistakes = np.flatnonzero(self.pred != y)
-        n = len(x)
+        n = len(X)
 
         self.status = status_line("mnistlib-explorer-status")
         self.stepper = IndexStepper(n, index, css="mnistlib-explorer", what="image", status=self.status,
@@ -148,7 +148,7 @@ class _Explorer:
         self.note.add_class("mnistlib-explorer-note")
         self._explain(model)
 
-        first = prediction_explorer_update(self.index.value, x, y, W, b, model=model, render=False)
+        first = prediction_explorer_update(self.index.value, X, y, W, b, model=model, render=False)
         self.figs = first["figs"]
         self.probs_image = ipywidgets.Image(value=self.figs["blit"]["probs"].png(), format="png",
                                             layout=ipywidgets.Layout(width="360px"))
@@ -165,7 +165,7 @@ class _Explorer:
         show_message(self.status, first["message"], first["kind"])
 
     def _predictions(self, model):
-        """The predicted class of every image in x: (n,)."""
+        """The predicted class of every image in X: (n,)."""
         if model is None:
             return np.argmax(logits(self.x, self.W, self.b), axis=1)  # also checks the shapes of x, W and b
         return np.concatenate([np.argmax(model.logits(self.x[i:i + EVAL_CHUNK]), axis=1)
@@ -214,5 +214,5 @@ class _Explorer:
             self.redraw()
 
     def accuracy(self):
-        """The fraction of x the model in use gets right."""
+        """The fraction of X the model in use gets right."""
         return float(np.mean(self.pred == self.y))

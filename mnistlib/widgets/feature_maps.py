@@ -22,17 +22,17 @@ STAGES = {"conv1": "convolution 1, then ReLU", "pool1": "max-pooling 1",
 TILE = 80            # every feature map is drawn this many pixels wide, whatever its size
 
 
-def activations(params, x):
-    """What every stage of the CNN makes of the images x: (n, 784) -> dict of arrays.
+def activations(params, X):
+    """What every stage of the CNN makes of the images X: (n, 784) -> dict of arrays.
 
     "conv1": (n, F1, 24, 24) after ReLU, "pool1": (n, F1, 12, 12), "conv2": (n, F2, 8, 8)
     after ReLU, "pool2": (n, F2, 4, 4), for the 5x5 kernels of ``mnistlib.cnn``: its
     ``feature_maps``, the same forward pass as ``cnn.logits`` with every stage kept.
     """
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[1] != 784:
-        raise ValueError(f"x must have shape (n, 784), one image per row; got shape {x.shape}")
-    return cnn.feature_maps(params, x)
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 784:
+        raise ValueError(f"X must have shape (n, 784), one image per row; got shape {X.shape}")
+    return cnn.feature_maps(params, X)
 
 
 def tiles_png(tiles, *, scale, ncols=None, symmetric=True, vmax=None, titles=None, row_titles=None, gap=6):
@@ -102,16 +102,16 @@ def _kernels_png(params, stage):
     return tiles_png(K, scale=4, gap=3, row_titles=range(len(K)))
 
 
-def feature_maps_update(params, x, y, i, stage="conv1"):
+def feature_maps_update(params, X, y, i, stage="conv1"):
     """Everything the viewer shows for image i at one stage of the CNN, as plain values.
 
-    params: the CNN's parameters (``mnistlib.cnn``); x: (n, 784) images, y: (n,) labels.
+    params: the CNN's parameters (``mnistlib.cnn``); X: (n, 784) images, y: (n,) labels.
     stage: one of STAGES. Returns dict(index, label, predicted, probs, stage,
     maps: (F, s, s) the stage's feature maps of image i, png={"digit", "kernels",
     "maps"}: PNG bytes, message, kind). A bad index or stage gives a message with
     kind "error" (and no pictures), never an exception.
     """
-    n = len(x)
+    n = len(X)
     out = dict(index=i, label=None, predicted=None, probs=None, stage=stage, maps=None, png=None, kind="error")
     if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < n:
         out["message"] = f"image index must be a whole number from 0 to {n - 1}; got {i!r}"
@@ -123,14 +123,14 @@ def feature_maps_update(params, x, y, i, stage="conv1"):
     # One image's products are tiny: handing them to a second BLAS thread costs far more
     # than it saves (some 20 ms per product on a busy machine), as for train's small batches.
     with threadpool_limits(1, user_api="blas"):
-        a = activations(params, x[i:i + 1])
-        p = softmax(cnn.logits(params, x[i:i + 1])[0].astype(np.float64))
+        a = activations(params, X[i:i + 1])
+        p = softmax(cnn.logits(params, X[i:i + 1])[0].astype(np.float64))
     pred, label = int(np.argmax(p)), int(y[i])
     maps = a[stage][0]
     F, side = maps.shape[:2]
     top = float(maps.max())
     zeros = float(np.mean(maps == 0))
-    png = {"digit": tiles_png(x[i].reshape(1, 28, 28), scale=4, symmetric=False, vmax=1.0),
+    png = {"digit": tiles_png(X[i].reshape(1, 28, 28), scale=4, symmetric=False, vmax=1.0),
            "kernels": _kernels_png(params, stage),
            "maps": tiles_png(maps, scale=max(1, TILE // side), ncols=8, symmetric=False,
                              vmax=top or 1.0, titles=range(F))}
@@ -143,20 +143,20 @@ def feature_maps_update(params, x, y, i, stage="conv1"):
     return out
 
 
-def feature_map_viewer(params, x, y, *, index=0, stage="conv1"):
+def feature_map_viewer(params, X, y, *, index=0, stage="conv1"):
     """Step through images and the CNN's stages: the kernels, and the feature maps they make.
 
-    params: the CNN's parameters; x: (n, 784) images, y: (n,) labels. Returns the
+    params: the CNN's parameters; X: (n, 784) images, y: (n,) labels. Returns the
     widget; ``.index``, ``.stage``, ``.prev``, ``.next``, ``.digit_image``,
     ``.kernels_image``, ``.maps_image`` and ``.status`` are its parts (for tests).
     """
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim != 2 or x.shape[1] != 784 or y.shape != (len(x),) or len(x) == 0:
-        raise ValueError(f"x must be (n, 784) images with y (n,) labels; got x {x.shape} and y {y.shape}")
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or X.shape[1] != 784 or y.shape != (len(X),) or len(X) == 0:
+        raise ValueError(f"X must be (n, 784) images with y (n,) labels; got X {X.shape} and y {y.shape}")
     if stage not in STAGES:
         raise ValueError(f"stage must be one of {', '.join(STAGES)}; got {stage!r}")
-    n = len(x)
-    first = feature_maps_update(params, x, y, min(max(int(index), 0), n - 1), stage)
+    n = len(X)
+    first = feature_maps_update(params, X, y, min(max(int(index), 0), n - 1), stage)
 
     status = status_line("mnistlib-featuremaps-status")
     stepper = IndexStepper(n, first["index"], css="mnistlib-featuremaps", what="image", status=status,
@@ -188,7 +188,7 @@ def feature_map_viewer(params, x, y, *, index=0, stage="conv1"):
 
     @guarded(status)
     def redraw(_=None):
-        show(feature_maps_update(params, x, y, index_box.value, stage_buttons.value))
+        show(feature_maps_update(params, X, y, index_box.value, stage_buttons.value))
 
     index_box.observe(redraw, names="value")
     stage_buttons.observe(redraw, names="value")

@@ -32,13 +32,13 @@ def _mlp_params(params):
     return W1, b1, W2
 
 
-def hidden_activations(params, x):
-    """h = max(0, x W1 + b1) for every image: x: (n, 784) -> h: (n, H). ``mlp.hidden``, with checks."""
+def hidden_activations(params, X):
+    """h = max(0, X W1 + b1) for every image: X: (n, 784) -> h: (n, H). ``mlp.hidden``, with checks."""
     W1, b1, _ = _mlp_params(params)
-    x = np.asarray(x)
-    if x.ndim != 2 or x.shape[1] != 784:
-        raise ValueError(f"x must be images of shape (n, 784); got shape {x.shape}")
-    return mlp.hidden({"W1": W1, "b1": b1}, x)
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 784:
+        raise ValueError(f"X must be images of shape (n, 784); got shape {X.shape}")
+    return mlp.hidden({"W1": W1, "b1": b1}, X)
 
 
 def strongest_unit(params, h, j):
@@ -85,15 +85,15 @@ def _votes_html(votes):
             f"</td>{''.join(cells)}</tr></table>")
 
 
-def hidden_unit_update(unit, params, x, y=None, *, h=None, n_top=12, render=True):
+def hidden_unit_update(unit, params, X, y=None, *, h=None, n_top=12, render=True):
     """Everything the viewer shows for one hidden unit, as plain values.
 
     unit: 0..H-1. params: the MLP's {"W1": (784, H), "b1": (H,), "W2": (H, 10), ...}.
-    x: (n, 784) images to search for the ones that excite the unit most; y: (n,) their
+    X: (n, 784) images to search for the ones that excite the unit most; y: (n,) their
     labels, or None. h: ``hidden_activations(params, x)`` if already computed.
     render: False skips the pictures (png is then None).
     Returns dict(unit, weights (784,), bias, votes (10,), top (n_top,) indices into x,
-    most exciting first, top_h (their h), active (fraction of x with h > 0),
+    most exciting first, top_h (their h), active (fraction of X with h > 0),
     png={"weights", "top"}, votes_html, message, kind).
     A bad unit number gives kind "error" and a message, never an exception.
     """
@@ -105,7 +105,7 @@ def hidden_unit_update(unit, params, x, y=None, *, h=None, n_top=12, render=True
         out["message"] = f"the hidden unit must be a whole number from 0 to {H - 1}; got {unit!r}"
         return out
     k = int(unit)
-    h_k = (hidden_activations(params, x) if h is None else np.asarray(h))[:, k]
+    h_k = (hidden_activations(params, X) if h is None else np.asarray(h))[:, k]
     top = np.argsort(-h_k, kind="stable")[:n_top]       # stable: a dead unit shows the first images
     votes = W2[k].astype(np.float64)
     active = float(np.mean(h_k > 0))
@@ -123,20 +123,20 @@ def hidden_unit_update(unit, params, x, y=None, *, h=None, n_top=12, render=True
     if render:
         labels = [("" if y is None else f"{int(y[i])}: ") + f"h={h_k[i]:.1f}" for i in top]
         out["png"] = {"weights": heatmap_tiles_png([(W1[:, k], f"unit {k}")], ncols=1, scale=6),
-                      "top": _digit_tiles_png(np.asarray(x)[top], labels)}
+                      "top": _digit_tiles_png(np.asarray(X)[top], labels)}
     return out
 
 
-def hidden_unit_viewer(params, x, y=None, *, unit=0, n_top=12):
+def hidden_unit_viewer(params, X, y=None, *, unit=0, n_top=12):
     """Pick a hidden unit; see its 784 incoming weights, its 10 votes and the images that excite it most.
 
-    params: the MLP's dict; x: (n, 784) images (e.g. the validation set), y: (n,) labels.
+    params: the MLP's dict; X: (n, 784) images (e.g. the validation set), y: (n,) labels.
     Controls: the unit's number, ◀ ▶, and "strongest for": jump to the unit that adds
     most to a class's logit on average. Returns the widget; ``.unit``, ``.strongest``,
     ``.prev``, ``.next``, ``.weights_image``, ``.top_image``, ``.votes`` and ``.status``
     are its parts (for tests).
     """
-    h = hidden_activations(params, x)          # once: every redraw reuses it
+    h = hidden_activations(params, X)          # once: every redraw reuses it
     H = h.shape[1]
     status = status_line("mnistlib-hidden-status")
     strongest = ipywidgets.Dropdown(options=[("—", -1)] + [(str(j), j) for j in range(10)], value=-1,
@@ -154,7 +154,7 @@ def hidden_unit_viewer(params, x, y=None, *, unit=0, n_top=12):
     votes = ipywidgets.HTML()
     votes.add_class("mnistlib-hidden-votes")
 
-    first = hidden_unit_update(unit_box.value, params, x, y, h=h, n_top=n_top)
+    first = hidden_unit_update(unit_box.value, params, X, y, h=h, n_top=n_top)
     weights_image = png_image(first["png"]["weights"], "mnistlib-hidden-weights")
     top_image = png_image(first["png"]["top"], "mnistlib-hidden-top")
 
@@ -171,7 +171,7 @@ def hidden_unit_viewer(params, x, y=None, *, unit=0, n_top=12):
 
     @guarded(status)
     def redraw(change=None):
-        show(hidden_unit_update(unit_box.value, params, x, y, h=h, n_top=n_top))
+        show(hidden_unit_update(unit_box.value, params, X, y, h=h, n_top=n_top))
         note["text"] = ""
 
     @guarded(status)

@@ -61,20 +61,20 @@ def _planned_updates(n, batch_size=50, epochs=2):
     return epochs * math.ceil(n / max(1, min(batch_size, n)))
 
 
-def _check_run(x, n_train, epochs):
+def _check_run(X, n_train, epochs):
     """Check the size of a short training run; returns (n_train, epochs)."""
     n_train = validate.whole("n_train", n_train, what="how many training examples to use")
     epochs = validate.whole("epochs", epochs, what="passes over the training examples")
-    if len(x) == 0:
-        raise ValueError("x holds no training examples; give at least one")
+    if len(X) == 0:
+        raise ValueError("X holds no training examples; give at least one")
     return n_train, epochs
 
 
-def lr_explorer_update(lr, x, y, x_val=None, y_val=None, *, n_train=3000, n_val=2000,
+def lr_explorer_update(lr, X, y, x_val=None, y_val=None, *, n_train=3000, n_val=2000,
                        batch_size=50, epochs=2, seed=0, figs=None):
     """Retrain briefly with learning rate ``lr`` and return what the explorer shows.
 
-    x: (n, 784) float32, y: (n,) labels; the first ``n_train`` examples are used
+    X: (n, 784) float32, y: (n,) labels; the first ``n_train`` examples are used
     (mini-batches of ``batch_size``, ``epochs`` passes, fixed ``seed``), so the
     same lr always gives the same picture. x_val, y_val: optional; the first
     ``n_val`` give the validation accuracy. figs: a previous result, whose loss plot
@@ -89,19 +89,19 @@ def lr_explorer_update(lr, x, y, x_val=None, y_val=None, *, n_train=3000, n_val=
     """
     t0 = time.perf_counter()
     lr = validate.learning_rate(lr, example=0.5)
-    n_train, epochs = _check_run(x, n_train, epochs)
+    n_train, epochs = _check_run(X, n_train, epochs)
     batch_size = validate.whole("batch_size", batch_size, what="examples per update")
-    x, y = x[:n_train], y[:n_train]
-    total = _planned_updates(len(x), batch_size, epochs)
+    X, y = X[:n_train], y[:n_train]
+    total = _planned_updates(len(X), batch_size, epochs)
     plot = figs["loss_plot"] if figs and figs["loss_plot"].xmax == total else LossPlot(total)
     try:
-        res = train(x, y, method="minibatch", lr=lr, epochs=epochs, batch_size=batch_size,
+        res = train(X, y, method="minibatch", lr=lr, epochs=epochs, batch_size=batch_size,
                     seed=seed, evaluate=False, log_every=1)
         W, hist, diverged = res.W, res.history, False
     except DivergenceError as e:
         W, hist, diverged = np.nan_to_num(e.W, nan=0.0, posinf=0.0, neginf=0.0), e.history, True
         message = f"lr = {lr:g}: {e}"
-        stopped_at = _mean_loss(x, y, e.W, e.b)     # inf if W overflowed
+        stopped_at = _mean_loss(X, y, e.W, e.b)     # inf if W overflowed
     val_acc = None
     if not diverged:
         if x_val is not None:
@@ -120,10 +120,10 @@ def lr_explorer_update(lr, x, y, x_val=None, y_val=None, *, n_train=3000, n_val=
             "val_acc": val_acc, "seconds": time.perf_counter() - t0}
 
 
-def lr_explorer(x, y, x_val=None, y_val=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3, **options):
+def lr_explorer(X, y, x_val=None, y_val=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3, **options):
     """A log-scale learning-rate slider; each change retrains and redraws the loss and heatmaps.
 
-    x, y, x_val, y_val, options: as for ``lr_explorer_update``. Returns a VBox
+    X, y, x_val, y_val, options: as for ``lr_explorer_update``. Returns a VBox
     (attributes ``slider``, ``loss_image``, ``heatmap_image``, ``status`` for tests).
     """
     slider = ipywidgets.FloatLogSlider(value=lr, base=10, min=math.log10(lr_min), max=math.log10(lr_max),
@@ -131,7 +131,7 @@ def lr_explorer(x, y, x_val=None, y_val=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3
                                        continuous_update=False)
     slider.add_class("mnistlib-lr-slider")
     status = status_line("mnistlib-lr-status")
-    state = lr_explorer_update(lr, x, y, x_val, y_val, **options)
+    state = lr_explorer_update(lr, X, y, x_val, y_val, **options)
     loss_image = png_image(state["loss_png"], "mnistlib-lr-loss")
     heatmap_image = png_image(state["heatmap_png"], "mnistlib-lr-heatmaps")
 
@@ -142,7 +142,7 @@ def lr_explorer(x, y, x_val=None, y_val=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3
 
     @guarded(status)
     def redraw(change):
-        state.update(lr_explorer_update(change["new"], x, y, x_val, y_val, figs=state, **options))
+        state.update(lr_explorer_update(change["new"], X, y, x_val, y_val, figs=state, **options))
         show(state)
 
     slider.observe(redraw, names="value")
@@ -153,11 +153,11 @@ def lr_explorer(x, y, x_val=None, y_val=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3
     return box
 
 
-def live_training(x, y, x_val=None, y_val=None, *, on_frame, lr=1.0, epochs=2, batch_size=50,
+def live_training(X, y, x_val=None, y_val=None, *, on_frame, lr=1.0, epochs=2, batch_size=50,
                   every=100, schedule="linear", seed=0, n_val=2000):
     """Train by mini-batch gradient descent, calling ``on_frame(frame)`` as it goes.
 
-    x: (n, 784) float32, y: (n,) labels. ``on_frame`` gets a dict every ``every``
+    X: (n, 784) float32, y: (n,) labels. ``on_frame`` gets a dict every ``every``
     updates and once at the end: heatmap_png, loss_png (bytes), message (str),
     update (int), done (bool), diverged (bool). Each frame costs ~30 ms of
     drawing, so ``every`` sets how smooth, and how slow, the animation is.
@@ -169,7 +169,7 @@ def live_training(x, y, x_val=None, y_val=None, *, on_frame, lr=1.0, epochs=2, b
     every = validate.whole("every", every, what="updates from one frame to the next")
     epochs = validate.whole("epochs", epochs, what="passes over the training examples")
     batch_size = validate.whole("batch_size", batch_size, what="examples per update")
-    total = _planned_updates(len(x), batch_size, epochs)
+    total = _planned_updates(len(X), batch_size, epochs)
     plot = LossPlot(total)
     t0 = time.perf_counter()
 
@@ -182,7 +182,7 @@ def live_training(x, y, x_val=None, y_val=None, *, on_frame, lr=1.0, epochs=2, b
         frame(p.W, p.history, f"epoch {p.epoch}, update {p.update}/{total}: loss {p.loss:.3f}", p.update)
 
     try:
-        res = train(x, y, method="minibatch", lr=lr, epochs=epochs, batch_size=batch_size,
+        res = train(X, y, method="minibatch", lr=lr, epochs=epochs, batch_size=batch_size,
                     schedule=schedule, seed=seed, evaluate=False, log_every=max(1, every // 5),
                     callback=progress, callback_every=every)
     except DivergenceError as e:
@@ -198,11 +198,11 @@ def live_training(x, y, x_val=None, y_val=None, *, on_frame, lr=1.0, epochs=2, b
     return res
 
 
-def live_heatmaps(x, y, x_val=None, y_val=None, **options):
+def live_heatmaps(X, y, x_val=None, y_val=None, **options):
     """A "Train" button that trains and shows the heatmaps and loss changing as it goes.
 
     Works while the click handler runs because each image update is sent to the
-    browser at once. x, y, x_val, y_val, options: as for ``live_training``.
+    browser at once. X, y, x_val, y_val, options: as for ``live_training``.
     Returns a VBox (attributes ``button``, ``heatmap_image``, ``loss_image``, ``status``).
     """
     button = ipywidgets.Button(description="Train", icon="play", button_style="primary")
@@ -210,7 +210,7 @@ def live_heatmaps(x, y, x_val=None, y_val=None, **options):
     status = status_line("mnistlib-live-status")
     heatmap_image = png_image(heatmaps_png(np.zeros((784, 10))), "mnistlib-live-heatmaps")
     plan = {k: options[k] for k in ("batch_size", "epochs") if k in options}
-    loss_image = png_image(LossPlot(_planned_updates(len(x), **plan)).png([], []), "mnistlib-live-loss")
+    loss_image = png_image(LossPlot(_planned_updates(len(X), **plan)).png([], []), "mnistlib-live-loss")
     show_message(status, "W = 0: every class gets p = 1/10. Press Train.", "info")
 
     def show(frame):
@@ -223,7 +223,7 @@ def live_heatmaps(x, y, x_val=None, y_val=None, **options):
     def run(_button=None):
         button.disabled = True          # a second click would queue a second run
         try:
-            live_training(x, y, x_val, y_val, on_frame=show, **options)
+            live_training(X, y, x_val, y_val, on_frame=show, **options)
         finally:
             button.disabled = False
 
@@ -272,11 +272,11 @@ class _BatchPlot:
         return self.blit.png()
 
 
-def batch_size_explorer_update(batch_size, x, y, x_val=None, y_val=None, *, n_train=500,
+def batch_size_explorer_update(batch_size, X, y, x_val=None, y_val=None, *, n_train=500,
                                n_val=2000, lr=0.2, epochs=2, seed=0, plot=None):
     """Train briefly with mini-batches of ``batch_size``; plot loss against updates and time.
 
-    x: (n, 784) float32, y: (n,) labels; the first ``n_train`` examples, ``epochs``
+    X: (n, 784) float32, y: (n,) labels; the first ``n_train`` examples, ``epochs``
     passes, learning rate ``lr``. batch_size: 1 (one example at a time) up to
     n_train (the full batch). plot: a previous result's ``plot``, to redraw
     in place (and keep its time axis, so runs can be compared).
@@ -286,28 +286,28 @@ def batch_size_explorer_update(batch_size, x, y, x_val=None, y_val=None, *, n_tr
     """
     batch_size = validate.whole("batch_size", batch_size, what="examples per update")
     lr = validate.learning_rate(lr, example=0.5)
-    n_train, epochs = _check_run(x, n_train, epochs)
-    x, y = x[:n_train], validate.labels(y[:n_train])
-    batch_size = min(int(batch_size), len(x))
-    max_updates = _planned_updates(len(x), 1, epochs)
-    total = _planned_updates(len(x), batch_size, epochs)
+    n_train, epochs = _check_run(X, n_train, epochs)
+    X, y = X[:n_train], validate.labels(y[:n_train])
+    batch_size = min(int(batch_size), len(X))
+    max_updates = _planned_updates(len(X), 1, epochs)
+    total = _planned_updates(len(X), batch_size, epochs)
     if plot is None or plot.max_updates != max_updates:
         plot = _BatchPlot(max_updates)
     # The loss on all n_train images at ~20 moments: exact, unlike the smoothed loss
     # of recent batches, which lags behind by ~1000 examples. Measuring is not timed.
-    W0 = np.zeros((x.shape[1], 10), dtype=x.dtype)
-    curve = {"updates": [0], "ms": [0.0], "loss": [_mean_loss(x, y, W0, W0[0])]}
+    W0 = np.zeros((X.shape[1], 10), dtype=X.dtype)
+    curve = {"updates": [0], "ms": [0.0], "loss": [_mean_loss(X, y, W0, W0[0])]}
     clock = {"start": time.perf_counter(), "paused": 0.0}
 
     def record(p):
         t = time.perf_counter()
         curve["updates"].append(p.update)
         curve["ms"].append(1000 * (t - clock["start"] - clock["paused"]))
-        curve["loss"].append(_mean_loss(x, y, p.W, p.b))
+        curve["loss"].append(_mean_loss(X, y, p.W, p.b))
         clock["paused"] += time.perf_counter() - t
 
     try:
-        res = train(x, y, method="minibatch", lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
+        res = train(X, y, method="minibatch", lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
                     evaluate=False, callback=record, callback_every=max(1, total // 20))
         diverged = False
     except DivergenceError as e:
@@ -317,7 +317,7 @@ def batch_size_explorer_update(batch_size, x, y, x_val=None, y_val=None, *, n_tr
         # The first interval also holds train's set-up; estimate it from the next one instead.
         first = (ms[2] - ms[1]) * updates[1] / (updates[2] - updates[1])
         ms[1:] -= ms[1] - first
-    label = "full batch" if batch_size == len(x) else ("one example" if batch_size == 1 else "")
+    label = "full batch" if batch_size == len(X) else ("one example" if batch_size == 1 else "")
     title = f"batch size {batch_size}" + (f" ({label})" if label else "") + f", lr = {lr:g}"
     png = plot.png(updates, ms, loss, title, diverged)
     val_acc = None
@@ -334,20 +334,20 @@ def batch_size_explorer_update(batch_size, x, y, x_val=None, y_val=None, *, n_tr
             "val_acc": val_acc, "diverged": diverged}
 
 
-def _mean_loss(x, y, W, b):
-    """Mean cross-entropy of the model (W, b) on x: (n, 784), y: (n,) labels; inf if W blew up."""
-    with np.errstate(all="ignore"):         # a diverged W overflows x W + b: that is the answer, inf
-        l = logits(x, W, b)
+def _mean_loss(X, y, W, b):
+    """Mean cross-entropy of the model (W, b) on X: (n, 784), y: (n,) labels; inf if W blew up."""
+    with np.errstate(all="ignore"):         # a diverged W overflows X W + b: that is the answer, inf
+        l = logits(X, W, b)
     return cross_entropy(l, y, from_logits=True) if np.isfinite(l).all() else float("inf")
 
 
-def batch_size_explorer(x, y, x_val=None, y_val=None, *, batch_size=50, n_train=500, **options):
+def batch_size_explorer(X, y, x_val=None, y_val=None, *, batch_size=50, n_train=500, **options):
     """A batch-size control (1 ... full batch); each choice retrains and redraws the loss curves.
 
-    x, y, x_val, y_val, options: as for ``batch_size_explorer_update``.
+    X, y, x_val, y_val, options: as for ``batch_size_explorer_update``.
     Returns a VBox (attributes ``control``, ``image``, ``status``).
     """
-    n = min(validate.whole("n_train", n_train, what="how many training examples to use"), len(x))
+    n = min(validate.whole("n_train", n_train, what="how many training examples to use"), len(X))
     batch_size = validate.whole("batch_size", batch_size, what="examples per update")
     sizes = sorted({s for s in (1, 10, 50, 100, 500, n) if s <= n} | {min(batch_size, n)})
     control = ipywidgets.SelectionSlider(options=[(f"{s} (full)" if s == n else str(s), s) for s in sizes],
@@ -355,13 +355,13 @@ def batch_size_explorer(x, y, x_val=None, y_val=None, *, batch_size=50, n_train=
                                          continuous_update=False, style={"description_width": "initial"})
     control.add_class("mnistlib-batch-size")
     status = status_line("mnistlib-batch-status")
-    state = batch_size_explorer_update(control.value, x, y, x_val, y_val, n_train=n_train, **options)
+    state = batch_size_explorer_update(control.value, X, y, x_val, y_val, n_train=n_train, **options)
     image = png_image(state["png"], "mnistlib-batch-loss")
     show_message(status, state["message"], "warn" if state["diverged"] else "ok")
 
     @guarded(status)
     def redraw(change):
-        state.update(batch_size_explorer_update(change["new"], x, y, x_val, y_val, n_train=n_train,
+        state.update(batch_size_explorer_update(change["new"], X, y, x_val, y_val, n_train=n_train,
                                                 plot=state["plot"], **options))
         image.value = state["png"]
         show_message(status, state["message"], "warn" if state["diverged"] else "ok")

@@ -29,11 +29,11 @@ def _check_decay(weight_decay):
     return float(weight_decay)
 
 
-def weight_decay_update(weight_decay, x, y, x_val, y_val, *, n_train=1000, n_val=2000, lr=1.0,
+def weight_decay_update(weight_decay, X, y, x_val, y_val, *, n_train=1000, n_val=2000, lr=1.0,
                         epochs=30, batch_size=50, seed=0):
     """Train on the first ``n_train`` examples with weight decay lambda; return what the explorer shows.
 
-    x: (n, 784) float32, y: (n,) labels; x_val, y_val: validation examples, the first
+    X: (n, 784) float32, y: (n,) labels; x_val, y_val: validation examples, the first
     ``n_val`` of which give the validation accuracy. Few training images and many
     epochs let the model memorise them, which is what weight decay works against.
     The same lambda always gives the same result (fixed ``seed``).
@@ -44,11 +44,11 @@ def weight_decay_update(weight_decay, x, y, x_val, y_val, *, n_train=1000, n_val
     """
     t0 = time.perf_counter()
     weight_decay = _check_decay(weight_decay)
-    x, y = x[:n_train], y[:n_train]
-    result = train(x, y, lr=lr, epochs=epochs, batch_size=batch_size, schedule="linear",
+    X, y = X[:n_train], y[:n_train]
+    result = train(X, y, lr=lr, epochs=epochs, batch_size=batch_size, schedule="linear",
                    weight_decay=weight_decay, seed=seed, evaluate=False)
     W, b = result.W, result.b
-    train_acc = accuracy(x, y, W, b)
+    train_acc = accuracy(X, y, W, b)
     val_acc = accuracy(x_val[:n_val], y_val[:n_val], W, b)
     w_max = float(np.abs(W).max())
     message = (f"λ = {weight_decay:g}: training accuracy {train_acc:.1%}, validation accuracy "
@@ -58,10 +58,10 @@ def weight_decay_update(weight_decay, x, y, x_val, y_val, *, n_train=1000, n_val
             "heatmap_png": heatmaps_png(W), "message": message, "seconds": time.perf_counter() - t0}
 
 
-def weight_decay_explorer(x, y, x_val, y_val, *, weight_decay=0.0, values=DECAY_VALUES, **options):
+def weight_decay_explorer(X, y, x_val, y_val, *, weight_decay=0.0, values=DECAY_VALUES, **options):
     """A slider over lambda (``values``); each choice retrains and redraws the ten templates.
 
-    x, y, x_val, y_val, options: as for ``weight_decay_update``. Returns a VBox
+    X, y, x_val, y_val, options: as for ``weight_decay_update``. Returns a VBox
     (attributes ``slider``, ``heatmap_image``, ``status`` for tests).
     """
     values = tuple(_check_decay(v) for v in values)
@@ -74,13 +74,13 @@ def weight_decay_explorer(x, y, x_val, y_val, *, weight_decay=0.0, values=DECAY_
                                         layout=ipywidgets.Layout(width="420px"))
     slider.add_class("mnistlib-decay-slider")
     status = status_line("mnistlib-decay-status")
-    state = weight_decay_update(weight_decay, x, y, x_val, y_val, **options)
+    state = weight_decay_update(weight_decay, X, y, x_val, y_val, **options)
     heatmap_image = png_image(state["heatmap_png"], "mnistlib-decay-heatmaps")
     show_message(status, state["message"], "ok")
 
     @guarded(status)
     def redraw(change):
-        result = weight_decay_update(change["new"], x, y, x_val, y_val, **options)
+        result = weight_decay_update(change["new"], X, y, x_val, y_val, **options)
         heatmap_image.value = result["heatmap_png"]
         show_message(status, result["message"], "ok")
 
