@@ -239,6 +239,77 @@ def test_hidden_tests_accept_right_answers_written_differently(path, ex):
             exec(hidden, namespace)
 
 
+# --- re-running: a teacher's edits to source/ are kept ----------------------------------
+
+UPSTREAM_SENTENCE = "A sentence added upstream."
+
+
+def _upstream(tmp_path, paths):
+    """Copies of worked notebooks, each changed as a `git pull` would change it; returns a function
+    that makes the change."""
+    folder = tmp_path / "upstream"
+    folder.mkdir()
+    copies = [folder / p.name for p in paths]
+    for path, copy in zip(paths, copies):
+        copy.write_bytes(path.read_bytes())
+
+    def pull():
+        for copy in copies:
+            nb = nbformat.read(copy, as_version=4)
+            nb.cells[0].source += "\n\n" + UPSTREAM_SENTENCE
+            nbformat.write(nb, copy)
+    return copies, pull
+
+
+def _set_points(path, grade_id, points):
+    """What a teacher does in the assignment toolbar: give a graded cell other points, and save."""
+    nb = nbformat.read(path, as_version=4)
+    next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id).metadata.nbgrader[
+        "points"] = points
+    nbformat.write(nb, path)
+
+
+def _source(course, path):
+    return course / "source" / path.stem / path.name
+
+
+def test_rerun_keeps_a_teachers_edits_to_source(tmp_path, capsys):
+    """Points changed in one notebook, a question added to another: both survive two re-runs byte for
+    byte, with the new version in updates/; the untouched third one is updated."""
+    (points, question, untouched), pull = _upstream(tmp_path, EXERCISE_NOTEBOOKS[:3])
+    course = tmp_path / "course"
+
+    def make():
+        capsys.readouterr()
+        code = make_course.main(["--out", str(course), "--no-generate", str(points), str(question), str(untouched)])
+        said = capsys.readouterr()
+        assert code == 0, said.err
+        return said.out.splitlines()
+
+    assert f"added source/{points.stem}/{points.name}" in make()
+    check_id = f"check_{exercises_of(points)[0].name}"
+    _set_points(_source(course, points), check_id, 3)
+    nb = nbformat.read(_source(course, question), as_version=4)
+    nb.cells += [new_markdown_cell("**Question.** What does the loss do at lr = 10?"), new_code_cell("lr = 10")]
+    nbformat.write(nb, _source(course, question))
+    edited = {p: _source(course, p).read_bytes() for p in (points, question)}
+    assert f"kept source/{points.stem}/{points.name}: changed since it was written; nothing new for it" in make()
+    pull()
+    for run in range(2):
+        said = make()
+        for p in (points, question):
+            assert (f"kept source/{p.stem}/{p.name}: changed since it was written; the new version is in "
+                    f"updates/{p.stem}/{p.name}") in said
+            assert _source(course, p).read_bytes() == edited[p]
+            assert [x.name for x in _source(course, p).parent.iterdir()] == [p.name]   # nbgrader releases them all
+        assert f"{'updated' if run == 0 else 'unchanged'} source/{untouched.stem}/{untouched.name}" in said
+    for p in (points, question, untouched):
+        nb = nbformat.read(course / ("source" if p is untouched else "updates") / p.stem / p.name, as_version=4)
+        assert nb.cells[0].source.endswith(UPSTREAM_SENTENCE)
+        assert next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")).metadata.nbgrader[
+            "points"] == exercises_of(p)[0].points
+
+
 # --- part 2: nbgrader for real -----------------------------------------------------------
 
 def _cannot_run(reason):
@@ -465,3 +536,31 @@ def test_course_command_says_what_it_wrote(graded):
         names = ", ".join(f"{e.name} ({e.points})" for e in exercises_of(path))
         assert f"{path.stem}: " in said and names in said
     assert "through nbgrader" in said
+
+
+def test_release_is_made_from_the_teachers_edited_source(teach_python, tmp_path):
+    """`python run.py course` again after a teacher changed points: nbgrader releases the teacher's
+    version, leaves it as it is in source/, and the new version waits in updates/."""
+    worked = tmp_path / "hidden_demo.ipynb"
+    nbformat.write(HIDDEN_DEMO, worked)
+    (demo,), pull = _upstream(tmp_path, [worked])
+    course = tmp_path / "course"
+
+    assert make_course.main(["--out", str(course), "--no-generate", str(demo)]) == 0     # the first run
+    _set_points(_source(course, demo), "check_flatten", 5)
+    mine = _source(course, demo).read_bytes()
+    pull()
+    run = subprocess.run([sys.executable, str(REPO_ROOT / "run.py"), "course", "--out", str(course), str(demo)],
+                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    said = run.stdout.splitlines()
+    assert ("kept source/hidden_demo/hidden_demo.ipynb: changed since it was written; the new version is in "
+            "updates/hidden_demo/hidden_demo.ipynb") in said
+    assert _source(course, demo).read_bytes() == mine
+    released = nbformat.read(course / "release" / "hidden_demo" / "hidden_demo.ipynb", as_version=4)
+    assert released.cells[3].metadata.nbgrader["points"] == 5
+    assert UPSTREAM_SENTENCE not in released.cells[0].source
+    assert [p.name for p in (course / "release").iterdir()] == ["hidden_demo"]
+    update = nbformat.read(course / "updates" / "hidden_demo" / "hidden_demo.ipynb", as_version=4)
+    assert update.cells[0].source.endswith(UPSTREAM_SENTENCE) and update.cells[3].metadata.nbgrader["points"] == 2
+

@@ -28,6 +28,21 @@ them and experiment. Outputs are cleared.
 After writing source/, runs ``nbgrader generate_assignment "*" --force`` (skip with
 --no-generate): release/ is made again for every assignment in source/. The gradebook,
 submissions and grades already in the directory are kept.
+
+Running it again never overwrites a teacher's edits to source/. Each notebook written
+there carries a record of its cells and their nbgrader metadata (where the points are;
+``metadata["mnistlib"]["course_source"]``, see tools/keep_edits.py). A notebook whose
+cells still match its record is updated; running it is no change. One the teacher
+changed (a cell's source, a cell added or removed, nbgrader's settings such as points),
+or one without the record, is kept as it is, so release/ is made from the teacher's
+version, and the new version goes outside source/, where nbgrader does not look:
+
+    course/updates/03_softmax/03_softmax.ipynb   to compare with source/ and merge by hand
+
+Output: the points of each notebook, then one line per notebook of source/ ("added",
+"updated", "unchanged" or "kept" and its path in the course; for a kept one, where the
+new version is), then a summary. Exit status 0 when done, 2 on an error (one line on
+stderr starting "error: "), e.g. a course folder that cannot be written.
 """
 
 import argparse
@@ -43,12 +58,15 @@ except ImportError:     # run outside the project's environment
     sys.exit("nbformat is not installed here: run `python run.py course`, which sets up its environment and runs this script in it")
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # tools/, also when imported by tests
+import keep_edits  # noqa: E402
 from markers import (CHECK_CALL, PLACEHOLDER, POINTS, MarkerError,  # noqa: E402
                      find_exercises)
 
 from mnistlib import checks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+RECORD_KEY = "course_source"
+COUNTED = ("nbgrader",)         # cell metadata that counts as a teacher's edit: points, grade ids, locks
 
 CONFIG = f'''\
 """nbgrader's configuration for the course written by tools/make_course.py (python run.py course).
@@ -145,23 +163,36 @@ def course_notebook(nb, name="notebook"):
     return nb, exercises
 
 
-def write_source(out, paths):
-    """Write out/nbgrader_config.py (if missing) and out/source/<name>/<name>.ipynb for each path.
+def updates_path(out):
+    """Where the new version of a kept source/<name>/<name>.ipynb goes: updates/<name>/, outside
+    source/, since nbgrader releases every notebook in an assignment's folder."""
+    def aside(path, n):
+        folder = out / "updates" / path.parent.name
+        return folder / (path.name if n == 1 else f"{path.stem}.new{n}{path.suffix}")
+    return aside
 
-    Returns {assignment name: exercises}.
+
+def write_source(out, paths):
+    """Write out/nbgrader_config.py (if missing) and out/source/<name>/<name>.ipynb for each path,
+    keeping a teacher's edits to source/ (see the module docstring).
+
+    Returns ({assignment name: exercises}, [keep_edits.Placed, one per notebook]).
     """
-    out.mkdir(parents=True, exist_ok=True)
+    made = [(path, *course_notebook(nbformat.read(path, as_version=4), name=path.name)) for path in paths]
+    keep_edits.make_folder(out)
     config = out / "nbgrader_config.py"
     if not config.exists():
-        config.write_text(CONFIG)
-    assignments = {}
-    for path in paths:
-        nb, exercises = course_notebook(nbformat.read(path, as_version=4), name=path.name)
-        folder = out / "source" / path.stem
-        folder.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, folder / path.name)
+        try:
+            config.write_text(CONFIG)
+        except OSError as e:
+            raise keep_edits.CannotWrite(f"cannot write {config}: {e.strerror or e}") from e
+    assignments, placed = {}, []
+    for path, nb, exercises in made:
+        target = out / "source" / path.stem / path.name
+        placed.append(keep_edits.place(nb, target, RECORD_KEY, path.name, aside=updates_path(out),
+                                       cell_metadata=COUNTED))
         assignments[path.stem] = exercises
-    return assignments
+    return assignments, placed
 
 
 def nbgrader_env():
@@ -180,36 +211,47 @@ def generate(out):
     run = subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", "*", "--force"],
                          cwd=out, capture_output=True, text=True, env=nbgrader_env())
     if run.returncode != 0:
-        sys.exit(f"error: nbgrader generate_assignment failed:\n{run.stdout}{run.stderr}")
+        sys.exit(keep_edits.fail(f"nbgrader generate_assignment failed:\n{run.stdout}{run.stderr}"))
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    """Run the command line; returns the exit status (0 done, 2 an error)."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        epilog="A re-run keeps every notebook of source/ the teacher changed (release/ is made from it) "
+               "and puts its new version in updates/. Exit status: 0 done, 2 an error (one line on stderr).")
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="notebooks to include (default: every notebook in notebooks/)")
-    parser.add_argument("--out", type=Path, default=ROOT / "course",
+    parser.add_argument("--out", type=Path, default=ROOT / "course", metavar="DIR",
                         help="the course directory (default: course/)")
     parser.add_argument("--no-generate", action="store_true",
                         help="write source/ only; don't run nbgrader generate_assignment")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
     if not paths:
-        sys.exit("no notebooks found")
-    assignments = write_source(args.out, paths)
+        return keep_edits.fail(f"no notebooks found in {ROOT / 'notebooks'}")
+    try:
+        assignments, placed = write_source(args.out, paths)
+    except (MarkerError, keep_edits.CannotWrite, OSError) as e:
+        return keep_edits.fail(e)
     for name, exercises in assignments.items():
         points = sum(e.points for e in exercises)
         listed = ", ".join(f"{e.name} ({e.points})" for e in exercises) or "no graded exercise"
         print(f"{name}: {points} point{'' if points == 1 else 's'}: {listed}")
+    for p in placed:
+        print(keep_edits.line(p, args.out))
+    print(keep_edits.summary(args.out / "source", placed))
     if not args.no_generate:
         generate(args.out)
-        print(f"wrote {len(assignments)} assignments to {args.out / 'source'} and, through nbgrader, "
-              f"to {args.out / 'release'}")
-    else:
-        print(f"wrote {len(assignments)} assignments to {args.out / 'source'}")
+        print(f"made {args.out / 'release'} anew through nbgrader, from every assignment in "
+              f"{args.out / 'source'}")
+    return 0
 
 
 if __name__ == "__main__":
     try:
-        main()
-    except MarkerError as e:
-        sys.exit(f"error: {e}")
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("interrupted: each notebook of source/ is either as it was or fully written; run the "
+              "command again", file=sys.stderr)
+        sys.exit(130)
