@@ -180,7 +180,14 @@ class _Sealer:
         return False
 
 
-@exercise("choose_recipe", reference=lambda: _evaluate().choose_recipe)
+@exercise("choose_recipe", reference=lambda: _evaluate().choose_recipe, hints=[
+    "go through grid one settings dict at a time: train a model on the training data with exactly those "
+    "settings, then measure it on the validation data. Keep every score, in the order of grid.",
+    "train(x_train, y_train, **settings) trains with one dict, and accuracy(x_val, y_val, W, b) measures "
+    "the result. The best candidate has the largest validation accuracy: return that dict itself, with "
+    "the list of scores.",
+], reveal="result = train(x_train, y_train, **settings, evaluate=False); val_accs.append(accuracy(x_val, y_val, "
+          "result.W, result.b)); after the loop: best = grid[int(np.argmax(val_accs))]")
 def check_choose_recipe(fn):
     """fn(grid, x_train, y_train, x_val, y_val) -> (best, val_accs): train each candidate of
     grid on the training data, measure it on the validation data, return the best and all scores."""
@@ -367,7 +374,11 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
     compare(name, got, expected, call=call, hint=hint, more=more, floating=False)
 
 
-@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix)
+@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix, hints=[
+    "start from a 10 x 10 matrix of integer zeros: row i for the true class, column j for the predicted one.",
+    "each image adds 1 to exactly one cell, [its true class, its predicted class]: go through the pairs "
+    "(y_true[k], y_pred[k]).",
+], reveal="C = np.zeros((10, 10), dtype=int); for t, p in zip(y_true, y_pred): C[t, p] += 1")
 def check_confusion_matrix(fn):
     """fn(y_true, y_pred) -> (10, 10) ints, C[i, j] = images of true class i predicted as j."""
     from ..evaluate import confusion_matrix

@@ -103,7 +103,13 @@ def _slice_advice(patch):
     return explain
 
 
-@exercise("center_by_mass", reference=lambda: _draw().center_by_mass)
+@exercise("center_by_mass", reference=lambda: _draw().center_by_mass, hints=[
+    "the centre of mass first: r̄ is the average row index, each row weighted by the ink in it, and c̄ "
+    "likewise with the columns. Try it by hand on a tiny patch.",
+    "the patch's top-left corner goes to row 14 − r̄, column 14 − c̄, each rounded to the nearest whole "
+    "pixel; then paste the h x w patch into an empty 28 x 28 frame there.",
+], reveal="r_bar = patch.sum(axis=1) @ np.arange(h) / patch.sum(); top = int(round(14 - r_bar)); "
+          "frame[top:top + h, left:left + w] = patch")
 def check_center_by_mass(fn):
     """fn(patch: (h, w) floats, h, w <= 20) -> (28, 28) frame with the patch pasted so that
     its centre of mass lands on row 14, column 14 (shift rounded to whole pixels)."""

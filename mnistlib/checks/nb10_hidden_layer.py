@@ -154,7 +154,14 @@ def _mlp_gradient_dict(name, got, params, call):
     return arrays
 
 
-@exercise("mlp_gradients", reference=lambda: lambda params, X, y: _mlp().loss_and_grads(params, X, y)[1])
+@exercise("mlp_gradients", reference=lambda: lambda params, X, y: _mlp().loss_and_grads(params, X, y)[1], hints=[
+    "go back along the chain from the loss, one link at a time, as in the table: dl first, then the second "
+    "layer's gradients and dh, then through the ReLU to dz, then the first layer.",
+    "the ReLU passes a gradient on where its input z was positive and stops it elsewhere: its slope is 1 "
+    "for z > 0 and 0 for z < 0, entry by entry.",
+    "the first layer is notebook 05's layer with X as its input and dz arriving at its output: the same two "
+    "formulas as for the second layer, with X and dz in place of h and dl.",
+], reveal="dz = (dl @ W2.T) * (z > 0); dW1 = X.T @ dz; db1 = dz.sum(axis=0)")
 def check_mlp_gradients(fn):
     """fn(params, X, y) -> {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}, the gradients of the mean
     cross-entropy of the two-layer network.  X: (n, 784); y: (n,) labels."""
@@ -232,7 +239,11 @@ def _init_mistakes(fan_in, fan_out):
     ]
 
 
-@exercise("he_init", reference=lambda: _he_reference)
+@exercise("he_init", reference=lambda: _he_reference, hints=[
+    "set E[z²] = n_in Var(w) E[a²] equal to E[z'²], with E[a²] = ½ E[z'²] after a ReLU, and solve for Var(w).",
+    "numpy's normal takes the standard deviation, the square root of the variance you found; draw an "
+    "array of shape (fan_in, fan_out) from the rng you are given.",
+], reveal="return np.sqrt(2 / fan_in) * rng.standard_normal((fan_in, fan_out))")
 def check_he_init(fn):
     """fn(fan_in, fan_out, rng) -> (fan_in, fan_out) random weights drawn from rng, with mean 0 and
     variance 2 / fan_in."""

@@ -136,7 +136,12 @@ def _conv_forward_mistakes(x, K, b):
     return found
 
 
-@exercise("conv_forward_loops", reference=lambda: _conv_forward_reference)
+@exercise("conv_forward_loops", reference=lambda: _conv_forward_reference, hints=[
+    "the output's shape first: a window of width kw fits into a row of width w at w − kw + 1 positions, "
+    "and likewise down the rows. Start from zeros of shape (n, F, oh, ow).",
+    "loop over the images i, the kernels f and the output positions (r, s): each output number is the "
+    "window of all channels of image i at (r, s), times kernel f, added up, plus b[f].",
+], reveal="out[i, f, r, s] = np.sum(x[i, :, r:r + kh, s:s + kw] * K[f]) + b[f]")
 def check_conv_forward_loops(fn):
     """fn(x: (n, C, h, w), K: (F, C, kh, kw), b: (F,)) -> out: (n, F, h - kh + 1, w - kw + 1),
     out[i, f, r, s] = b[f] + sum over c, p, q of x[i, c, r + p, s + q] K[f, c, p, q]."""
@@ -232,7 +237,12 @@ def _kernel_gradient_mistakes(x, dout, kh, kw):
     return found
 
 
-@exercise("kernel_gradient", reference=lambda: _kernel_gradient_reference)
+@exercise("kernel_gradient", reference=lambda: _kernel_gradient_reference, hints=[
+    "in the formula for out[i, f, r, s], find the one term that contains K[f, c, p, q]: its derivative "
+    "with respect to K[f, c, p, q] is the entry of x that it multiplies.",
+    "so dK[f, c, p, q] adds up dout[i, f, r, s] times that entry of x, over every image i and output "
+    "position (r, s): loop over them, and add each window, times its dout, to dK[f].",
+], reveal="dK[f] += dout[i, f, r, s] * x[i, :, r:r + kh, s:s + kw]")
 def check_kernel_gradient(fn):
     """fn(x: (n, C, h, w), dout: (n, F, oh, ow), kh, kw) -> dK: (F, C, kh, kw), the gradient of the
     loss with respect to the kernels, given dout, its gradient with respect to the convolution's output."""

@@ -169,4 +169,4 @@ def test_check_center_by_mass_keeps_the_line_of_code_for_the_second_hint(capsys)
         first = capsys.readouterr().out
         assert "int(round(" not in first and "frame[top:top + h" not in first, first
         hint("center_by_mass")
-        assert "Hint for center_by_mass:" in capsys.readouterr().out
+        assert " for center_by_mass: " in capsys.readouterr().out
