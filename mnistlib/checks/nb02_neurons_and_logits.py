@@ -53,7 +53,8 @@ def _verify_nearest_mean(fn, means, X, call):
     if W.shape == (10, 784):
         fail(name, f"{call} returned W of shape (10, 784); expected (784, 10), one column per class, "
                    "so that x W works for x of shape (784,).",
-             "in means the classes are the rows; in W they are the columns.", reveal="means.T turns rows into columns.")
+             "in means the classes are the rows; in W they are the columns.",
+             reveal="means.T turns rows into columns.")
     if W.shape != (784, 10):
         fail(name, f"{call} returned W of shape {W.shape}; expected (784, 10).",
              "W has one column of 784 weights per class.")

@@ -89,7 +89,8 @@ def check_log_softmax(fn):
             if l.ndim == 1 and l.min() == -1000 and l.max() == 0 and got[1] > expected[1] + 1:
                 fail(name, f"{call} gave log p_1 = {fmt(got[1], 2)}; exactly it is -1000 - log 9 = "
                            f"{fmt(expected[1], 2)}. That is the log of a p that was clipped, or rounded to 0, "
-                           "before the log: once p is formed, its small entries are lost.", _LOG_P, reveal=_LOG_REVEAL)
+                           "before the log: once p is formed, its small entries are lost.", _LOG_P,
+                     reveal=_LOG_REVEAL)
         compare(name, got, expected, call=call, hint=hint, reveal=_LOG_REVEAL, rtol=1e-6, atol=1e-6)
         n_checks += 1
     return n_checks

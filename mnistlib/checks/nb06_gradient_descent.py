@@ -49,7 +49,8 @@ def check_gradient_descent(fn):
     call = f"gradient_descent(bowl.grad, w0, lr=0.15, steps=6) on the 2-D bowl, w0 = {fmt(w0)}"
     got = learners_path(bowl.grad, w0, lr, steps, call)
     expected = descend(bowl.grad, w0, lr, steps)
-    shape_reveal = "path = [w0]; then in the loop: w = w - lr * grad(w); path.append(w); at the end return np.array(path)"
+    shape_reveal = ("path = [w0]; then in the loop: w = w - lr * grad(w); path.append(w); at the end "
+                    "return np.array(path)")
     if got.shape == w0.shape:
         fail(name, f"{call} returned one point, shape {got.shape}: the end of the path? Expected the whole "
                    f"path, shape {expected.shape}.",

@@ -138,7 +138,8 @@ def test_ink_box_with_a_threshold_below_the_old_faintest_pixel(level):
 @pytest.mark.parametrize("wrong, said", [
     (lambda x: (lambda t, b, l, r: (t, b, l + 1, r))(*ink_box(x)), "left should be 9, got 10."),
     (lambda x: (lambda t, b, l, r: (t, b, l, r + 1))(*ink_box(x)), "right should be 15, got 16."),
-    (lambda x: (lambda t, b, l, r: (t, b, r, l))(*ink_box(x)), "left should be 9, got 15, right should be 15, got 9."),
+    (lambda x: (lambda t, b, l, r: (t, b, r, l))(*ink_box(x)),
+     "left should be 9, got 15, right should be 15, got 9."),
 ])
 def test_ink_box_with_only_the_left_or_right_edge_wrong_is_told_so(wrong, said):
     # Was told "bottom = top + (number of rows with ink) - 1 ...": its bottom was right.

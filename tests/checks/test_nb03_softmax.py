@@ -49,7 +49,8 @@ def test_softmax_passes(capsys):
     assert capsys.readouterr().out.count("✓ softmax: all 9 checks passed") == 5
 
 
-@pytest.mark.parametrize("library", [model.softmax, lambda l: model.softmax(l), lambda l: np.exp(model.log_softmax(l))])
+@pytest.mark.parametrize("library", [model.softmax, lambda l: model.softmax(l),
+                                     lambda l: np.exp(model.log_softmax(l))])
 def test_softmax_that_calls_mnistlibs_fails(library):
     # Passed before: nothing looked at what the function called.
     fails(checks.check_softmax, library, "from mnistlib.model", "which does the whole job")
