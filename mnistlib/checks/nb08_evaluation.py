@@ -180,7 +180,8 @@ class _Sealer:
         return False
 
 
-@exercise("choose_recipe", reference=lambda: _evaluate().choose_recipe, hints=[
+@exercise("choose_recipe", reference=lambda: _evaluate().choose_recipe,
+          shortcuts=lambda: {_evaluate().choose_recipe: "which does the whole job"}, hints=[
     "go through grid one settings dict at a time: train a model on the training data with exactly those "
     "settings, then measure it on the validation data. Keep every score, in the order of grid.",
     "train(x_train, y_train, **settings) trains with one dict, and accuracy(x_val, y_val, W, b) measures "
@@ -199,12 +200,13 @@ def check_choose_recipe(fn):
             "300 training and 1000 validation images")
     score_hint = ("for each settings dict: train on (x_train, y_train) with exactly those settings, "
                   "then measure the accuracy of that model on (x_val, y_val).")
-    score_more = ("result = train(x_train, y_train, **settings); "
+    score_reveal = ("result = train(x_train, y_train, **settings); "
                   "val_accs.append(accuracy(x_val, y_val, result.W, result.b))")
     sealer, got = _Sealer(fn), None
     try:
         with sealer:
-            got = run(name, fn, grid, x_tr, y_tr, x_va, y_va, call=call, hint=score_hint, more=score_more)
+            got = run(name, fn, grid, x_tr, y_tr, x_va, y_va, call=call, hint=score_hint,
+                      reveal=score_reveal)
     except CheckFailed:
         if not sealer.touched:
             raise
@@ -217,8 +219,8 @@ def check_choose_recipe(fn):
                        "makes the test accuracy an overestimate: it no longer measures images the choice "
                        "never saw.",
                  "use only the function's arguments: (x_train, y_train) to train, (x_val, y_val) to measure.",
-                 "measure each model with accuracy(x_val, y_val, result.W, result.b); the test set waits "
-                 "for the very end of the notebook.")
+                 reveal="measure each model with accuracy(x_val, y_val, result.W, result.b); the test set "
+                        "waits for the very end of the notebook.")
         fail(name, f"your function used {used} instead of only its arguments. It must decide from what "
                    "it is given, so that it works on any data, and surely does not see the test set.",
              "use only grid, x_train, y_train, x_val and y_val inside the function.")
@@ -264,11 +266,11 @@ def check_choose_recipe(fn):
         if np.ptp(accs) == 0:
             fail(name, f"{call}: every candidate got the same score, {fmt(accs[0])}.{shown}",
                  "train a new model inside the loop, with that candidate's settings, and measure that model.",
-                 score_more)
+                 reveal=score_reveal)
         fail(name, f"{call}: your validation accuracies are not those of the candidates.{shown}",
              "train with all the settings of each candidate (lr, epochs, batch_size, weight_decay, ...) and "
              "nothing else: train(x_train, y_train, **settings); then measure on (x_val, y_val).",
-             score_more)
+             reveal=score_reveal)
 
     # The choice: the candidate with the highest validation accuracy
     if best not in grid:
@@ -284,22 +286,22 @@ def check_choose_recipe(fn):
                        f"({train_accs[i]:.1%} of them right): it fits them best by memorising them, not by "
                        "generalising.",
                  "pick by the validation accuracies you computed, not by training accuracy.",
-                 "best = grid[int(np.argmax(val_accs))], with val_accs measured on (x_val, y_val).")
+                 reveal="best = grid[int(np.argmax(val_accs))], with val_accs measured on (x_val, y_val).")
         if i == len(grid) - 1:
             fail(name, f"{call}: {why}. You returned the last candidate tried.",
                  "keep the best so far: update best only when a candidate beats it (check the "
                  "indentation of the line that sets best).",
-                 "best = grid[int(np.argmax(val_accs))] after the loop does it in one line.")
+                 reveal="best = grid[int(np.argmax(val_accs))] after the loop does it in one line.")
         if i == int(np.argmin(val_accs)):
             fail(name, f"{call}: {why}. You returned the worst candidate.",
                  "higher accuracy is better: take the largest, not the smallest.",
-                 "best = grid[int(np.argmax(val_accs))]: argmax, not argmin.")
+                 reveal="best = grid[int(np.argmax(val_accs))]: argmax, not argmin.")
         if i == 0:
             fail(name, f"{call}: {why}. You returned the first candidate.",
                  "compare each candidate's score with the best so far, and keep the better one.",
-                 "best = grid[int(np.argmax(val_accs))] after the loop.")
+                 reveal="best = grid[int(np.argmax(val_accs))] after the loop.")
         fail(name, f"{call}: {why}.", "return the candidate with the highest validation accuracy.",
-             "best = grid[int(np.argmax(val_accs))]")
+             reveal="best = grid[int(np.argmax(val_accs))]")
     return 3
 
 
@@ -313,20 +315,20 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
         fail(name, f"{call} returned shape {got.shape}, expected (10, 10). The size must not come from "
                    f"the labels you are given (the largest here is {top}).",
              "make the matrix 10 x 10 always, even when some digits never occur in y_true or y_pred.",
-             "C = np.zeros((10, 10), dtype=int)")
+             reveal="C = np.zeros((10, 10), dtype=int)")
     if got.shape != (10, 10):
         fail(name, f"{call} returned shape {got.shape}, expected (10, 10): one row per true class, one "
-                   "column per predicted class.", hint, more)
+                   "column per predicted class.", hint, reveal=more)
     if got.dtype.kind == "b":
         fail(name, f"{call} returned True/False values (dtype bool), not counts.",
-             "count: add 1 to the cell for every image, in a matrix of integers.", more)
+             "count: add 1 to the cell for every image, in a matrix of integers.", reveal=more)
     if got.dtype.kind == "f":
         rows = expected.sum(axis=1, keepdims=True)
         if np.allclose(got, expected):
             fail(name, f"{call}: the counts are right, but they are floating-point numbers (dtype "
                        f"{got.dtype}). Counts are whole numbers, and the matrix should say so.",
                  "make the matrix with an integer dtype (or convert it at the end).",
-                 "np.zeros((10, 10), dtype=int); or return C.astype(int)")
+                 reveal="np.zeros((10, 10), dtype=int); or return C.astype(int)")
         if np.allclose(got, expected / np.maximum(rows, 1)):
             fail(name, f"{call} divided each row by its total: those are fractions per true class (the "
                        "per-class accuracy comes later from them). The matrix holds the counts.",
@@ -341,18 +343,19 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
                    f"wrapped round to {got[i, j]}.",
              "make the matrix with a wider integer dtype: the test set alone has 1135 ones, the "
              "training set 6742.",
-             "C = np.zeros((10, 10), dtype=int) (64-bit integers)")
+             reveal="C = np.zeros((10, 10), dtype=int) (64-bit integers)")
     symmetric = np.array_equal(expected, expected.T)
     if not symmetric and np.array_equal(got, expected.T):
         fail(name, f"{call} has rows and columns swapped: C[i, j] should count images of true class i "
                    "predicted as j.", "the row is the true class, the column the prediction.",
-             "C[t, p] += 1 with t from y_true and p from y_pred.")
+             reveal="C[t, p] += 1 with t from y_true and p from y_pred.")
     if expected.max() > 1 and np.array_equal(got, (expected > 0).astype(got.dtype)):
         fail(name, f"{call} counted each pair (true, predicted) at most once: a cell that should hold "
                    f"{expected.max()} holds 1.",
              "with fancy indexing, C[y_true, y_pred] += 1 adds only once per repeated pair; "
              "count one image at a time instead.",
-             "a loop: for t, p in zip(y_true, y_pred): C[t, p] += 1; or np.add.at(C, (y_true, y_pred), 1).")
+             reveal="a loop: for t, p in zip(y_true, y_pred): C[t, p] += 1; or "
+                    "np.add.at(C, (y_true, y_pred), 1).")
     diagonal = np.diag(np.diag(expected))
     if got.sum() > 0 and np.array_equal(got, diagonal) and not np.array_equal(expected, diagonal):
         fail(name, f"{call} counted only the images predicted correctly (the diagonal).",
@@ -371,10 +374,11 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
     if got.sum() == expected.sum():
         hint = ("every image is counted, but some in the wrong cell: row t and column p for an image of true "
                 "class t predicted as p (with np.histogram2d, one bin per class: bins=np.arange(11)).")
-    compare(name, got, expected, call=call, hint=hint, more=more, floating=False)
+    compare(name, got, expected, call=call, hint=hint, reveal=more, floating=False)
 
 
-@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix, hints=[
+@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix,
+          shortcuts=lambda: {_evaluate().confusion_matrix: "which does the whole job"}, hints=[
     "start from a 10 x 10 matrix of integer zeros: row i for the true class, column j for the predicted one.",
     "each image adds 1 to exactly one cell, [its true class, its predicted class]: go through the pairs "
     "(y_true[k], y_pred[k]).",
@@ -399,11 +403,12 @@ def check_confusion_matrix(fn):
         ("400 images, over 300 of them 3s predicted as 3", many, many_pred),
         ("50 images, no 9 among the true classes but some among the predictions", no_nine, no_nine_pred),
         ("300 random labels", rng.integers(0, 10, 300), rng.integers(0, 10, 300)),
+        ("a batch of one image, y_true = [4], y_pred = [7]", np.array([4]), np.array([7])),
     ]
     for text, y_true, y_pred in cases:
         call = f"confusion_matrix(y_true, y_pred) with {text}"
         got = run(name, fn, y_true, y_pred, call=call,
                   hint="an IndexError here means the matrix is too small: make it 10 x 10 whatever "
-                       "labels occur. Otherwise: " + hint, more=more)
+                       "labels occur. Otherwise: " + hint, reveal=more)
         _confusion_verdict(name, got, confusion_matrix(y_true, y_pred), y_true, y_pred, call, hint, more)
     return len(cases)
