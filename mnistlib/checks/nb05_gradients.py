@@ -70,8 +70,7 @@ def _judge_nudges(name, call, a, seen, h):
                  "move one entry at a time: the partial derivative for entry i comes from arrays in "
                  "which only entry i differs from a.", reveal=_RESTORE)
         if len(moved) > 1:
-            i, j = (tuple(int(k) for k in m) for m in moved[:2])
-            i, j = (i[0], j[0]) if a.ndim == 1 else (list(i), list(j))
+            i, j = (", ".join(str(int(k)) for k in m) for m in moved[:2])
             fail(name, f"{call}: f was called with a[{i}] and a[{j}] both moved: an entry you nudged was "
                        "not put back before the next one was nudged, so every estimate after the first is "
                        "taken at a shifted point. (On a copy of a the caller's array is safe, but the copy "

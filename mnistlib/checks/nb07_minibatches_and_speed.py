@@ -22,25 +22,29 @@ def _batch(n):
 
 
 def _per_example(name, fn):
-    """(what, where, times) if fn's work grows with the batch, one step (a Python line or call) or
-    more per example, else None. Judged by running fn on batches of SMALL and LARGE examples."""
+    """(what, where, how often) if fn's work grows with the batch, one step (a Python line or
+    call) or more per example, else None. Judged by running fn on batches of SMALL and LARGE
+    examples; "how often" says how often the busiest line (or call) ran for each."""
     watches = {}
     for n in (SMALL, LARGE):
         X, y, W, b = _batch(n)
         watches[n] = Watch()
         run(name, fn, X, y, W, b, call=f"{name}(X, y, W, b) with a batch X of shape ({n}, 784)",
             explain=unpack_advice, watch=watches[n])
-    if watches[LARGE].steps - watches[SMALL].steps < LARGE - SMALL:
+    small, large = watches[SMALL], watches[LARGE]
+    if large.steps - small.steps < LARGE - SMALL:
         return None
-    busiest = watches[LARGE].busiest_line()
+    busiest = large.busiest_line()
     if busiest is not None and busiest[1] >= LARGE:
         (code, line), times = busiest
         text = linecache.getline(code.co_filename, line).strip()
         what = ("a for loop" if text.startswith("for ") else "a while loop" if text.startswith("while ")
                 else "a comprehension (a for loop in brackets)" if " for " in f" {text}" else "a loop")
-        return what, line_of(fn, code, line), times
-    code, times = watches[LARGE].busiest_call()
-    return "a loop in disguise", f"{code.co_name}(), called once per example", times
+        where, before = line_of(fn, code, line), small.lines[(code, line)]
+    else:
+        code, times = large.busiest_call()
+        what, where, before = "a loop in disguise", f"{code.co_name}(), called once per example", small.calls[code]
+    return what, where, f"{times} times for a batch of {LARGE} examples, {before} for a batch of {SMALL}"
 
 
 def _gradients_loop_reference(X, y, W, b):
@@ -147,10 +151,10 @@ def check_gradients_vectorised(fn):
         _gradient_pair(name, fn, X, y, W, b, f"gradients_vectorised{inputs}")
     loop = _per_example(name, fn)
     if loop is not None:
-        what, where, times = loop
+        what, where, how_often = loop
         fail(name, f"your function gives the right numbers, but it goes through the batch one example at a "
-                   f"time: {what}, {where}, ran {times} times for a batch of {LARGE}. The point of this "
-                   "version is to hand the whole batch to numpy at once.",
+                   f"time: {what}, {where}, ran {how_often}. The point of this version is to hand the whole "
+                   "batch to numpy at once.",
              "your loop adds up n outer products, one per example. Stack the p - y of all the "
              "examples as the rows of one (n, 10) matrix D, as X stacks the x; write entry (i, j) "
              "of the sum and compare it with the definition of a matrix product.")

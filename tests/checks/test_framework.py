@@ -263,3 +263,38 @@ def test_watching_a_check_leaves_another_tracer_in_place():
         assert sys.gettrace() is tracer
     finally:
         sys.settrace(None)
+
+
+# --- every check of a batch tries a batch of one; the epoch, n far from batch_size² ------
+
+# (check, which argument is the batch): for the epoch, batch_size itself.
+BATCHED = [(checks.check_softmax, 0), (checks.check_log_softmax, 0), (checks.check_update_step, 0),
+           (checks.check_gradients_loop, 0), (checks.check_gradients_vectorised, 0),
+           (checks.check_minibatch_epoch, 5), (checks.check_mlp_gradients, 1), (checks.check_confusion_matrix, 0),
+           (checks.check_conv_forward_loops, 0), (checks.check_kernel_gradient, 0)]
+
+
+def _recording(check, monkeypatch, record):
+    """mnistlib's answer to ``check``, which records its arguments with ``record(args)`` first."""
+    monkeypatch.setitem(framework._shortcuts, check.exercise, None)   # the reference uses the library
+    reference = check.reference().__wrapped__
+
+    def answer(*args):
+        record(args)
+        return reference(*args)
+    return answer
+
+
+@pytest.mark.parametrize("check, batch", BATCHED, ids=lambda c: getattr(c, "exercise", ""))
+def test_every_check_whose_function_takes_a_batch_tries_a_batch_of_one(check, batch, monkeypatch):
+    sizes = []
+    size = lambda arg: arg if isinstance(arg, int) else np.shape(arg)[0]        # noqa: E731
+    check(_recording(check, monkeypatch, lambda args: sizes.append(size(args[batch]))), strict=True)
+    assert 1 in sizes and max(sizes) > 1, sizes
+
+
+def test_the_epoch_check_tries_n_far_from_batch_size_squared(monkeypatch):
+    seen = []
+    check = checks.check_minibatch_epoch
+    check(_recording(check, monkeypatch, lambda args: seen.append((len(args[0]), args[5]))), strict=True)
+    assert any(abs(n - bs * bs) > bs for n, bs in seen) and any(bs == 1 for n, bs in seen), seen

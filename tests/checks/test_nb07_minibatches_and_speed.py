@@ -319,10 +319,11 @@ def vec_softmax_overwrites_W(X, y, W, b):
 
 @pytest.mark.parametrize("fn, phrases", [
     (vec_comprehension, ["a comprehension", "line 3"]),
-    (vec_calls_the_loop, ["one example at a time", "a for loop, line 3 of loop_outer, ran 13 times"]),
+    (vec_calls_the_loop, ["one example at a time", "a for loop, line 3 of loop_outer, ran 13 times for a batch of 12 examples, "
+                            "3 for a batch of 2"]),
     (vec_matmul_in_steps, ["one example at a time", "line 3 of loop_outer"]),
     (vec_library, ["gradients() from mnistlib.model", "which does the whole job", "yourself"]),
-    (vec_apply_along_axis, ["one example at a time", "line 3 of it", "ran 12 times"]),
+    (vec_apply_along_axis, ["one example at a time", "line 3 of it", "ran 12 times for a batch of 12"]),
     (vec_map, ["one example at a time", "outer(), called once per example"]),
     (vec_sum, ["5 times too large"]),
     (vec_transposed, ["shape (10, 784)"]),
