@@ -25,7 +25,7 @@ The modules, one per widget, on top of ``base``:
 - ``temperature``   softmax(l / T) as the temperature T moves (notebook 03)
 - ``descent``       gradient descent on a toy bowl, step by step (notebook 06)
 - ``weight_decay``  the weight-decay explorer: templates and accuracies against lambda (notebook 08)
-- ``explorer``      the prediction explorer: which pixels decided (notebook 08, the demo)
+- ``explorer``      the prediction explorer: which pixels decided (notebook 09, the demo)
 - ``drawing``       draw a digit, watch the network answer (notebook 09, the demo)
 - ``chooser``       a model menu: softmax regression, MLP or CNN, trained in the background when picked
 - ``hidden_units``  what one hidden unit of the MLP looks for (notebook 10)
