@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 
 LR_NOTEBOOK = "06_gradient_descent.ipynb"
 EXPLORER_NOTEBOOK = "09_error_analysis.ipynb"
-DRAW_NOTEBOOK = "09_draw_a_digit.ipynb"
+DRAW_NOTEBOOK = "10_draw_a_digit.ipynb"
 
 
 @pytest.fixture(params=["lab", "notebook"])
@@ -54,7 +54,7 @@ def test_prediction_explorer(server, page, screenshot):
 
 
 def test_draw_a_digit(server, page, screenshot):
-    """Notebook 09: draw a 7 with the mouse, then Clear and draw a 0."""
+    """Notebook 10: draw a 7 with the mouse, then Clear and draw a 0."""
     open_and_run(page, server, DRAW_NOTEBOOK)
-    check_draw(page, screenshot, f"{server.ui}-09")
+    check_draw(page, screenshot, f"{server.ui}-10")
     assert ui.errors_on_page(page) == []
