@@ -70,7 +70,7 @@ def check_flatten(fn):
 # --- notebook 01: where the ink is ------------------------------------------------
 
 FAINTEST_MNIST = 1 / 255     # the faintest ink an MNIST image can hold: grey level 1 of 255
-FAINTEST_DRAWN = 0.0002      # the edge of a drawn digit after resizing (notebook 09) is fainter still
+FAINTEST_DRAWN = 0.0002      # the edge of a drawn digit after resizing (notebook 10) is fainter still
 
 
 def _ink_box_reference(x):

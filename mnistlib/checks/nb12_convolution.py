@@ -1,4 +1,4 @@
-"""Checks for the exercises of notebook 11, Convolution (``notebooks/11_convolution.ipynb``)."""
+"""Checks for the exercises of notebook 12, Convolution (``notebooks/12_convolution.ipynb``)."""
 
 import numpy as np
 
@@ -6,7 +6,7 @@ from .framework import as_array, compare, exercise, fail, run, seeded_rng
 from .watch import imported
 
 
-# --- notebook 11: the convolution layer as loops; the gradient of its kernels ----------
+# --- notebook 12: the convolution layer as loops; the gradient of its kernels ----------
 
 def _conv():
     from .. import conv
