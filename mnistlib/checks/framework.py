@@ -15,6 +15,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import limits
+
 __all__ = ["CheckFailed", "exercise", "hint", "run", "compare", "fail", "as_array", "fmt", "factor_text",
            "identical", "seeded_rng"]
 
@@ -48,7 +50,13 @@ def exercise(name, reference):
                     fail(name, f"this is mnistlib's own {name}, which the check handed back after your "
                                "function failed.", "run the cell that defines your function again, then "
                                "this cell.")
-                n = verify(fn)
+                try:
+                    # A budget of CPU seconds: an endless loop fails the check instead of
+                    # hanging the notebook (or nbgrader); the stop button counts the same.
+                    with limits.cpu_limit():
+                        n = verify(fn)
+                except (limits.CPUTimeExceeded, KeyboardInterrupt) as stop:
+                    fail(name, *limits.stopped(name, stop))
             except CheckFailed as failure:
                 _last_failure[name] = failure
                 if strict:
