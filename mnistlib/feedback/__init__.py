@@ -49,13 +49,16 @@ def configure(c):
     from nbgrader.preprocessors import GetGrades
 
     c.GenerateFeedback.preprocessors = [GetGrades, FeedbackCells, CSSHTMLHeaderPreprocessor]
-    c.HTMLExporter.template_name = "mnistlib_feedback"
+    # Only the exporter of GenerateFeedback (the command and Formgrader's button): Formgrader's
+    # own pages use an HTMLExporter too, with templates of their own.
+    exporter = c.GenerateFeedback.HTMLExporter
+    exporter.template_name = "mnistlib_feedback"
     # not index.html.j2: that name must find nbgrader's page, which ours extends
-    c.HTMLExporter.template_file = "page.html.j2"
+    exporter.template_file = "page.html.j2"
     # ours first; nbgrader's own, where its "feedback" template lives, after it
     nbgrader_templates = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
-    c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(nbgrader_templates)]
-    c.HTMLExporter.filters = {"mathjax_script": mathjax_script}
+    exporter.extra_template_basedirs = [str(TEMPLATES), str(nbgrader_templates)]
+    exporter.filters = {"mathjax_script": mathjax_script}
 
 
 def exercise_title(cell):
