@@ -209,10 +209,18 @@ class _Watchdog:
     def stop(self):
         with self.lock:
             self.done.set()
-            _raise_in(self.target, None)      # an exception raised but not yet seen: dropped
+        # An exception raised just before is delivered at the next call: here, where
+        # cpu_limit.__exit__ catches it. (Clearing it with PyThreadState_SetAsyncExc(NULL)
+        # instead leaves CPython 3.11's eval breaker set for good, which can hang a later
+        # profiling timer under sys.settrace.)
+        _deliver_pending()
+
+
+def _deliver_pending():
+    """A Python call: the interpreter delivers an exception raised in this thread at its start."""
 
 
 def _raise_in(thread_id, exception):
     """Have thread ``thread_id`` raise ``exception`` (a py_object of an exception class) at its
-    next bytecode; None clears one it has not raised yet."""
+    next bytecode."""
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), exception)

@@ -8,6 +8,7 @@ tests slower by the clock but does not change what they see.
 
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -170,3 +171,17 @@ def test_stopped_says_what_to_look_at():
     assert "your softmax" in hint and "MNISTLIB_CPU_SECONDS" in hint
     message, hint = limits.stopped("softmax", KeyboardInterrupt())
     assert "interrupted" in message and "MNISTLIB_CPU_SECONDS" not in hint
+
+
+def test_after_the_watchdog_a_traced_check_is_still_stopped():
+    """The watchdog leaves nothing behind in the interpreter: a later limit under sys.settrace
+    (as every check runs the learner's code) still stops an endless loop."""
+    stopped_after(spin, 0.2, watchdog=True)
+    tracer = lambda frame, event, arg: tracer  # noqa: E731
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        _, used = stopped_after(spin, 0.2, watchdog=False)
+    finally:
+        sys.settrace(previous)
+    assert used < 0.2 + SLACK
