@@ -49,6 +49,11 @@ ONE_THREAD_MAX_BATCH = 1000
 EVAL_CHUNK = 2000
 
 
+# A weight decay whose factor 1 - lr * weight_decay is at most this (negative, or near 0) is
+# named as the cause when training diverges.
+WEIGHT_DECAY_FACTOR_MIN = 0.1
+
+
 class DivergenceError(RuntimeError):
     """Training stopped because the loss blew up. ``.history`` holds what was recorded."""
 
@@ -327,8 +332,17 @@ class _Run:
         return total / count
 
     def diverged(self, epoch, loss, history, params):
-        return DivergenceError(
-            f"Training diverged in epoch {epoch} after {self.update} updates: the loss reached "
-            f"{loss:.4g} (it started at {self.start_loss:.3g}). The learning rate lr={self.lr:g} is too "
-            f"large for {self.method} gradient descent; try lr={self.lr / 10:g}.",
-            history, params)
+        what = (f"Training diverged in epoch {epoch} after {self.update} updates: the loss reached "
+                f"{loss:.4g} (it started at {self.start_loss:.3g}). ")
+        decay = 1 - self.lr * self.weight_decay
+        if self.weight_decay and decay <= WEIGHT_DECAY_FACTOR_MIN:
+            # Each update multiplies the weights by this factor before the gradient step: at or
+            # below 0 they flip sign (and grow, below -1); the learning rate is not to blame.
+            why = (f"The weight decay is the cause: each update multiplies the weights by "
+                   f"1 - lr * weight_decay = 1 - {self.lr:g} * {self.weight_decay:g} = {decay:.3g}, "
+                   "which should be just below 1 (weight decays of 1e-4 to 1e-3 are usual). "
+                   f"With lr={self.lr:g}, keep the weight decay well below 1/lr = {1 / self.lr:g}.")
+        else:
+            why = (f"The learning rate lr={self.lr:g} is too large for {self.method} gradient descent; "
+                   f"try lr={self.lr / 10:g}.")
+        return DivergenceError(what + why, history, params)
