@@ -169,27 +169,45 @@ def slot(widget):
 
 
 def data_note(data, test_accuracy, model=None):
-    """Two sentences for people: which data the page uses; which model answers, and how well.
+    """Two sentences for people: which data the page uses; which model answers, why that one, and how well.
 
     data: the ``mnistlib.data.MNIST`` the page loaded; test_accuracy: in [0, 1],
-    of ``model``: its title ("the MLP"; see ``zoo.TITLES``), None for "the model".
+    of ``model``: a ``zoo.Trained`` (then the note says where it came from: the
+    cache, trained just now and why, or untrained because training failed), or
+    its title ("the MLP"; see ``zoo.TITLES``), or None for "the model".
     The models learn from the training split (``data.train_val_split``: five in six
     of the training images; the other sixth is for validation).
     """
     n_train, n_test = len(data.x_train), len(data.x_test)
     n_learn = n_train - n_train // 6
-    who = "the model" if model is None else model
+    title = model if model is None or isinstance(model, str) else model.title
+    who = "the model" if title is None else title
     who = who[0].upper() + who[1:]
+    how = "" if model is None or isinstance(model, str) else provenance(model)
     acc = f"{test_accuracy:.1%}"
     if data.is_full:
-        return (f"Data: the full MNIST, {n_train + n_test:,} handwritten digits. {who} answers "
-                f"above: it learned from {n_learn:,} of them and reads {acc} of the {n_test:,} "
-                "test digits, which it never saw, correctly.")
-    return (f"Data: a sample of {n_train + n_test:,} MNIST digits that comes with the course, "
-            "because the full set of 70,000 is not on this computer. "
-            f"{who} answers above: it learned from {n_learn:,} of them and reads {acc} of the "
-            f"{n_test:,} test digits, which it never saw, correctly (trained on the full set, "
-            "it does better).")
+        what, better = f"Data: the full MNIST, {n_train + n_test:,} handwritten digits.", ""
+    else:
+        what = (f"Data: a sample of {n_train + n_test:,} MNIST digits that comes with the course, "
+                "because the full set of 70,000 is not on this computer.")
+        better = " (trained on the full set, it does better)"
+    if getattr(model, "source", None) == "untrained":
+        return (f"{what} {who} answers above, but untrained: {how}. It reads {acc} of the {n_test:,} "
+                "test digits correctly, by chance.")
+    return (f"{what} {who} answers above{f' ({how})' if how else ''}: it learned from {n_learn:,} of "
+            f"them and reads {acc} of the {n_test:,} test digits, which it never saw, correctly{better}.")
+
+
+def provenance(model):
+    """Where a ``zoo.Trained`` came from, in words for the page: "loaded from the cache" and the like."""
+    note = model.note.split(": ", 1)[-1] if model.note else ""
+    if model.source == "cache":
+        return "loaded from the cache"
+    if model.source == "trained":
+        return f"trained just now{': ' + note if note else ''}"
+    if model.source == "untrained":
+        return note.split("; ")[0] or "training it failed"
+    return ""
 
 
 def footer(data, test_accuracy, model=None):
@@ -325,24 +343,30 @@ def models_note(full):
     """What the launcher says about the models: which are ready in the cache, how to prepare the rest.
 
     full: whether the page will use the full MNIST (else the bundled subset).
-    Looks for the cache files by name only (``zoo.cache_file``); the page checks
-    their contents when it loads them.
+    Reads each cache file and checks it whole, as the page does when it loads it
+    (``zoo.file_state``): a damaged file is named, with what is wrong with it.
     """
     from . import zoo
 
     kind = "full" if full else "subset"
-    missing = [name for name in zoo.NAMES if not zoo.cache_file(name, kind).is_file()]
+    states = {name: zoo.file_state(name, kind) for name in zoo.NAMES}
+    damaged = [f"{zoo.TITLES[name][0].upper()}{zoo.TITLES[name][1:]}: {why}; the page trains it again."
+               for name, (state, why) in states.items() if state == "damaged"]
+    missing = [name for name, (state, _) in states.items() if state != "ready"]
     if not missing:
         return "Models: softmax regression, the MLP and the CNN are ready in the cache."
     deep = [name for name in missing if name != "softmax"]
     if not deep:
-        return "Models: the MLP and the CNN are ready in the cache; softmax regression trains as the page opens."
+        return "\n".join(damaged + ["Models: the MLP and the CNN are ready in the cache; softmax regression "
+                                    "trains as the page opens."])
     n_train = 50000 if full else 3334
     titles = " and ".join(zoo.TITLES[name] for name in deep)
     times = ", ".join(f"{zoo.TITLES[name]} {zoo.estimate(name, n_train)}" for name in deep)
-    return (f"Models: {titles} {'are' if len(deep) > 1 else 'is'} not trained yet. On the page, "
-            f"each trains in the background when picked ({times}), while the others answer.\n"
-            f"Before class, train and keep them once:  {PREPARE_COMMAND}")
+    return "\n".join(damaged + [
+        f"Models: {titles} {'are' if len(deep) > 1 else 'is'} "
+        f"{'not ready' if damaged else 'not trained yet'}. On the page, "
+        f"each trains in the background when picked ({times}), while the others answer.",
+        f"Before class, train and keep them once:  {PREPARE_COMMAND}"])
 
 
 def prepare(say=print):
