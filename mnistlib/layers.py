@@ -185,3 +185,26 @@ def work_arrays(key, make):
             kept.pop(next(iter(kept)))
         kept[key] = make()
     return kept[key]
+
+
+# --- large batches, a chunk at a time ----------------------------------------------------
+
+def mean_in_chunks(loss_and_grads, n, chunk):
+    """(L, grads), the mean loss and gradients over n examples, computed ``chunk`` examples at a time.
+
+    loss_and_grads(start, stop) -> (L, grads) of the examples start to stop - 1, each a
+    mean over them. The mean over all n is the chunks' means weighted by their sizes: the
+    same numbers as one batch of n (up to rounding), in the memory of one chunk.
+    """
+    L, grads = 0.0, None
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        L_chunk, grads_chunk = loss_and_grads(start, stop)
+        weight = (stop - start) / n
+        L += weight * L_chunk
+        if grads is None:
+            grads = {k: weight * g for k, g in grads_chunk.items()}
+        else:
+            for k, g in grads_chunk.items():
+                grads[k] += weight * g
+    return L, grads
