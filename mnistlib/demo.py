@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -228,8 +229,9 @@ def footer(data, test_accuracy, model=None):
 # --- the launcher ---------------------------------------------------------------
 
 DEMO_NOTEBOOK = Path(__file__).resolve().parent.parent / "demo" / "live_demo.ipynb"
-DOWNLOAD_COMMAND = "python -m mnistlib download"
-PREPARE_COMMAND = "python -m mnistlib.demo --prepare"
+# As a teacher types them: in a plain shell, in the project's directory (run.py sets up .venv/).
+DOWNLOAD_COMMAND = "python run.py download"
+PREPARE_COMMAND = "python run.py demo --prepare"
 # The launcher names a file here; the page writes the time into it when its first
 # widget has answered the browser (see ``mark_ready``).
 READY_FILE_VAR = "MNISTLIB_DEMO_READY_FILE"
@@ -295,6 +297,9 @@ def _listening(port):
 
 def _free(port):
     with socket.socket() as s:
+        if os.name != "nt":
+            # as Voila binds: a demo stopped a moment ago leaves connections in TIME_WAIT, not a server
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
@@ -302,17 +307,34 @@ def _free(port):
             return False
 
 
+class _Stop(Exception):
+    """The launcher was told to stop (SIGTERM, or SIGHUP when its terminal closes)."""
+
+
 def _serve(port, open_browser, extra, started, say):
-    """Run Voila; print the address when it listens and the start-up time when the page is up."""
+    """Run Voila; print the address when it listens and the start-up time when the page is up.
+
+    Ctrl+C (or SIGTERM, SIGHUP) stops Voila and its kernels, and returns once the port is
+    free, saying so in one line: exit code 130 after Ctrl+C, 0 otherwise. Voila runs in
+    a session of its own, so that only this launcher stops it, once: a Ctrl+C that
+    reached Voila too would interrupt its shutdown, with a traceback.
+    """
     ready_dir = Path(tempfile.mkdtemp(prefix="mnistlib-demo-"))
     ready_file = ready_dir / "ready"
     env = {**os.environ, READY_FILE_VAR: str(ready_file)}
-    proc = subprocess.Popen(voila_command(port=port, open_browser=open_browser, extra=extra), env=env)
+    proc = subprocess.Popen(voila_command(port=port, open_browser=open_browser, extra=extra), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                            start_new_session=True)
+    # Voila's log is passed on as it comes, until the demo stops: its shutdown is not news.
+    quiet = threading.Event()
+    threading.Thread(target=_relay, args=(proc.stdout, quiet), daemon=True).start()
     url = f"http://127.0.0.1:{port}/"
 
     def stop(signum, frame):
-        raise KeyboardInterrupt      # `kill` stops Voila and its kernels as Ctrl+C does
-    signal.signal(signal.SIGTERM, stop)
+        raise _Stop
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
     announced = False
     try:
         while proc.poll() is None:
@@ -328,15 +350,29 @@ def _serve(port, open_browser, extra, started, say):
                     break
             time.sleep(0.1)
         return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
+    except (KeyboardInterrupt, _Stop) as e:
+        # A second Ctrl+C, or python run.py passing this one on, must not cut the shutdown short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        quiet.set()
+        proc.terminate()                # Voila shuts its kernels down, then exits
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-        return 0
+            proc.wait()
+        how = "interrupted" if isinstance(e, KeyboardInterrupt) else "stopped"
+        print(f"\n{how}; the live demo has stopped and port {port} is free again", file=sys.stderr, flush=True)
+        return 130 if isinstance(e, KeyboardInterrupt) else 0
     finally:
         shutil.rmtree(ready_dir, ignore_errors=True)
+
+
+def _relay(lines, quiet):
+    """Copy Voila's output to stderr line by line, until ``quiet`` is set; read it to the end regardless."""
+    for line in lines:
+        if not quiet.is_set():
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
 
 def models_note(full):
@@ -424,7 +460,14 @@ def main(argv=None):
     if args.prepare:
         if extra:
             parser.error(f"--prepare takes no other options; got {' '.join(extra)}")
-        return prepare(lambda line: print(line, flush=True))
+        try:
+            return prepare(lambda line: print(line, flush=True))
+        except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)      # a second Ctrl+C: no traceback either
+            print("\ninterrupted; the models trained so far are kept in the cache (a file is saved only "
+                  "when it is complete): run the same command again to train the rest", file=sys.stderr,
+                  flush=True)
+            return 130
     if not DEMO_NOTEBOOK.is_file():
         sys.exit(f"demo notebook not found: {DEMO_NOTEBOOK} (run from a checkout of the repository)")
     from .data import MnistDataError
