@@ -51,26 +51,20 @@ def non_negative(text):
     return value
 
 
-def non_negative_int(text):
-    """A whole number of at least 0 (a seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 0, got {text!r}")
-    return value
+def whole_number(minimum):
+    """An argument type: a whole number of at least ``minimum`` (epochs and a batch size: 1, a seed: 0)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text!r}")
+        return value
+    return parse
 
 
-def at_least_one(text):
-    """A whole number of at least 1 (epochs, a batch size)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
+at_least_one = whole_number(1)
 
 
 # --- download -----------------------------------------------------------------------------------
@@ -242,7 +236,7 @@ def main(argv=None):
                    help=f"learning-rate schedule ({default('schedule')})")
     t.add_argument("--weight-decay", type=non_negative, default=None,
                    help=f"lambda of the penalty lambda/2 * sum of squared weights ({default('weight_decay')})")
-    t.add_argument("--seed", type=non_negative_int, default=0,
+    t.add_argument("--seed", type=whole_number(0), default=0,
                    help="seeds the starting weights and the order of the examples (default 0)")
     t.add_argument("--out", default=None,
                    help="PNG file for the softmax model's weight heatmaps (default weights.png; "

@@ -107,7 +107,7 @@ BAD_TRAIN_ARGUMENTS = {
                                    "--out {tmp}/nowhere/w.png: the directory {tmp}/nowhere does "
                                    "not exist"),
     "out is a directory": (["--out", "{tmp}"], "--out {tmp}: this is a directory"),
-    "negative seed": (["--seed", "-1"], "argument --seed: must be a whole number of at least 0, got '-1'"),
+    "negative seed": (["--seed", "-1"], "argument --seed: must be at least 0, got '-1'"),
     "fractional seed": (["--seed", "0.5"], "argument --seed: expected a whole number, got '0.5'"),
     "out of unknown type": (["--out", "{tmp}/w.txt"],
                             "--out {tmp}/w.txt: matplotlib cannot save .txt files; give a file "

@@ -3,7 +3,7 @@
 Without a browser: the launcher's report of the cache, the footer's words, and the
 model menu when a model cannot be loaded or trained. The page itself, with a damaged
 cache and with training that fails, is tested in Chromium by
-tests/browser/test_demo_resilience.py.
+tests/browser/test_demo_whatever_the_cache.py.
 """
 
 import numpy as np

@@ -19,7 +19,7 @@ import pytest
 
 from mnistlib import modelfile, zoo
 
-from test_zoo import SHORT, fake_data
+from test_zoo import SHORT, fake_data, teachers_softmax
 
 NAMES = ("softmax", "mlp", "cnn")
 # One-byte changes per model: every byte that is not a parameter's number is as likely to be
@@ -230,12 +230,7 @@ print(m.source, m.path, f"{m.val_acc:.3f}")
 
 def test_a_damaged_file_in_a_read_only_cache_is_trained_for_the_session_and_left_alone(
         shared_dir, subset_mnist, as_student):
-    teachers = shared_dir / "mnist"
-    old = os.umask(0o022)
-    try:
-        prepared = zoo.trained("softmax", subset_mnist, recipe=SHORT, cache_dir=teachers)
-    finally:
-        os.umask(old)
+    teachers, prepared = teachers_softmax(shared_dir, subset_mnist)
     damaged = bytearray(prepared.path.read_bytes())
     damaged[len(damaged) // 2] ^= 0x40
     prepared.path.write_bytes(damaged)
