@@ -38,6 +38,18 @@ class DescribedFigure(Figure):
         return {}, ({"image/png": {"alt": self.alt}} if self.alt else {})
 
 
+def described(fig, alt):
+    """The figure ``fig``, drawn in a notebook cell, with the text alternative ``alt``; returns fig.
+
+    End the cell with it (or ``display`` it) and the PNG goes out with ``alt`` in its
+    metadata, as the figures of this module do.
+    """
+    if not isinstance(fig, DescribedFigure):
+        fig.__class__ = DescribedFigure        # the same figure, now able to say what it shows
+    fig.alt = alt
+    return fig
+
+
 def listing(items, most=12):
     """"5, 0, 4 and 1" (at most ``most`` items, then "and N more")."""
     items = [str(i) for i in items]

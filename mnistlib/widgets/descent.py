@@ -23,7 +23,6 @@ from dataclasses import dataclass
 
 import ipywidgets
 import numpy as np
-from matplotlib.figure import Figure
 
 from .. import validate
 from ..plots import Blit, DescribedFigure
@@ -229,7 +228,7 @@ class _ExplorerPlot:
 
     def __init__(self, bowl, max_steps):
         self.bowl, self.max_steps = bowl, max_steps
-        self.fig = Figure(figsize=(9.2, 3.6), dpi=90)
+        self.fig = DescribedFigure(figsize=(9.2, 3.6), dpi=90)
         self.fig.subplots_adjust(left=0.07, right=0.98, top=0.88, bottom=0.15, wspace=0.25)
         ax_bowl, ax_loss = self.fig.subplots(1, 2, width_ratios=[1.35, 1])
         _draw_bowl(ax_bowl, bowl)
@@ -277,6 +276,7 @@ def descent_explorer_update(lr, bowl="2-D", steps=20, *, max_steps=50, plots=Non
     png = plots[key].png(path, title, colour)
     alt = (f"Gradient descent on the {b.name} bowl with lr = {lr:.3g}: the path of {steps} steps over the bowl "
            f"(left) and the loss per step on a log scale (right); it {kind}: {reached}")
+    plots[key].fig.alt = alt
     return {"png": png, "fig": plots[key].fig, "path": path, "losses": losses, "kind": kind,
             "message": message, "diverged": kind == "diverges", "plots": plots, "alt": alt}
 

@@ -16,11 +16,10 @@ import time
 
 import ipywidgets
 import numpy as np
-from matplotlib.figure import Figure
 
 from .. import validate
 from ..model import accuracy, cross_entropy, logits
-from ..plots import Blit, describe_curve, describe_weights, heatmaps_png
+from ..plots import Blit, DescribedFigure, describe_curve, describe_weights, heatmaps_png
 from ..train import DivergenceError, train
 from .access import Access
 from .base import guarded, png_image, show_message, status_line
@@ -36,7 +35,7 @@ class LossPlot:
 
     def __init__(self, xmax, ymax=4.0, xlabel="update"):
         self.xmax = xmax
-        self.fig = Figure(figsize=(5, 2.8), dpi=100)
+        self.fig = DescribedFigure(figsize=(5, 2.8), dpi=100)
         self.fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.17)
         ax = self.fig.subplots()
         ax.axhline(math.log(10), color="gray", ls="--", lw=1, label="guessing: log 10")
@@ -119,6 +118,7 @@ def lr_explorer_update(lr, X, y, x_val=None, y_val=None, *, n_train=3000, n_val=
     loss_png = plot.png(updates, loss, diverged)
     alt = {"loss": describe_curve(updates, loss, what=f"training loss at lr = {lr:g}", against="update"),
            "heatmaps": describe_weights(W)}
+    plot.fig.alt = alt["loss"]
     return {"loss_plot": plot, "loss_fig": plot.fig, "loss_png": loss_png,
             "heatmap_png": heatmaps_png(W), "message": message, "diverged": diverged,
             "val_acc": val_acc, "seconds": time.perf_counter() - t0, "alt": alt}
@@ -266,7 +266,7 @@ class _BatchPlot:
 
     def __init__(self, max_updates, ymax=4.0):
         self.max_updates, self.tmax = max_updates, 10.0
-        self.fig = Figure(figsize=(9, 3), dpi=80)
+        self.fig = DescribedFigure(figsize=(9, 3), dpi=80)
         self.fig.subplots_adjust(left=0.07, right=0.98, top=0.86, bottom=0.18, wspace=0.22)
         self.lines = []
         for ax, xlabel in zip(self.fig.subplots(1, 2), ("updates (log scale)", "milliseconds of training")):
@@ -352,6 +352,7 @@ def batch_size_explorer_update(batch_size, X, y, x_val=None, y_val=None, *, n_tr
                    f"training loss {loss[-1]:.3f}{acc}")
     alt = (f"Two plots of the training loss, {title}: " + describe_curve(updates, loss, against="update")
            + f"; the same {len(ms)} points against time take {ms[-1]:.0f} ms")
+    plot.fig.alt = alt
     return {"png": png, "fig": plot.fig, "plot": plot, "message": message,
             "updates": int(updates[-1]), "seconds": ms[-1] / 1000,
             "val_acc": val_acc, "diverged": diverged, "alt": alt}
