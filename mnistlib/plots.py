@@ -37,6 +37,10 @@ class DescribedFigure(Figure):
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {}, ({"image/png": {"alt": self.alt}} if self.alt else {})
 
+    def __repr__(self):
+        # the text/plain of a figure in a stored notebook, which nbval compares: "<Figure size ...>"
+        return super().__repr__().replace(type(self).__name__, "Figure", 1)
+
 
 def described(fig, alt):
     """The figure ``fig``, drawn in a notebook cell, with the text alternative ``alt``; returns fig.
@@ -88,8 +92,8 @@ def describe_weights(W, *, title=None, shared_scale=True, what="weights"):
     """
     W = np.asarray(W, dtype=float)
     strength = np.abs(W).max(axis=0)
-    head = (f"{title}: " if title else "") + (f"the {what} of the ten classes 0 to 9 as 28x28 heatmaps "
-                                              "(red raises that class's logit, blue lowers it)")
+    head = (f"{title}: the " if title else "The ") + (f"{what} of the ten classes 0 to 9 as 28x28 heatmaps "
+                                                     "(red raises that class's logit, blue lowers it)")
     if not strength.any():
         return f"{head}; all zero, so every map is white"
     scale = (f"on one scale up to ±{strength.max():.2g}" if shared_scale

@@ -13,6 +13,7 @@ on the whole page, and sorts every element that fails into
 """
 
 import json
+import time
 from pathlib import Path
 
 AXE_DIR = Path(__file__).resolve().parent / "axe"
@@ -100,11 +101,15 @@ _RUN = """async ([tags, wholePageOurs, known]) => {
 
 def audit(page, whole_page_ours=False):
     """Run axe's WCAG 2.0/2.1 A and AA rules on the page; a list of dicts, one per failing element:
-    rule, impact, help, where ("ours", "known" or "unknown"), upstream, target, html."""
+    rule, impact, help, where ("ours", "known" or "unknown"), upstream, target, html.
+    ``audit.seconds`` is how long the last audit took."""
+    started = time.monotonic()
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE_JS))
     known = {rule: [list(entry) for entry in entries] for rule, entries in KNOWN_CHROME.items()}
-    return page.evaluate(_RUN, [WCAG_TAGS, whole_page_ours, known])
+    found = page.evaluate(_RUN, [WCAG_TAGS, whole_page_ours, known])
+    audit.seconds = time.monotonic() - started
+    return found
 
 
 def counts(found, where=None):
@@ -141,5 +146,6 @@ def save_counts(name, found):
     artifacts = AXE_DIR.parents[2] / "artifacts" / "browser"
     artifacts.mkdir(parents=True, exist_ok=True)
     summary = {where: counts(found, where) for where in ("ours", "known", "unknown")}
+    summary["seconds"] = round(getattr(audit, "seconds", 0.0), 1)
     (artifacts / f"axe-{name}.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
