@@ -111,7 +111,9 @@ img.mnistlib-draw-contrib {{ width: min({draw_contrib}px, 60%) !important; }}
 @media (max-width: 600px) {{
   /* a control as wide as its box, plus its margins, would scroll the box by those few pixels */
   .jupyter-widgets.widget-box > .jupyter-widgets {{ margin-left: 0 !important; margin-right: 0 !important; }}
-  .jupyter-widgets.widget-inline-hbox {{ flex-wrap: wrap; max-width: 100%; }}
+  /* a label, its control and a readout that no longer fit on one line wrap, and the row grows */
+  .jupyter-widgets.widget-inline-hbox {{ flex-wrap: wrap; max-width: 100%; height: auto !important;
+    min-height: var(--jp-widgets-inline-height); }}
   .jupyter-widgets.widget-inline-hbox > .widget-label {{ width: auto !important; max-width: 100%; }}
   .widget-slider .slider-container {{ min-width: 0; }}
   .jupyter-widgets.widget-slider, .widget-dropdown select {{ max-width: 100%; }}

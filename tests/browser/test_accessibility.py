@@ -99,6 +99,18 @@ def test_demo_at_400_percent_reflows_without_sideways_scrolling(voila_server, ne
     assert problems == [], "\n".join(problems)
     canvas = page.locator(".mnistlib-draw-canvas").first.bounding_box()
     assert canvas["width"] <= ZOOMED[0], canvas
+    # nothing cut off either: each control lies within its row, which grows when it wraps
+    assert page.evaluate(_SPILLED) == []
+
+
+# Each control (drop-down, text box, button, slider and its readout) that reaches below the row it
+# sits in: a row of fixed height whose content wrapped would hide it.
+_SPILLED = """() => [...document.querySelectorAll(
+    '.widget-inline-hbox select, .widget-inline-hbox input, .widget-inline-hbox .noUi-target, .widget-readout')]
+  .filter(e => e.getClientRects().length > 0)
+  .filter(e => { const row = e.closest('.widget-inline-hbox').getBoundingClientRect();
+                 return e.getBoundingClientRect().bottom > row.bottom + 1; })
+  .map(e => e.closest('.widget-inline-hbox').className)"""
 
 
 # The focused element: an id of its own (so that a trap shows as the same element again), the
