@@ -15,8 +15,8 @@ One module per idea, each readable top to bottom:
 - ``conv``      convolution and max-pooling, as plain loops and fast (im2col)
 - the three models, each a module with one interface (``init_params``, ``logits``,
   ``loss_and_grads``, ``logits_backward``, ``sgd_step``, ``RECIPE``):
-  ``softmax_regression`` (one layer of ten neurons, notebooks 02-09), ``mlp`` (a hidden
-  layer, notebook 10) and ``cnn`` (a small convolutional network, notebook 11)
+  ``softmax_regression`` (one layer of ten neurons, notebooks 02-10), ``mlp`` (a hidden
+  layer, notebook 11) and ``cnn`` (a small convolutional network, notebook 12)
 - ``train``     gradient descent for any model: one example at a time, mini-batch, full batch
 - ``plots``     digits, weight heatmaps, curves, probability bars; fast redraws
 - ``evaluate``  choosing a recipe on validation, confusion matrix, "I don't know" thresholds,

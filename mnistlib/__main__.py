@@ -8,7 +8,7 @@
 
 Each model trains by its recipe, chosen on the validation split, unless options
 say otherwise: ``zoo.MODELS[name].RECIPE`` (softmax as notebook 08 chose it, mlp
-and cnn as notebooks 10 and 11 did).
+and cnn as notebooks 11 and 12 did).
 
 Every argument is checked before any work starts: a bad one ends the command with
 "error: ..." and exit code 2, as argparse does. Ctrl-C stops it with "interrupted" and
@@ -210,8 +210,8 @@ def main(argv=None):
 
     t = sub.add_parser("train", help="train a model (softmax, mlp or cnn) and report its test accuracy")
     t.add_argument("--model", choices=list(recipes), default="softmax",
-                   help="softmax (default; notebooks 02-09), mlp (a hidden layer, notebook 10) or cnn "
-                        "(a convolutional network, notebook 11)")
+                   help="softmax (default; notebooks 02-10), mlp (a hidden layer, notebook 11) or cnn "
+                        "(a convolutional network, notebook 12)")
     t.add_argument("--data-dir", default=None, help="directory with the four MNIST files")
     t.add_argument("--no-download", action="store_true", help="never download; use what is here")
     t.add_argument("--method", choices=["example", "minibatch", "full"], default="minibatch")

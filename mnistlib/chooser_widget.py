@@ -1,4 +1,4 @@
-"""The model chooser (notebook 09, the live demo): the code lives in ``mnistlib.widgets.chooser`` now.
+"""The model chooser (notebook 10, the live demo): the code lives in ``mnistlib.widgets.chooser`` now.
 
 This module stays so that notebooks saved before still import from here.
 """

@@ -1,4 +1,4 @@
-"""The CNN's feature-map viewer (notebook 11): the code lives in ``mnistlib.widgets.feature_maps`` now.
+"""The CNN's feature-map viewer (notebook 12): the code lives in ``mnistlib.widgets.feature_maps`` now.
 
 This module stays so that notebooks saved before still import from here.
 """

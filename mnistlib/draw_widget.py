@@ -1,4 +1,4 @@
-"""Draw a digit (notebook 09, the live demo): the code lives in ``mnistlib.widgets.drawing`` now.
+"""Draw a digit (notebook 10, the live demo): the code lives in ``mnistlib.widgets.drawing`` now.
 
 This module stays so that notebooks saved before still import from here.
 """

@@ -1,4 +1,4 @@
-"""The prediction explorer (notebook 08, the live demo): the code lives in ``mnistlib.widgets.explorer`` now.
+"""The prediction explorer (notebook 09, the live demo): the code lives in ``mnistlib.widgets.explorer`` now.
 
 This module stays so that notebooks saved before still import from here.
 """

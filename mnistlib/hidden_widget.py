@@ -1,4 +1,4 @@
-"""The hidden-unit viewer (notebook 10): the code lives in ``mnistlib.widgets.hidden_units`` now.
+"""The hidden-unit viewer (notebook 11): the code lives in ``mnistlib.widgets.hidden_units`` now.
 
 This module stays so that notebooks saved before still import from here.
 """

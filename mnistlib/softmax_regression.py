@@ -3,7 +3,7 @@
     l = X W + b            logits           X: (n, 784), W: (784, 10), b: (10,), l: (n, 10)
     L = mean cross-entropy of softmax(l) and the labels y
 
-The network of notebooks 02 to 09, with the interface every model of mnistlib
+The network of notebooks 02 to 10, with the interface every model of mnistlib
 has (``mnistlib.mlp`` and ``mnistlib.cnn`` too), so that ``mnistlib.train.train``
 and the widgets treat all three alike:
 

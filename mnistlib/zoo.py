@@ -1,9 +1,9 @@
 """The series' three models by name: each trained once, then kept in the per-user cache.
 
     name      model                        what it is                                      notebook
-    softmax   mnistlib.softmax_regression  one layer of ten neurons, l = xW + b            02-09
-    mlp       mnistlib.mlp                 a hidden layer of 256 ReLU units, then ten      10
-    cnn       mnistlib.cnn                 two convolutions with max-pooling, then an MLP  11
+    softmax   mnistlib.softmax_regression  one layer of ten neurons, l = xW + b            02-10
+    mlp       mnistlib.mlp                 a hidden layer of 256 ReLU units, then ten      11
+    cnn       mnistlib.cnn                 two convolutions with max-pooling, then an MLP  12
 
 Each model carries its recipe, the training settings chosen on the validation
 split: ``MODELS[name].RECIPE``. ``trained(name, data)`` returns the model trained

@@ -281,8 +281,8 @@ def test_draw_digit_with_w_and_b_and_a_choice_uses_those_weights_for_softmax(dat
         find(plain, "mnistlib-draw-model")           # no dropdown without a choice
 
 
-def test_notebook_09s_chooser_trains_nothing_until_a_pick(data, models, own_cache, monkeypatch):
-    """Notebook 09 builds it with W and b and an empty cache: nbval must never train the MLP or CNN."""
+def test_notebook_10s_chooser_trains_nothing_until_a_pick(data, models, own_cache, monkeypatch):
+    """Notebook 10 builds it with W and b and an empty cache: nbval must never train the MLP or CNN."""
     W, b = np.array(models["softmax"].W), np.array(models["softmax"].b)
     monkeypatch.setattr(zoo, "train", lambda *a, **k: pytest.fail("nothing should train"))
     box = draw_digit(W, b, models=["softmax", "mlp", "cnn"], data=data)

@@ -99,7 +99,7 @@ def test_max_pool_gradient_against_finite_differences_on_distinct_values(forward
     assert check_layer(forward, backward, x=x, size=size, stride=stride)["x"] < TOL
 
 
-# --- the backward pass is itself a convolution (as notebook 11 derives) -----------------
+# --- the backward pass is itself a convolution (as notebook 12 derives) -----------------
 
 @pytest.mark.parametrize("stride", [1, 2])
 def test_kernel_gradient_is_a_correlation_of_the_input_with_dout(stride):

@@ -1,4 +1,4 @@
-"""The filter and feature-map viewer of notebook 11, without a browser."""
+"""The filter and feature-map viewer of notebook 12, without a browser."""
 
 import io
 

@@ -282,7 +282,7 @@ def test_explorer_rejects_mismatched_data(subset):
         prediction_explorer(x, y[:10], W, b)
 
 
-# --- the notebook's exercise checks: see checks/test_nb08_evaluation.py ---------
+# --- the notebooks' exercise checks: see checks/test_nb08_choosing_honestly.py, test_nb09_error_analysis.py
 
 def test_explorer_status_line_reports_a_bad_index_without_raising(subset):
     x, y, W, b = subset

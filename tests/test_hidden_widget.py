@@ -1,4 +1,4 @@
-"""The hidden-unit viewer of notebook 10, without a browser: the pure function, then the widget's callbacks."""
+"""The hidden-unit viewer of notebook 11, without a browser: the pure function, then the widget's callbacks."""
 
 import numpy as np
 import pytest

@@ -2,7 +2,7 @@
 
 Learners keep their own copies of the notebooks, saved with the imports of the
 day. When a name moves inside mnistlib, its old path stays as a re-export, so
-those copies keep working. The list below is what the notebooks (00 to 11 and
+those copies keep working. The list below is what the notebooks (then 00 to 11, and
 the live demo) imported when the package was reorganised; the notebooks of
 today are read as well.
 """

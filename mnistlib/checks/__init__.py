@@ -63,10 +63,11 @@ from .nb05_gradients import check_numerical_gradient, check_example_gradients
 from .nb06_gradient_descent import check_gradient_descent, check_bowl_lr, check_update_step
 from .nb07_minibatches_and_speed import (check_gradients_loop, check_gradients_vectorised,
                                          check_minibatch_epoch)
-from .nb08_evaluation import check_choose_recipe, check_confusion_matrix
-from .nb09_draw_a_digit import check_center_by_mass
-from .nb10_hidden_layer import check_mlp_gradients, check_he_init
-from .nb11_convolution import check_conv_forward_loops, check_kernel_gradient
+from .nb08_choosing_honestly import check_choose_recipe
+from .nb09_error_analysis import check_confusion_matrix
+from .nb10_draw_a_digit import check_center_by_mass
+from .nb11_hidden_layer import check_mlp_gradients, check_he_init
+from .nb12_convolution import check_conv_forward_loops, check_kernel_gradient
 
 __all__ = [
     'CheckFailed', 'exercise', 'hint', 'check_best_class', 'check_flatten', 'check_ink_box',

@@ -29,13 +29,13 @@ The modules, one per widget, on top of ``base``:
 - ``temperature``   softmax(l / T) as the temperature T moves (notebook 03)
 - ``descent``       gradient descent on a toy bowl, step by step (notebook 06)
 - ``weight_decay``  the weight-decay explorer: templates and accuracies against lambda (notebook 08)
-- ``explorer``      the prediction explorer: which pixels decided (notebook 08, the demo)
-- ``drawing``       draw a digit, watch the network answer (notebook 09, the demo)
+- ``explorer``      the prediction explorer: which pixels decided (notebook 09, the demo)
+- ``drawing``       draw a digit, watch the network answer (notebook 10, the demo)
 - ``chooser``       a model menu: softmax regression, MLP or CNN, trained in the background when picked
 - ``digit_menu``    the drawing's "try a digit" menu: real digits for the canvas, without a pointer
 - ``access``        accessible names, alt texts, live regions and a way out of the canvas, set in the browser
-- ``hidden_units``  what one hidden unit of the MLP looks for (notebook 10)
-- ``feature_maps``  the CNN's kernels and a digit's feature maps, stage by stage (notebook 11)
+- ``hidden_units``  what one hidden unit of the MLP looks for (notebook 11)
+- ``feature_maps``  the CNN's kernels and a digit's feature maps, stage by stage (notebook 12)
 
 The training and temperature widgets can be used from here
 (``widgets.lr_explorer``, ``widgets.softmax_temperature``, ...), as notebooks

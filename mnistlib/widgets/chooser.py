@@ -5,7 +5,7 @@ that is neither trained nor in the cache is trained when it is picked, in a
 background thread, while the model that answered so far goes on answering; the
 status line follows the training ("training the CNN: epoch 3 of 12 (21%)…")
 and then says which model answers and how well. ``chooser_status`` is the
-pure function behind that line. The draw-a-digit widget (notebook 09) has one
+pure function behind that line. The draw-a-digit widget (notebook 10) has one
 of these; the live demo puts one in its model bar for sections 3 and 4.
 
 ipywidgets may be changed from a thread (each change is a message to the

@@ -1,4 +1,4 @@
-"""Draw a digit, watch the network answer: the widget of notebook 09 and the live demo.
+"""Draw a digit, watch the network answer: the widget of notebook 10 and the live demo.
 
 ``draw_update`` is the pure function (canvas pixels in, everything to show out);
 ``draw_digit`` wires an ipycanvas canvas, a Clear button and a few controls to it,

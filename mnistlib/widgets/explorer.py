@@ -1,4 +1,4 @@
-"""The prediction explorer of notebook 08: pick an image, see why the model answered as it did.
+"""The prediction explorer of notebook 09: pick an image, see why the model answered as it did.
 
 For a test image, the explorer shows the probabilities and which pixels pushed
 the predicted class up against another class ("why a 3 and not an 8?").

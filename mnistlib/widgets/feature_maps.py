@@ -1,4 +1,4 @@
-"""The filter and feature-map viewer of notebook 11: what each layer of the CNN sees.
+"""The filter and feature-map viewer of notebook 12: what each layer of the CNN sees.
 
 ``activations`` is what every stage of ``mnistlib.cnn`` makes of the images
 (``cnn.feature_maps``, with a check of the input); ``tiles_png`` paints small

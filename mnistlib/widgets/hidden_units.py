@@ -1,4 +1,4 @@
-"""The hidden-unit viewer of notebook 10: what one hidden unit of the MLP looks for.
+"""The hidden-unit viewer of notebook 11: what one hidden unit of the MLP looks for.
 
 Hidden unit k of ``mnistlib.mlp`` computes h_k = max(0, x W1[:, k] + b1[k]): it
 compares the image with its 784 incoming weights, a template, and stays silent

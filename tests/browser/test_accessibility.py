@@ -7,13 +7,14 @@ the demo by keyboard alone; the demo at 400 % zoom.
   changes nothing here) runs in JupyterLab and is audited: its outputs and markdown (ours) have
   no violation, and what fails in JupyterLab's own chrome is listed in axe_audit.KNOWN_CHROME.
   The notebooks that another test already runs in JupyterLab are audited there, at its end
-  (AUDITED_ELSEWHERE), so that none runs twice.
+  (``audited_elsewhere``), so that none runs twice.
 - Keyboard: Tab and Shift+Tab reach every control of the demo and leave the drawing canvas;
   a digit picked from the menu of validation digits gets an answer without the mouse.
 
 The counts per rule of each audit go to artifacts/browser/axe-<page>.json.
 """
 
+import importlib
 import json
 import re
 from pathlib import Path
@@ -22,9 +23,6 @@ import pytest
 
 import axe_audit
 import jupyter_ui as ui
-import test_notebook_10
-import test_notebook_11
-import test_notebooks
 from test_demo import PROJECTORS, open_demo
 from widget_checks import INK_ON_CANVAS
 
@@ -33,14 +31,26 @@ pytestmark = pytest.mark.browser
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # 400 % zoom of the smallest projector: what a low-vision viewer's browser lays out.
 ZOOMED = (1280 // 4, 720 // 4)
-# Notebooks whose own browser test runs them in JupyterLab and then audits them.
-AUDITED_ELSEWHERE = {test_notebooks.LR_NOTEBOOK, test_notebooks.EXPLORER_NOTEBOOK, test_notebooks.DRAW_NOTEBOOK,
-                     test_notebook_10.NOTEBOOK, test_notebook_11.NOTEBOOK}
 
 # A notebook "has a widget" when its code imports one: ipywidgets itself, mnistlib.widgets, or
 # one of the widget modules under their old names (mnistlib.draw_widget, ...).
 _WIDGET_IMPORT = re.compile(r"^\s*(import ipywidgets|from ipywidgets\b|from mnistlib\.\w*widget\w* import"
                             r"|from mnistlib import .*\b\w*widgets?\b|import mnistlib\.\w*widget)", re.M)
+
+
+def audited_elsewhere():
+    """The notebooks that another test of this folder runs in JupyterLab and audits at its end: the
+    ...NOTEBOOK constants of each test module that calls axe_audit.check_notebook."""
+    names = set()
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        if path.name == Path(__file__).name or "axe_audit.check_notebook" not in path.read_text():
+            continue
+        module = importlib.import_module(path.stem)
+        names |= {v for k, v in vars(module).items() if k.endswith("NOTEBOOK") and isinstance(v, str)}
+    return names
+
+
+AUDITED_ELSEWHERE = audited_elsewhere()
 
 
 def notebooks_with_widgets():

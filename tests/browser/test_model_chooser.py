@@ -1,5 +1,5 @@
 """The model chooser (softmax regression, MLP, CNN) in headless Chromium: in the live demo's
-model bar, and in notebook 09 in JupyterLab.
+model bar, and in notebook 10 in JupyterLab.
 
 Each server here has a model cache of its own (MNISTLIB_CACHE_DIR in a temp dir), so
 what is trained where is known, and the user's cache is never touched:
@@ -7,7 +7,7 @@ what is trained where is known, and the user's cache is never touched:
   (about 15 s), long enough to draw a digit meanwhile;
 - the demo on the bundled subset, with the CNN put into its cache by this test process
   beforehand (as ``python -m mnistlib.demo --prepare`` does): the switch is immediate;
-- notebook 09 on the full MNIST, with an empty cache: the chooser renders and a pick of
+- notebook 10 on the full MNIST, with an empty cache: the chooser renders and a pick of
   the MLP works.
 
 Every status line seen is recorded in the page (a MutationObserver), so that what the
@@ -65,7 +65,7 @@ def demo_prepared_cnn(start_server, own_cache, subset_mnist):
 
 @pytest.fixture(scope="module")
 def lab_empty_cache(start_server, own_cache, mnist_dir):
-    """JupyterLab whose kernels find the full MNIST (as notebook 09 is made) and no trained model."""
+    """JupyterLab whose kernels find the full MNIST (as notebook 10 is made) and no trained model."""
     server = start_server("lab", "lab-empty-cache", MNISTLIB_CACHE_DIR=str(own_cache / "lab"),
                           MNIST_DATA_DIR=str(mnist_dir))
     yield server
@@ -189,10 +189,10 @@ def test_demo_switches_at_once_to_a_cnn_from_the_cache(demo_prepared_cnn, page, 
     assert ui.errors_on_page(page) == [] and page.errors == []
 
 
-def test_notebook_09_chooser_renders_and_trains_the_mlp_when_picked(lab_empty_cache, page, screenshot):
-    ui.open_notebook(page, lab_empty_cache, "09_draw_a_digit.ipynb", ui="lab")
+def test_notebook_10_chooser_renders_and_trains_the_mlp_when_picked(lab_empty_cache, page, screenshot):
+    ui.open_notebook(page, lab_empty_cache, "10_draw_a_digit.ipynb", ui="lab")
     ui.run_all(page)
-    assert ui.errors_on_page(page) == [], "09_draw_a_digit.ipynb did not run cleanly"
+    assert ui.errors_on_page(page) == [], "10_draw_a_digit.ipynb did not run cleanly"
     drawing = page.locator(".mnistlib-draw", has=page.locator(".mnistlib-draw-model"))
     ui.wait_widgets_rendered(page, ".mnistlib-draw-model")
     assert drawing.count() == 1
@@ -200,7 +200,7 @@ def test_notebook_09_chooser_renders_and_trains_the_mlp_when_picked(lab_empty_ca
     first = page.locator(status_sel).inner_text()
     assert first.startswith("Softmax regression answers (") and "Not trained yet: the MLP and the CNN" in first
     record(page, status_sel)
-    screenshot(drawing, "lab-09-chooser-1-initial")
+    screenshot(drawing, "lab-10-chooser-1-initial")
 
     drawing.locator(".mnistlib-draw-model select").select_option(LABELS["mlp"])
     wait_text(page, status_sel, "s.startsWith('The MLP answers (')", timeout=600_000)
@@ -208,6 +208,6 @@ def test_notebook_09_chooser_renders_and_trains_the_mlp_when_picked(lab_empty_ca
     draw_on(page, drawing, 7)
     answer, draw_status = wait_answer(page, drawing, len(digit_strokes(7)))
     assert "answered by the MLP" in draw_status, draw_status
-    screenshot(drawing, f"lab-09-chooser-2-mlp-answers-{answer.strip()[:1]}")
+    screenshot(drawing, f"lab-10-chooser-2-mlp-answers-{answer.strip()[:1]}")
     assert ui.errors_on_page(page) == []
     lab_empty_cache.shutdown_kernels()

@@ -1,8 +1,6 @@
-"""Notebook 11 in JupyterLab: Run All, then the filter and feature-map viewer renders and responds.
+"""Notebook 11 end to end in JupyterLab: Run All, then the hidden-unit viewer renders and answers.
 
-Each control of the viewer is worked as a learner would (the ▶ button, the stage
-buttons, a typed image number); after each, the pictures and the status line must
-change to match, with no error anywhere. Screenshots go to artifacts/browser/.
+Screenshots of each state go to artifacts/browser/ (lab-11-hidden-unit-viewer-<n>-<state>.png).
 """
 
 import pytest
@@ -12,64 +10,65 @@ import jupyter_ui as ui
 
 pytestmark = pytest.mark.browser
 
-NOTEBOOK = "11_convolution.ipynb"
-STATUS = ".mnistlib-featuremaps-status"
+NOTEBOOK = "11_hidden_layer.ipynb"
+STATUS = ".mnistlib-hidden-status"
 
 
 @pytest.fixture
-def server(lab_server):
-    """JupyterLab; the notebook's kernel is shut down after the test."""
-    lab_server.ui = "lab"
+def lab(lab_server):
     yield lab_server
     lab_server.shutdown_kernels()
 
 
-def wait_status(page, text, how="includes"):
-    page.wait_for_function(f"t => document.querySelector('{STATUS}').innerText.{how}(t)", arg=text,
-                           timeout=60_000)
+def status_text(page):
+    return page.locator(STATUS).first.inner_text()
 
 
-def test_feature_map_viewer(server, page, screenshot):
-    ui.open_notebook(page, server, NOTEBOOK, ui="lab")
-    ui.run_all(page)
+def wait_status(page, js_condition, timeout=30_000):
+    """Wait until the viewer's status line text ``s`` satisfies the JavaScript expression js_condition."""
+    page.wait_for_function(f"() => {{ const s = document.querySelector('{STATUS}').innerText; return {js_condition}; }}",
+                           timeout=timeout)
+
+
+def test_hidden_unit_viewer(lab, page, screenshot):
+    """Typing a unit, stepping with ▶ and asking for the strongest unit of a class redraw the viewer."""
+    ui.open_notebook(page, lab, NOTEBOOK, ui="lab")
+    ui.run_all(page, timeout=600_000)            # trains two models and searches a recipe
     assert ui.errors_on_page(page) == [], f"{NOTEBOOK} did not run cleanly"
-    # no check of an exercise failed: the notebook's own solutions pass
-    assert page.get_by_text("✗").count() == 0
 
-    viewer = page.locator(".mnistlib-featuremaps")
-    ui.wait_widgets_rendered(page, ".mnistlib-featuremaps")
-    for part in ("index", "prev", "next", "stage", "digit", "kernels", "maps", "status"):
-        assert page.locator(f".mnistlib-featuremaps-{part}").count() == 1, part
-    wait_status(page, "image 0:")
-    assert "maps of 24 x 24" in page.locator(STATUS).inner_text()
-    screenshot(viewer, "lab-11-featuremaps-1-image-0-conv1")
+    viewer = page.locator(".mnistlib-hidden")
+    ui.wait_widgets_rendered(page, ".mnistlib-hidden")
+    for part in ("unit", "prev", "next", "class", "weights", "top", "votes", "status"):
+        assert page.locator(f".mnistlib-hidden-{part}").count() == 1, part
+    assert page.locator(".mnistlib-hidden-weights img, img.mnistlib-hidden-weights").first.is_visible()
+    assert status_text(page).startswith("unit "), status_text(page)
+    screenshot(viewer, "lab-11-hidden-unit-viewer-1-initial")
 
-    # the next image: the digit and its maps change, the kernels stay
-    digit, maps = ui.img_src(page, ".mnistlib-featuremaps-digit"), ui.img_src(page, ".mnistlib-featuremaps-maps")
-    kernels = ui.img_src(page, ".mnistlib-featuremaps-kernels")
-    page.locator("button.mnistlib-featuremaps-next, .mnistlib-featuremaps-next button").first.click()
-    ui.wait_img_changed(page, ".mnistlib-featuremaps-digit", digit)
-    ui.wait_img_changed(page, ".mnistlib-featuremaps-maps", maps)
-    wait_status(page, "image 1:")
-    assert ui.img_src(page, ".mnistlib-featuremaps-kernels") == kernels
-    screenshot(viewer, "lab-11-featuremaps-2-image-1")
+    # Another unit, typed into the box: new weights, new digits, new status line.
+    box = page.locator(".mnistlib-hidden-unit input").first
+    start = int(box.input_value())
+    other = 5 if start != 5 else 6
+    weights, top = ui.img_src(page, ".mnistlib-hidden-weights"), ui.img_src(page, ".mnistlib-hidden-top")
+    box.fill(str(other))
+    box.press("Enter")
+    ui.wait_img_changed(page, ".mnistlib-hidden-weights", weights)
+    ui.wait_img_changed(page, ".mnistlib-hidden-top", top)
+    wait_status(page, f"s.startsWith('unit {other}:')")
+    screenshot(viewer, f"lab-11-hidden-unit-viewer-2-unit-{other}")
 
-    # another stage: the second max-pooling, with the second convolution's kernels
-    maps = ui.img_src(page, ".mnistlib-featuremaps-maps")
-    page.locator(".mnistlib-featuremaps-stage button", has_text="max-pooling 2").first.click()
-    ui.wait_img_changed(page, ".mnistlib-featuremaps-maps", maps)
-    ui.wait_img_changed(page, ".mnistlib-featuremaps-kernels", kernels)
-    wait_status(page, "maps of 4 x 4", how="includes")
-    screenshot(viewer, "lab-11-featuremaps-3-pool2")
+    # ▶ steps to the next unit.
+    weights = ui.img_src(page, ".mnistlib-hidden-weights")
+    page.locator("button.mnistlib-hidden-next, .mnistlib-hidden-next button").first.click()
+    ui.wait_img_changed(page, ".mnistlib-hidden-weights", weights)
+    wait_status(page, f"s.startsWith('unit {other + 1}:')")
+    assert box.input_value() == str(other + 1)
 
-    # a typed image number
-    index = page.locator(".mnistlib-featuremaps-index input").first
-    index.fill("7")
-    index.press("Enter")
-    wait_status(page, "image 7:")
-    assert "max-pooling 2" in page.locator(STATUS).inner_text()
-    screenshot(viewer, "lab-11-featuremaps-4-image-7")
+    # "strongest for class" jumps to a unit and says so.
+    page.locator(".mnistlib-hidden-class select").first.select_option(label="0")
+    wait_status(page, "s.startsWith('strongest for class 0: unit ')")
+    screenshot(viewer, "lab-11-hidden-unit-viewer-3-strongest-for-0")
 
-    assert "Error" not in page.locator(STATUS).inner_text()
+    text = status_text(page)
+    assert "Error" not in text and "Traceback" not in viewer.inner_text(), text
     assert ui.errors_on_page(page) == []
     axe_audit.check_notebook(page, NOTEBOOK)

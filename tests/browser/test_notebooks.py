@@ -15,8 +15,8 @@ from widget_checks import (check_descent_explorer, check_draw, check_live_heatma
 pytestmark = pytest.mark.browser
 
 LR_NOTEBOOK = "06_gradient_descent.ipynb"
-EXPLORER_NOTEBOOK = "08_evaluation.ipynb"
-DRAW_NOTEBOOK = "09_draw_a_digit.ipynb"
+EXPLORER_NOTEBOOK = "09_error_analysis.ipynb"
+DRAW_NOTEBOOK = "10_draw_a_digit.ipynb"
 
 
 @pytest.fixture(params=["lab", "notebook"])
@@ -55,16 +55,16 @@ def test_gradient_descent_widgets(server, page, screenshot):
 # already cover in Notebook 7, and this notebook is the slowest to run.
 @pytest.mark.parametrize("server", ["lab"], indirect=True)
 def test_prediction_explorer(server, page, screenshot):
-    """Notebook 08: the prediction explorer."""
+    """Notebook 09: the prediction explorer."""
     open_and_run(page, server, EXPLORER_NOTEBOOK)
-    check_prediction_explorer(page, screenshot, f"{server.ui}-08")
+    check_prediction_explorer(page, screenshot, f"{server.ui}-09")
     assert ui.errors_on_page(page) == []
     audit_in_lab(page, server, EXPLORER_NOTEBOOK)
 
 
 def test_draw_a_digit(server, page, screenshot):
-    """Notebook 09: draw a 7 with the mouse, then Clear and draw a 0."""
+    """Notebook 10: draw a 7 with the mouse, then Clear and draw a 0."""
     open_and_run(page, server, DRAW_NOTEBOOK)
-    check_draw(page, screenshot, f"{server.ui}-09")
+    check_draw(page, screenshot, f"{server.ui}-10")
     assert ui.errors_on_page(page) == []
     audit_in_lab(page, server, DRAW_NOTEBOOK)

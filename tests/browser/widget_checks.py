@@ -174,7 +174,7 @@ def check_draw(page, screenshot, prefix, digits=(7, 0), stroke=mouse_stroke, pre
     presses a button (a click unless told otherwise). Returns the digits the network gave.
     """
     press = press or (lambda locator: locator.click())
-    # the first drawing widget on the page (notebook 09 has a second one, with a model menu)
+    # the first drawing widget on the page (notebook 10 has a second one, with a model menu)
     widget = page.locator(".mnistlib-draw").first
     answer = page.locator(".mnistlib-draw-answer").first
     status = page.locator(".mnistlib-draw-status").first

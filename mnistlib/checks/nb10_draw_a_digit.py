@@ -1,11 +1,11 @@
-"""Checks for the exercises of notebook 09, Draw a digit (``notebooks/09_draw_a_digit.ipynb``)."""
+"""Checks for the exercises of notebook 10, Draw a digit (``notebooks/10_draw_a_digit.ipynb``)."""
 
 import numpy as np
 
 from .framework import as_array, compare, exercise, fail, run, seeded_rng
 
 
-# --- notebook 09: centring a drawn digit by its centre of mass -------------------
+# --- notebook 10: centring a drawn digit by its centre of mass -------------------
 
 def _draw():
     from .. import draw

@@ -1,4 +1,4 @@
-"""Checks for the exercises of notebook 08, Evaluation (``notebooks/08_evaluation.ipynb``)."""
+"""Checks for the exercise of notebook 08, Choosing honestly (``notebooks/08_choosing_honestly.ipynb``)."""
 
 import functools
 import inspect
@@ -6,10 +6,10 @@ import inspect
 import numpy as np
 
 from .. import model
-from .framework import CheckFailed, as_array, compare, exercise, fail, fmt, run, seeded_rng
+from .framework import CheckFailed, as_array, exercise, fail, fmt, run
 
 
-# --- notebook 08: choosing a recipe on validation; the confusion matrix ----------
+# --- notebook 08: choosing a recipe on validation -------------------------------
 
 def _evaluate():
     from .. import evaluate
@@ -294,105 +294,3 @@ def check_choose_recipe(fn):
         fail(name, f"{call}: {why}.", "return the candidate with the highest validation accuracy.",
              "best = grid[int(np.argmax(val_accs))]")
     return 3
-
-
-def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
-    """Fail with what is wrong if ``got`` is not the confusion matrix ``expected`` (10 x 10 ints)."""
-    from ..evaluate import confusion_matrix
-
-    got = as_array(name, got, call)
-    if got.ndim == 2 and got.shape[0] == got.shape[1] and got.shape != (10, 10):
-        top = int(max(y_true.max(), y_pred.max()))
-        fail(name, f"{call} returned shape {got.shape}, expected (10, 10). The size must not come from "
-                   f"the labels you are given (the largest here is {top}).",
-             "make the matrix 10 x 10 always, even when some digits never occur in y_true or y_pred.",
-             "C = np.zeros((10, 10), dtype=int)")
-    if got.shape != (10, 10):
-        fail(name, f"{call} returned shape {got.shape}, expected (10, 10): one row per true class, one "
-                   "column per predicted class.", hint, more)
-    if got.dtype.kind == "b":
-        fail(name, f"{call} returned True/False values (dtype bool), not counts.",
-             "count: add 1 to the cell for every image, in a matrix of integers.", more)
-    if got.dtype.kind == "f":
-        rows = expected.sum(axis=1, keepdims=True)
-        if np.allclose(got, expected):
-            fail(name, f"{call}: the counts are right, but they are floating-point numbers (dtype "
-                       f"{got.dtype}). Counts are whole numbers, and the matrix should say so.",
-                 "make the matrix with an integer dtype (or convert it at the end).",
-                 "np.zeros((10, 10), dtype=int); or return C.astype(int)")
-        if np.allclose(got, expected / np.maximum(rows, 1)):
-            fail(name, f"{call} divided each row by its total: those are fractions per true class (the "
-                       "per-class accuracy comes later from them). The matrix holds the counts.",
-                 "return the counts themselves, without dividing.")
-        if np.allclose(got, expected / expected.sum()):
-            fail(name, f"{call} divided the counts by the number of images. The matrix holds the counts.",
-                 "return the counts themselves, without dividing.")
-    if got.dtype.kind in "iu" and np.iinfo(got.dtype).max < expected.max():
-        i, j = np.unravel_index(int(np.argmax(expected)), expected.shape)
-        fail(name, f"{call}: your matrix has dtype {got.dtype}, which only holds numbers up to "
-                   f"{np.iinfo(got.dtype).max}: C[{i}, {j}] should be {expected[i, j]}, but the count "
-                   f"wrapped round to {got[i, j]}.",
-             "make the matrix with a wider integer dtype: the test set alone has 1135 ones, the "
-             "training set 6742.",
-             "C = np.zeros((10, 10), dtype=int) (64-bit integers)")
-    symmetric = np.array_equal(expected, expected.T)
-    if not symmetric and np.array_equal(got, expected.T):
-        fail(name, f"{call} has rows and columns swapped: C[i, j] should count images of true class i "
-                   "predicted as j.", "the row is the true class, the column the prediction.",
-             "C[t, p] += 1 with t from y_true and p from y_pred.")
-    if expected.max() > 1 and np.array_equal(got, (expected > 0).astype(got.dtype)):
-        fail(name, f"{call} counted each pair (true, predicted) at most once: a cell that should hold "
-                   f"{expected.max()} holds 1.",
-             "with fancy indexing, C[y_true, y_pred] += 1 adds only once per repeated pair; "
-             "count one image at a time instead.",
-             "a loop: for t, p in zip(y_true, y_pred): C[t, p] += 1; or np.add.at(C, (y_true, y_pred), 1).")
-    diagonal = np.diag(np.diag(expected))
-    if got.sum() > 0 and np.array_equal(got, diagonal) and not np.array_equal(expected, diagonal):
-        fail(name, f"{call} counted only the images predicted correctly (the diagonal).",
-             "every image counts, right or wrong: add 1 to C[t, p] whatever t and p are.")
-    if np.array_equal(got, expected - diagonal) and diagonal.any():
-        fail(name, f"{call} counted only the mistakes: the diagonal, the images predicted correctly, is 0.",
-             "every image counts, right or wrong: add 1 to C[t, p] whatever t and p are.")
-    if got.sum() == expected.sum() - 1:
-        fail(name, f"{call}: the counts add up to {got.sum()}, one short of the {expected.sum()} images: "
-                   "one image was left out.",
-             "loop over every pair: zip(y_true, y_pred), or range(len(y_true)), which stops at the last "
-             "index by itself.")
-    for a, b, what in ((y_true, y_true, "y_true with itself"), (y_pred, y_pred, "y_pred with itself")):
-        if not np.array_equal(expected, confusion_matrix(a, b)) and np.array_equal(got, confusion_matrix(a, b)):
-            fail(name, f"{call} paired {what}.", "each image gives one pair (y_true[k], y_pred[k]).")
-    if got.sum() == expected.sum():
-        hint = ("every image is counted, but some in the wrong cell: row t and column p for an image of true "
-                "class t predicted as p (with np.histogram2d, one bin per class: bins=np.arange(11)).")
-    compare(name, got, expected, call=call, hint=hint, more=more, floating=False)
-
-
-@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix)
-def check_confusion_matrix(fn):
-    """fn(y_true, y_pred) -> (10, 10) ints, C[i, j] = images of true class i predicted as j."""
-    from ..evaluate import confusion_matrix
-
-    name = "confusion_matrix"
-    hint = ("start from a 10 x 10 matrix of integer zeros, then add 1 to the cell [true class, predicted "
-            "class] of every image, one image at a time.")
-    more = "C = np.zeros((10, 10), dtype=int); then for t, p in zip(y_true, y_pred): C[t, p] += 1"
-    rng = seeded_rng()
-    many = np.concatenate([np.full(300, 3), rng.integers(0, 10, 100)])     # a count above 255
-    many_pred = np.concatenate([np.full(300, 3), rng.integers(0, 10, 100)])
-    no_nine = rng.integers(0, 9, 50)                                     # 9 only among the predictions
-    no_nine_pred = no_nine.copy()
-    no_nine_pred[::7] = 9
-    cases = [
-        ("y_true = [1, 1, 1, 7, 7, 3], y_pred = [1, 7, 1, 7, 7, 3]",
-         np.array([1, 1, 1, 7, 7, 3]), np.array([1, 7, 1, 7, 7, 3])),
-        ("400 images, over 300 of them 3s predicted as 3", many, many_pred),
-        ("50 images, no 9 among the true classes but some among the predictions", no_nine, no_nine_pred),
-        ("300 random labels", rng.integers(0, 10, 300), rng.integers(0, 10, 300)),
-    ]
-    for text, y_true, y_pred in cases:
-        call = f"confusion_matrix(y_true, y_pred) with {text}"
-        got = run(name, fn, y_true, y_pred, call=call,
-                  hint="an IndexError here means the matrix is too small: make it 10 x 10 whatever "
-                       "labels occur. Otherwise: " + hint, more=more)
-        _confusion_verdict(name, got, confusion_matrix(y_true, y_pred), y_true, y_pred, call, hint, more)
-    return len(cases)

@@ -1,4 +1,4 @@
-"""Checks for the exercises of notebook 10, A hidden layer (``notebooks/10_hidden_layer.ipynb``)."""
+"""Checks for the exercises of notebook 11, A hidden layer (``notebooks/11_hidden_layer.ipynb``)."""
 
 import inspect
 
@@ -8,7 +8,7 @@ from .. import model
 from .framework import as_array, compare, exercise, fail, identical, run, seeded_rng
 
 
-# --- notebook 10: backpropagation through a hidden layer; a scaled random start -------
+# --- notebook 11: backpropagation through a hidden layer; a scaled random start -------
 
 def _mlp():
     from .. import mlp

@@ -1,4 +1,4 @@
-"""The checks of notebook 10: backpropagation through the hidden layer, and the scale of a random start.
+"""The checks of notebook 11: backpropagation through the hidden layer, and the scale of a random start.
 
 Each check must pass right answers written in different ways and reject the wrong
 answers learners write, with a message that names the mistake.
@@ -58,7 +58,7 @@ def backprop_einsum(params, X, y):
 
 
 def backprop_layers(params, X, y):
-    """With mnistlib's layers, as notebook 10 does after the exercise."""
+    """With mnistlib's layers, as notebook 11 does after the exercise."""
     z, lin1 = layers.linear_forward(X, params["W1"], params["b1"])
     h, relu = layers.relu_forward(z)
     l, lin2 = layers.linear_forward(h, params["W2"], params["b2"])
@@ -89,7 +89,7 @@ def test_mlp_gradients_accepts_answers_written_differently(fn):
 
 
 def test_the_inputs_make_the_relu_mistakes_visible():
-    params, X, y = checks.nb10_hidden_layer._mlp_inputs(5, 6)
+    params, X, y = checks.nb11_hidden_layer._mlp_inputs(5, 6)
     z = X @ params["W1"] + params["b1"]
     assert np.abs(z).min() > 1e-3                        # no z at the kink
     active = (z > 0).mean(axis=0)
@@ -99,7 +99,7 @@ def test_the_inputs_make_the_relu_mistakes_visible():
 
 
 def test_the_answers_above_agree_with_mnistlibs_mlp():
-    params, X, y = checks.nb10_hidden_layer._mlp_inputs(5, 6)
+    params, X, y = checks.nb11_hidden_layer._mlp_inputs(5, 6)
     expected = mlp.loss_and_grads(params, X, y)[1]
     for k, g in backprop_matrices(params, X, y).items():
         np.testing.assert_allclose(g, expected[k], rtol=1e-12, atol=1e-15)
@@ -207,7 +207,7 @@ def test_mlp_gradients_second_hint_only_on_request(capsys):
 def test_mlp_gradients_failure_hands_back_mnistlibs_gradients(capsys):
     got = check_mlp_gradients(wrong(dl_of=lambda P, Y, y, n, l: P - Y))
     assert "use mnistlib's mlp_gradients instead" in capsys.readouterr().out
-    params, X, y = checks.nb10_hidden_layer._mlp_inputs(4, 5)
+    params, X, y = checks.nb11_hidden_layer._mlp_inputs(4, 5)
     expected = mlp.loss_and_grads(params, X, y)[1]
     for k, g in got(params, X, y).items():
         np.testing.assert_allclose(g, expected[k])

@@ -1,4 +1,4 @@
-"""The checks of notebook 11: the convolution as loops, and the gradient of its kernels.
+"""The checks of notebook 12: the convolution as loops, and the gradient of its kernels.
 
 Each check must pass right answers written in different ways and reject the wrong
 answers learners write, with a message that names the mistake.

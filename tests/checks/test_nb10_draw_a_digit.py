@@ -1,4 +1,4 @@
-"""The check of notebook 09: center_by_mass, centring a drawn digit by its centre of mass.
+"""The check of notebook 10: center_by_mass, centring a drawn digit by its centre of mass.
 
 Each check must pass right answers written in different ways and reject the wrong
 answers learners write, with a message that names the mistake.

@@ -1,4 +1,4 @@
-"""Checks for the exercises of notebook 11, Convolution (``notebooks/11_convolution.ipynb``)."""
+"""Checks for the exercises of notebook 12, Convolution (``notebooks/12_convolution.ipynb``)."""
 
 import inspect
 
@@ -7,7 +7,7 @@ import numpy as np
 from .framework import as_array, compare, exercise, fail, run, seeded_rng
 
 
-# --- notebook 11: the convolution layer as loops; the gradient of its kernels ----------
+# --- notebook 12: the convolution layer as loops; the gradient of its kernels ----------
 
 def _conv():
     from .. import conv
