@@ -50,6 +50,9 @@ c.ConfigurableHTTPProxy.pid_file = str(state / "jupyterhub-proxy.pid")
 c.JupyterHub.authenticator_class = "mnist_hub.auth.ClassListAuthenticator"
 c.ClassListAuthenticator.password_file = str(settings.passwords)
 c.Authenticator.admin_users = {settings.teacher}
+# The whole class on the admin page from the start (students added later appear at their
+# first log-in: the password file is read at each one).
+c.Authenticator.allowed_users = set(install.class_names(settings))
 
 # --- the servers -----------------------------------------------------------------------------
 if install.choose_spawner(settings.spawner) == "systemd":
