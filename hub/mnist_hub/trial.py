@@ -14,7 +14,6 @@ and its proxy), then removes the accounts with their homes, the cgroups and the 
 
 import dataclasses
 import json
-import os
 import secrets
 import shutil
 import socket
