@@ -394,6 +394,13 @@ def test_nbgrader_release_fetch_submit_collect_autograde_feedback(trial):
         pr, pb = await signed_in(trial, right), await signed_in(trial, blank)
         listed = await pr.assignments(COURSE_ID)
         submitted = [await hand_in(pr, _answers(source)), await hand_in(pb, {})]
+        inbound = Path(trial.settings.exchange) / COURSE_ID / "inbound"
+        _, peek = await run_code(pb, f"""
+import os
+try:
+    print(os.listdir({str(inbound)!r}))
+except PermissionError:
+    print("listing refused")""")
         await pt.formgrader("POST", f"assignment/{assignment}/collect")
         for name in (right, blank):
             await pt.formgrader("POST", f"submission/{assignment}/{name}/autograde")
@@ -403,9 +410,10 @@ def test_nbgrader_release_fetch_submit_collect_autograde_feedback(trial):
         feedback = [await p.assignment_action("fetch_feedback", COURSE_ID, assignment) for p in (pr, pb)]
         for p in (pt, pr, pb):
             await p.close()
-        return listed, submitted, rows, feedback
+        return listed, submitted, peek, rows, feedback
 
-    listed, submitted, rows, feedback = asyncio.run(go())
+    listed, submitted, peek, rows, feedback = asyncio.run(go())
+    assert peek.strip() == "listing refused"                  # nobody sees the others' submissions
     assert any(a["assignment_id"] == assignment and a["status"] == "released" for a in listed)
     for listing in submitted:
         assert any(a["assignment_id"] == assignment and a["status"] == "submitted" for a in listing)

@@ -289,7 +289,10 @@ def prepare_class(settings, students=(), renew=()):
     teacher = accounts.ensure_account(settings.teacher, "teacher", settings.home_root, allow_existing=True)
     for name in [n for n in students if n not in known] + [n for n in known if n != settings.teacher]:
         accounts.ensure_account(name, "student", settings.home_root)
-    made = accounts.add_people(settings.passwords, settings.class_list, [settings.teacher, *students],
+    unknown = [name for name in renew if name not in known and name not in students and name != settings.teacher]
+    if unknown:
+        raise accounts.ClassListError(f"--new-password: {', '.join(unknown)} is not in the class")
+    made = accounts.add_people(settings.passwords, settings.class_list, [settings.teacher, *students, *renew],
                                renew=renew)
     _prepare_exchange(settings, teacher)
     write_server_config(settings, teacher)
