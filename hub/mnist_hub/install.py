@@ -262,8 +262,7 @@ def prepare_data(settings, models=True):
         for f in Path(source).iterdir():
             if "-ubyte" in f.name and not (data / f.name).exists():
                 shutil.copy(f, data / f.name)
-    env = {**os.environ, "MNIST_DATA_DIR": str(data), "MNISTLIB_CACHE_DIR": str(data),
-           "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "2")}
+    env = {**os.environ, "MNIST_DATA_DIR": str(data), "MNISTLIB_CACHE_DIR": str(data)}
     # Checks what is there (sha256) and downloads only what is missing.
     _run([settings.python, "-m", "mnistlib", "download", "--cache-dir", data], "getting the full MNIST",
          env={**env, "MNIST_DATA_DIR": ""})
@@ -486,8 +485,7 @@ def settings_from(args):
     changes = {k: getattr(args, k) for k in OPTIONS if getattr(args, k) is not None}
     settings = dataclasses.replace(settings, **changes)
     settings.check()
-    if settings.teacher != Settings.at(args.dir).teacher or args.teacher:
-        accounts.check_name(settings.teacher, "--teacher")
+    accounts.check_name(settings.teacher, "--teacher")
     return settings
 
 
