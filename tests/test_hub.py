@@ -545,7 +545,8 @@ def test_nbgitpuller_link_keeps_a_students_change_and_brings_the_update(trial, g
 @pytest.mark.slow
 def test_idle_kernels_and_servers_are_culled_and_the_hub_stops_cleanly():
     """Short timeouts: a kernel idle 5 s is shut down by its server, a server idle 20 s is
-    stopped by jupyterhub-idle-culler; then the hub stops and leaves nothing behind."""
+    stopped by jupyterhub-idle-culler. A hub killed hard starts again; then it stops as
+    Ctrl-C stops it and leaves nothing behind."""
     _needs_a_hub()
     from mnist_hub.trial import TrialClass
     t = TrialClass(students=1, cull_kernels=5, cull_servers=20, course_notebooks=["00_start_here"])
@@ -572,6 +573,15 @@ def test_idle_kernels_and_servers_are_culled_and_the_hub_stops_cleanly():
         kernel_gone, server_gone = asyncio.run(go())
         assert 4 <= kernel_gone < 60 and server_gone >= 15, (kernel_gone, server_gone)
         assert not t.group(name).exists() or t.group(name).pids() == []
+        # A hub killed hard leaves its proxy (and its pid file) and its idle culler running;
+        # the next start ends them and starts on the same ports.
+        t.process.kill()
+        t.process.wait()
+        left = install.leftovers(t.settings)
+        assert len(left) == 2 and all(Path(f"/proc/{pid}").exists() for pid in left)
+        t.start()
+        assert not any(Path(f"/proc/{pid}").exists() for pid in left)
+        assert len(install.leftovers(t.settings)) == 2          # the new hub's own
     finally:
         t.stop()
         left = t.left_behind()

@@ -385,24 +385,54 @@ def make_course(settings, teacher):
 
 # --- 5. JupyterHub -------------------------------------------------------------------------
 
-def stop_stale_proxy(settings):
-    """A hub that was killed leaves its proxy running and its pid file behind: end both."""
+def _environment_of(pid):
+    try:
+        return dict(item.split(b"=", 1) for item in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                    if b"=" in item)
+    except OSError:
+        return {}
+
+
+def leftovers(settings):
+    """Processes a hub that was killed (not stopped) left running: its proxy, from the pid
+    file it leaves behind, and its services (the idle culler), which talk to its port.
+    Returns their ids."""
+    found = []
     pid_file = Path(settings.state) / "jupyterhub-proxy.pid"
-    if not pid_file.exists():
-        return
     try:
         pid = int(pid_file.read_text().strip())
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if b"configurable-http-proxy" in Path(f"/proc/{pid}/cmdline").read_bytes():
+            found.append(pid)
     except (ValueError, OSError):
-        command = b""
-    if b"configurable-http-proxy" in command:
-        say(f"Stopping the proxy a previous hub left running (process {pid}).")
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(50):
-            if not Path(f"/proc/{pid}").exists():
-                break
-            time.sleep(0.1)
-    pid_file.unlink(missing_ok=True)
+        pass
+    api = f"127.0.0.1:{settings.hub_port}/".encode()
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"jupyterhub_idle_culler" not in cmdline.read_bytes():
+                continue
+        except OSError:
+            continue
+        pid = int(cmdline.parent.name)
+        if api in _environment_of(pid).get(b"JUPYTERHUB_API_URL", b""):
+            found.append(pid)
+    return found
+
+
+def stop_leftovers(settings):
+    """End what a killed hub left running, and its pid file; the next start would fail on them."""
+    pids = leftovers(settings)
+    if pids:
+        say(f"Stopping what a previous hub left running (processes {', '.join(map(str, pids))}).")
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    for _ in range(50):
+        if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+            break
+        time.sleep(0.1)
+    (Path(settings.state) / "jupyterhub-proxy.pid").unlink(missing_ok=True)
 
 
 def hub_command(settings):
@@ -419,7 +449,7 @@ def hub_environment(settings):
 def start_hub(settings, log=None):
     """Start JupyterHub in the background (a process of its own group); returns the Popen."""
     settings.save()
-    stop_stale_proxy(settings)
+    stop_leftovers(settings)
     return subprocess.Popen(hub_command(settings), env=hub_environment(settings), cwd=settings.state,
                             stdout=log, stderr=subprocess.STDOUT if log else None, start_new_session=True)
 

@@ -125,8 +125,9 @@ class TrialClass:
         return Path(self.settings.home_root) / name
 
     def left_behind(self):
-        """What a clean stop must not leave: a proxy pid file, servers' cgroups (as strings)."""
-        left = []
+        """What a clean stop must not leave: the proxy's pid file, the proxy or the idle culler
+        running, servers' cgroups (as strings)."""
+        left = [f"process {pid}" for pid in install.leftovers(self.settings)]
         if (Path(self.settings.state) / "jupyterhub-proxy.pid").exists():
             left.append("the proxy's pid file")
         parent = cgroups.MemoryGroup(self.settings.cgroup)
