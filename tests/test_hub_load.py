@@ -1,6 +1,6 @@
 """The classroom hub's load test, in CI: a class of thirty at once, every one finished and graded.
 
-Runs ``python benchmarks/hub.py --students 30`` (see its docstring): a real hub on
+Runs ``python benchmarks/hub_load.py --students 30`` (see its docstring): a real hub on
 127.0.0.1, thirty students who log in through the form, start their servers, run the
 gradient-descent notebook with its solutions through the Jupyter API and submit it
 through nbgrader, then the teacher collects and autogrades them all. About ten minutes
@@ -28,8 +28,8 @@ def test_a_class_of_thirty_finishes_and_is_graded(tmp_path):
     if why:
         pytest.skip(f"the classroom hub cannot run on this machine: {why}")
     results = tmp_path / "load.json"
-    done = subprocess.run([sys.executable, "benchmarks/hub.py", "--students", str(STUDENTS), "--json", str(results)],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=2400)
+    done = subprocess.run([sys.executable, "benchmarks/hub_load.py", "--students", str(STUDENTS),
+                           "--json", str(results)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=2400)
     report = "\n".join(line for line in done.stdout.splitlines() if line.startswith(("|", "machine:")))
     artifacts = REPO_ROOT / "artifacts" / "hub"
     artifacts.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """A class of thirty on one server: the load test of the classroom hub.
 
-    sudo MNIST_DATA_DIR=/path/to/mnist python benchmarks/hub.py [--students 30] [--json out.json]
+    sudo MNIST_DATA_DIR=/path/to/mnist python benchmarks/hub_load.py [--students 30] [--json out.json]
 
 Starts a hub for a throw-away class on 127.0.0.1 (hub/mnist_hub/trial.py: real Unix
 accounts, memory cgroups, the hub's own environment; removed at the end) and plays the
