@@ -1,7 +1,8 @@
 """The prediction explorer of notebook 09: pick an image, see why the model answered as it did.
 
-For a test image, the explorer shows the probabilities and which pixels pushed
-the predicted class up against another class ("why a 3 and not an 8?").
+For an image (of the test set, or of the validation set), the explorer shows the
+probabilities and which pixels pushed the predicted class up against another class
+("why a 3 and not an 8?").
 ``prediction_explorer_update`` is the pure function; ``prediction_explorer`` the
 widget around it. The conventions every widget follows are in ``mnistlib.widgets``.
 """
@@ -20,7 +21,7 @@ from .access import Access
 from .base import MARKS, IndexStepper, guarded, show_message, status_line
 
 def prediction_explorer_update(i, X, y, W=None, b=None, compare=None, *, model=None, figs=None, render=True):
-    """Everything the explorer shows for test image i, as plain values.
+    """Everything the explorer shows for image i of X, as plain values.
 
     X: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,); or, instead
     of W and b, model: any trained model (a ``zoo.Trained``), whose pictures then
@@ -89,11 +90,12 @@ def _logits_html(l, pred):
             f"{cells}</div>")
 
 
-def prediction_explorer(X, y, W=None, b=None, *, model=None, index=0):
-    """Browse predictions on test images: index box, "next mistake", a class to compare with.
+def prediction_explorer(X, y, W=None, b=None, *, model=None, index=0, description="test image"):
+    """Browse predictions on a set of images: index box, "next mistake", a class to compare with.
 
     X: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,); or, instead
-    of W and b, model: any trained model (a ``zoo.Trained``).
+    of W and b, model: any trained model (a ``zoo.Trained``). description labels the
+    index box: what the images are ("validation image" for images held out to choose).
     Returns the widget; ``.index``, ``.compare``, ``.probs_image``, ``.contrib_image``
     and ``.status`` are its parts (for tests and for linking); ``.set_model(m)``
     switches to another trained model (from any thread), ``.accuracy()`` is the
@@ -105,7 +107,7 @@ def prediction_explorer(X, y, W=None, b=None, *, model=None, index=0):
         raise ValueError(f"X must be (n, 784) images with y (n,) labels; got X {X.shape} and y {y.shape}")
     if model is None and (W is None or b is None):
         raise ValueError("give W and b (softmax regression), or model=")
-    parts = _Explorer(X, y, W, b, model, index)
+    parts = _Explorer(X, y, W, b, model, index, description)
 
     wrap = ipywidgets.Layout(flex_flow="row wrap")     # narrow windows put the pictures one below the other
     box = ipywidgets.VBox([
@@ -131,7 +133,7 @@ class _Explorer:
     The model can change from a background thread (``set_model``): one redraw at a time.
     """
 
-    def __init__(self, X, y, W, b, model, index):
+    def __init__(self, X, y, W, b, model, index, description):
         self.x, self.y, self.W, self.b = X, y, W, b
         self.lock = threading.RLock()
         self.model, self.pred = model, self._predictions(model)
@@ -140,7 +142,7 @@ class _Explorer:
 
         self.status = status_line("mnistlib-explorer-status")
         self.stepper = IndexStepper(n, index, css="mnistlib-explorer", what="image", status=self.status,
-                                    description="test image", continuous_update=False)
+                                    description=description, continuous_update=False)
         self.index = self.stepper.index
         self.compare = ipywidgets.Dropdown(options=[("auto", -1)] + [(str(j), j) for j in range(10)],
                                            value=-1, description="compare with",
