@@ -15,6 +15,7 @@ nbgrader's gradebook. Where it cannot run (Python 3.10, no registry the first
 time) it is skipped with the reason; with CI=true it fails instead.
 """
 
+import copy
 import importlib.util
 import json
 import os
@@ -35,6 +36,7 @@ from mnistlib import checks
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 sys.path.insert(0, str(REPO_ROOT / "tools"))
+import fold  # noqa: E402
 import make_course  # noqa: E402
 import markers  # noqa: E402
 from student_version import student_notebook  # noqa: E402
@@ -168,6 +170,8 @@ def test_course_notebook_keeps_the_series_and_marks_the_exercises(path):
     course, exercises = make_course.course_notebook(original, path.name)
     graded = {e.check_cell: e for e in exercises}
     assert len(course.cells) == len(original.cells)
+    original = copy.deepcopy(original)
+    fold.fold_answers(original, path.name)           # explanations folded as in the student copy
     for i, (before, after) in enumerate(zip(original.cells, course.cells)):
         meta = after.metadata.get("nbgrader")
         if after.cell_type == "code":
@@ -527,7 +531,7 @@ def test_release_is_the_student_copy_but_for_the_graded_cells(graded, path):
         if i in graded_cells:
             assert "strict=True" in a.source and "HIDDEN" not in a.source
         else:
-            assert a.source == b.source, f"cell {i}"
+            assert (a.cell_type, a.source) == (b.cell_type, b.source), f"cell {i}"     # folds included
 
 
 def test_course_command_says_what_it_wrote(graded):

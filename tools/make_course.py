@@ -20,6 +20,9 @@ The exercise markers (tools/markers.py) are the only source. For each exercise:
 - hidden tests (``### BEGIN HIDDEN TESTS``) stay in the test cell: nbgrader removes them from
   release/ and runs them when it autogrades.
 
+The cells after an exercise that explain its answer (tagged ``answer``) are folded as in the
+self-study copy (tools/fold.py), in source/ and so in release/.
+
 Markdown cells and the set-up cell (the one with ``%matplotlib inline``) are locked, so that
 the instructions and the imports every graded cell relies on stay as written (autograde
 restores them). The other code cells stay editable: the notebooks ask learners to change
@@ -59,6 +62,7 @@ except ImportError:     # run outside the project's environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # tools/, also when imported by tests
 import keep_edits  # noqa: E402
+from fold import fold_answers  # noqa: E402
 from markers import (CHECK_CALL, PLACEHOLDER, POINTS, MarkerError,  # noqa: E402
                      find_exercises)
 
@@ -140,6 +144,7 @@ def course_notebook(nb, name="notebook"):
     """
     exercises = find_exercises(nb, name)
     nb = copy.deepcopy(nb)
+    fold_answers(nb, name, exercises)
     for i, cell in enumerate(nb.cells):
         cell.metadata.pop("nbgrader", None)
         cell.metadata.pop("execution", None)   # nbclient's timings from the last run

@@ -15,6 +15,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from .explained import where_explained
+
 __all__ = ["CheckFailed", "exercise", "hint", "run", "compare", "fail", "as_array", "fmt", "factor_text",
            "identical", "seeded_rng"]
 
@@ -62,7 +64,7 @@ def exercise(name, reference):
                       "notebook runs on. Fix yours, then run its cell and this one again.")
                 return _as_reference(reference())
             _last_failure.pop(name, None)
-            print(f"✓ {name}: all {n} checks passed")
+            print(f"✓ {name}: all {n} checks passed{where_explained(name)}")
             return fn
         check.exercise = name
         # mnistlib's version: the graded course's check cells hand it to the cells below
