@@ -149,3 +149,24 @@ def test_explained_in_fold_names_exercises():
     for bad in ("two words", 3, ""):
         with pytest.raises(ValueError, match="explained_in_fold takes the exercises' names"):
             explained_in_fold(bad)
+
+
+def test_the_listing_names_each_exercises_giveaways_and_folds(tmp_path, capsys):
+    """``python tools/fold.py NOTEBOOK``: what an author reads to check the tags of a reworked notebook."""
+    nb = worked()
+    path = tmp_path / "demo.ipynb"
+    nbformat.write(nb, path)
+    assert fold.main([str(path)]) == 1                  # flatten lists no give-aways yet
+    said = capsys.readouterr().out
+    assert "flatten: solution in cell 2, check in cell 3" in said
+    assert "give-aways: none listed; add metadata['mnistlib']['giveaways'] to cell 2" in said
+    assert "folded: cell 4 (code) print('reshape(784)')" in said
+    assert "folded: cell 5 (markdown) ## Why it works" in said
+    nb.cells[2].metadata["mnistlib"] = {"giveaways": ["reshape(784)"]}
+    nbformat.write(nb, path)
+    assert fold.main([str(path)]) == 0
+    assert "give-away: reshape(784)" in capsys.readouterr().out
+    nb.cells[3].metadata["tags"] = ["answer"]           # on the check cell
+    nbformat.write(nb, path)
+    assert fold.main([str(path)]) == 2
+    assert "cell 3: the cell of the exercise flatten itself is tagged 'answer'" in capsys.readouterr().err

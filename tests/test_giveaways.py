@@ -149,7 +149,8 @@ def test_no_giveaway_in_sight_in_the_student_copy(student_copies, path, name):
             if normal(g) in normal(text):
                 seen.append(f"{g!r} in cell {i} ({student.cells[i].cell_type}, {where})")
     assert not seen, (f"{path.name}: the student copy shows the answer to {name}:\n  " + "\n  ".join(seen)
-                      + "\nTag the cell after the exercise 'answer' (CONTRIBUTING.md), or reword it.")
+                      + "\nTag the cell after the exercise 'answer' (CONTRIBUTING.md), or reword it; "
+                      f"python tools/fold.py notebooks/{path.name} lists what is folded.")
 
 
 def test_the_overviews_state_no_result_an_exercise_asks_for(student_copies):

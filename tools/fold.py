@@ -33,10 +33,24 @@ the course (tools/make_course.py), fold them with ``fold_answers``:
 A tag where it cannot belong is an error (``FoldError``, which names the cell):
 on a cell with no exercise above it, on an exercise's own cell or its check cell,
 or on a raw cell.
+
+For an author who reworks a notebook and re-applies the tags::
+
+    python tools/fold.py notebooks/03_softmax.ipynb [...]
+
+lists, for each exercise, its cells (solution, check), the give-aways its cell
+lists (``metadata["mnistlib"]["giveaways"]``, read by tests/test_giveaways.py)
+and the cells folded after it, each by its first line. Exit status 0 when every
+exercise lists give-aways and every tag fits; 1 when an exercise lists none;
+2 when a tag or a marker is misplaced (one line on stderr naming the cell).
 """
 
+import argparse
+import copy
 import re
+import sys
 
+import nbformat
 from nbformat.v4 import new_markdown_cell
 
 from markers import MarkerError, find_exercises
@@ -169,3 +183,54 @@ def fold_answers(nb, name="notebook", exercises=None):
     if folded:
         announce(nb, list(folded), name)
     return folded
+
+
+def first_line(cell):
+    """The first non-blank line of ``cell``'s source, cut to 70 characters: how a listing names a cell."""
+    line = next((ln.strip() for ln in cell.source.split("\n") if ln.strip()), "(empty)")
+    return line if len(line) <= 70 else line[:67] + "..."
+
+
+def listing(nb, name="notebook"):
+    """The lines ``python tools/fold.py NOTEBOOK`` prints for ``nb`` (see the module docstring), and
+    the names of its exercises that list no give-aways. Raises FoldError or MarkerError as
+    ``fold_answers`` does."""
+    exercises = find_exercises(nb, name)
+    folded = fold_answers(copy.deepcopy(nb), name, exercises)
+    lines, missing = [f"{name}: {len(exercises)} exercise(s)"], []
+    for ex in exercises:
+        listed = nb.cells[ex.solution_cell].metadata.get("mnistlib", {}).get("giveaways") or []
+        lines.append(f"  {ex.name}: solution in cell {ex.solution_cell}, check in cell {ex.check_cell}")
+        if not listed:
+            missing.append(ex.name)
+            lines.append(f"    give-aways: none listed; add metadata['mnistlib']['giveaways'] to cell "
+                         f"{ex.solution_cell} (CONTRIBUTING.md)")
+        for g in listed:
+            lines.append(f"    give-away: {g}")
+        for i in folded.get(ex.name, []):
+            lines.append(f"    folded: cell {i} ({nb.cells[i].cell_type}) {first_line(nb.cells[i])}")
+        if ex.name not in folded:
+            lines.append(f"    folded: nothing (no cell after its check is tagged '{TAG}')")
+    return lines, missing
+
+
+def main(argv=None):
+    """List the exercises, give-aways and folds of the notebooks named; returns the exit status."""
+    parser = argparse.ArgumentParser(description="List each exercise's give-aways and the cells folded "
+                                     f"after it (tagged '{TAG}'), to check the tags of a reworked notebook.")
+    parser.add_argument("notebooks", nargs="+", help="worked notebooks, e.g. notebooks/03_softmax.ipynb")
+    args = parser.parse_args(argv)
+    status = 0
+    for path in args.notebooks:
+        try:
+            lines, missing = listing(nbformat.read(path, as_version=4), path)
+        except (MarkerError, OSError, ValueError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print("\n".join(lines))
+        status = status or (1 if missing else 0)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
