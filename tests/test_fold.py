@@ -45,7 +45,8 @@ def worked(*extra, tagged=True):
     cells += list(extra) or [
         new_code_cell("print('reshape(784)')", metadata=dict(ANSWER) if tagged else {},
                       outputs=[new_output("stream", text="reshape(784)\n"),
-                               new_output("display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})]),
+                               new_output("display_data",
+                                          data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"})]),
         new_markdown_cell(EXPLANATION, metadata=dict(ANSWER) if tagged else {}),
         new_code_cell("x = flatten(np.zeros((28, 28), np.uint8))")]
     return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",

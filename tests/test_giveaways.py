@@ -168,7 +168,8 @@ def test_the_overviews_state_no_result_an_exercise_asks_for(student_copies):
 
 def test_visible_text_leaves_out_folds_and_hidden_cells():
     """The test's own reading of a student notebook, on made-up cells."""
-    md = nbformat.v4.new_markdown_cell("Before.\n\n<details>\n<summary>Open me</summary>\n\nx = 42\n\n</details>\n\nAfter.")
+    md = nbformat.v4.new_markdown_cell(
+        "Before.\n\n<details>\n<summary>Open me</summary>\n\nx = 42\n\n</details>\n\nAfter.")
     assert normal(visible(md)) == normal("Before. Open me After.")
     code = nbformat.v4.new_code_cell("x = 1\nsecret = 42", metadata={"jupyter": {"source_hidden": True,
                                                                               "outputs_hidden": True}})

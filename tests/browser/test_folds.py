@@ -47,7 +47,8 @@ def student_folder(browser_workdir):
     who solved it, of 03 and of a small notebook (fold_demo)."""
     folder = browser_workdir / "notebooks" / "student"
     folder.mkdir(exist_ok=True)
-    for name, worked in [("03_softmax.ipynb", nbformat.read(REPO_ROOT / "notebooks" / "03_softmax.ipynb", as_version=4)),
+    softmax_nb = nbformat.read(REPO_ROOT / "notebooks" / "03_softmax.ipynb", as_version=4)
+    for name, worked in [("03_softmax.ipynb", softmax_nb),
                          ("fold_demo.ipynb", fold_demo())]:
         nb, _ = student_notebook(worked, name)
         for i, cell in enumerate(worked.cells):
