@@ -19,15 +19,6 @@ EXPLORER_NOTEBOOK = "09_error_analysis.ipynb"
 DRAW_NOTEBOOK = "10_draw_a_digit.ipynb"
 
 
-@pytest.fixture(params=["lab", "notebook"])
-def server(request):
-    """The notebook server for one UI; its kernels are shut down after the test."""
-    server = request.getfixturevalue(f"{request.param}_server")
-    server.ui = request.param
-    yield server
-    server.shutdown_kernels()
-
-
 def open_and_run(page, server, name):
     ui.open_notebook(page, server, name, ui=server.ui)
     ui.run_all(page)
