@@ -22,6 +22,7 @@ import os
 import shutil
 import signal
 import socket
+import string
 import subprocess
 import sys
 import tempfile
@@ -36,96 +37,8 @@ from pathlib import Path
 # CSS resizes them rather than redrawing them with larger fonts (which would not
 # fit those layouts) or at a higher dpi (slower). "!important" where the widgets
 # set a size inline.
-_CSS = """
-<style>
-:root {{
-  --jp-widgets-font-size: {font}px;
-  --jp-widgets-inline-height: {control}px;
-  --jp-widgets-inline-label-width: {label}px;
-  --jp-widgets-slider-handle-size: {handle}px;
-  --jp-content-font-size1: {font}px;
-  --jp-ui-font-size1: {font}px;
-}}
-body {{ font-size: {font}px; }}
-.jp-RenderedHTMLCommon h1 {{ font-size: {h1}px; }}
-.jp-RenderedHTMLCommon h2 {{ font-size: {h2}px; margin-top: 1.2em; }}
-.jp-RenderedHTMLCommon p, .jp-RenderedHTMLCommon li {{ font-size: {font}px; line-height: 1.5; }}
-.widget-slider .widget-readout, .widget-label, .widget-html-content,
-.jupyter-widgets button, .widget-text input, .widget-dropdown select {{ font-size: {font}px; }}
-
-/* nothing wider than the page: rows wrap, boxes and pictures stay inside it */
-.jupyter-widgets.widget-box {{ max-width: 100%; }}
-.jupyter-widgets.widget-hbox {{ flex-wrap: wrap; }}
-.jupyter-widgets img {{ max-width: 100%; height: auto !important; }}
-.widget-html-content {{ white-space: normal; }}
-
-/* 1 and 2: the slider (or button) on a row of its own, then the loss curve and the
-   heatmaps side by side, at the same height, then the status line */
-.mnistlib-lr-explorer.widget-vbox, .mnistlib-live.widget-vbox {{
-  display: grid !important; grid-template-columns: minmax(0, 45fr) minmax(0, 55fr);
-  column-gap: 1.5%; align-items: start; }}
-.mnistlib-live.widget-vbox {{ grid-template-columns: minmax(0, 55fr) minmax(0, 45fr); }}
-.mnistlib-lr-explorer.widget-vbox, .mnistlib-live.widget-vbox {{ max-width: {pair}px; }}
-.mnistlib-lr-explorer > .mnistlib-lr-slider, .mnistlib-lr-explorer > .mnistlib-lr-status,
-.mnistlib-live > .mnistlib-live-train, .mnistlib-live > .mnistlib-live-status {{
-  grid-column: 1 / -1; }}
-.mnistlib-lr-slider.widget-slider {{ width: {slider}px; max-width: 100%; }}
-.mnistlib-live-train {{ justify-self: start; }}
-img.mnistlib-lr-loss, img.mnistlib-live-loss {{ width: min({plot}px, 100%) !important; }}
-img.mnistlib-lr-heatmaps, img.mnistlib-live-heatmaps {{ width: min({heat}px, 100%) !important; }}
-.mnistlib-lr-explorer > img, .mnistlib-live > img {{ margin-left: 0; margin-right: 0; }}
-
-/* 3: the bar chart and the contributions side by side */
-img.mnistlib-explorer-probs {{ width: min({probs}px, 36%) !important; }}
-img.mnistlib-explorer-contrib {{ width: min({contrib}px, 62%) !important; }}
-.mnistlib-explorer-index {{ width: auto !important; }}
-.mnistlib-explorer-index input {{ width: 5em; flex: 0 0 auto; }}
-
-/* a dropdown as wide as its longest choice, never a sliver */
-.widget-dropdown.mnistlib-explorer-compare, .widget-dropdown.mnistlib-draw-compare,
-.widget-dropdown.mnistlib-draw-pick, .widget-dropdown.mnistlib-demo-model-choice {{ width: auto !important; }}
-.mnistlib-explorer-compare select, .mnistlib-draw-compare select, .mnistlib-draw-pick select,
-.mnistlib-demo-model-choice select {{ flex: 0 0 auto; width: auto; min-width: 7em; }}
-/* the model bar: the chooser, then its status line, wrapping below it when long */
-.mnistlib-demo-model-choice-status {{ flex: 1 1 24em; min-width: 0; margin-left: 0.6em; }}
-.mnistlib-explorer-note, .mnistlib-draw-contrib-note {{ max-width: {pair}px; }}
-
-/* 4: canvas | what the network sees | bars, then contributions | threshold */
-img.mnistlib-draw-preview {{ width: {preview}px !important; }}
-.widget-vbox:has(> .mnistlib-draw-preview) > .widget-html {{ max-width: {preview}px; text-align: center; }}
-img.mnistlib-draw-probs {{ width: min({draw_probs}px, 40%) !important; }}
-img.mnistlib-draw-contrib {{ width: min({draw_contrib}px, 60%) !important; }}
-.mnistlib-draw .widget-slider {{ width: {draw_slider}px; max-width: 100%; }}
-/* the brush slider on its own row under Clear, as wide as the canvas */
-.mnistlib-draw-brush.widget-slider {{ width: 100%; }}
-.mnistlib-draw-brush .widget-label {{ width: auto; min-width: 0; }}
-.mnistlib-draw-answer {{ min-height: 2.2em; }}
-
-.mnistlib-lr-status, .mnistlib-live-status, .mnistlib-explorer-status,
-.mnistlib-draw-status, .mnistlib-demo-model-choice-status {{ font-size: {status}px; min-height: 1.6em; }}
-.mnistlib-demo-model {{ font-size: {status}px; margin: 0.3em 0 0.6em 0; }}
-.mnistlib-demo-footer {{ font-size: {small}px; color: #555; margin-top: 2em;
-  border-top: 1px solid #ccc; padding-top: 0.5em; }}
-/* zoomed in (400 % of 1280 px is 320 px): the canvas shrinks to fit, as a picture would
-   (a stroke's position is scaled back to the canvas's own pixels), labels go above controls */
-.mnistlib-draw-canvas {{ max-width: 100% !important; height: auto !important; }}
-@media (max-width: 600px) {{
-  /* a control as wide as its box, plus its margins, would scroll the box by those few pixels */
-  .jupyter-widgets.widget-box > .jupyter-widgets {{ margin-left: 0 !important; margin-right: 0 !important; }}
-  /* a label, its control and a readout that no longer fit on one line wrap, and the row grows */
-  .jupyter-widgets.widget-inline-hbox {{ flex-wrap: wrap; max-width: 100%; height: auto !important;
-    min-height: var(--jp-widgets-inline-height); }}
-  .jupyter-widgets.widget-inline-hbox > .widget-label {{ width: auto !important; max-width: 100%; }}
-  .widget-slider .slider-container {{ min-width: 0; }}
-  .jupyter-widgets.widget-slider, .widget-dropdown select {{ max-width: 100%; }}
-}}
-@media (max-width: 1100px) {{   /* narrower than a projector: one picture per row */
-  .mnistlib-lr-explorer.widget-vbox, .mnistlib-live.widget-vbox {{ grid-template-columns: 100%; }}
-  img.mnistlib-explorer-probs, img.mnistlib-explorer-contrib,
-  img.mnistlib-draw-probs, img.mnistlib-draw-contrib {{ width: 100% !important; }}
-}}
-</style>
-"""
+# The style sheet is demo.css beside this module, with ${placeholders} for the sizes.
+_CSS_FILE = Path(__file__).resolve().parent / "demo.css"
 
 
 def projector_css(scale=1.5):
@@ -136,7 +49,7 @@ def projector_css(scale=1.5):
     if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0.5 <= scale <= 4:
         raise ValueError(f"scale must be a number from 0.5 to 4; got {scale!r}")
     px = lambda n: round(n * scale)  # noqa: E731
-    return _CSS.format(font=px(14), control=px(28), label=px(80), handle=px(16), h1=px(30),
+    return string.Template(_CSS_FILE.read_text(encoding="utf-8")).substitute(font=px(14), control=px(28), label=px(80), handle=px(16), h1=px(30),
                        h2=px(22), slider=px(420), status=px(15), small=px(12), plot=px(500),
                        heat=px(600), probs=px(500), contrib=px(840), preview=px(170),
                        draw_probs=px(340), draw_contrib=px(560), draw_slider=px(240),
