@@ -367,3 +367,14 @@ def test_loading_the_full_set_with_validation_holds_each_image_once(mnist_dir):
     code = PEAK_OF_LOADING.format(root=str(data.SUBSET_PATH.parents[2]), directory=str(mnist_dir))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert float(out.stdout) < 188 + 31 + 55 + 30, out.stdout
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_images_converted_a_chunk_at_a_time_are_the_images_converted_at_once(offline, monkeypatch, chunk):
+    # 3334 training, 666 validation and 1000 test images: chunks that end mid-set and a last short one
+    stored = load_mnist(shape="image", dtype="uint8", validation=True, download=False, verbose=False)
+    monkeypatch.setattr(data, "CONVERT_CHUNK", chunk)
+    split = load_mnist(validation=True, download=False, verbose=False)
+    for got, raw in ((split.x_train, stored.x_train), (split.x_val, stored.x_val), (split.x_test, stored.x_test)):
+        assert got.dtype == np.float32 and got.shape == (len(raw), 784)
+        np.testing.assert_array_equal(got, raw.reshape(len(raw), 784) / np.float32(255))
