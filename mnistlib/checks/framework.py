@@ -2,10 +2,11 @@
 
 ``exercise`` turns a ``verify(fn)`` function (raises ``CheckFailed``, returns the
 number of checks passed) into the ``check_<name>(fn, strict=False)`` a notebook
-calls. The tools ``verify`` uses are ``run``, ``compare`` and ``fail``, with
-``as_array``, ``fmt``, ``factor_text``, ``identical`` and ``seeded_rng`` for the
-details (the package docstring, ``mnistlib/checks/__init__.py``, shows how to
-add a check).
+calls, and registers the exercise's hints (``hints.py``) and the library
+functions it may not call (watched while it runs: ``watch.py``). The tools
+``verify`` uses are ``run``, ``compare`` and ``fail``, with ``as_array``, ``fmt``,
+``factor_text``, ``identical`` and ``seeded_rng`` for the details (the package
+docstring, ``mnistlib/checks/__init__.py``, shows how to add a check).
 """
 
 import functools
@@ -15,31 +16,46 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import limits
+from .hints import Ladder, hint, record_failure, record_pass, register
+from .watch import Watch, label, origin, python_function
+
 __all__ = ["CheckFailed", "exercise", "hint", "run", "compare", "fail", "as_array", "fmt", "factor_text",
-           "identical", "seeded_rng"]
+           "identical", "seeded_rng", "Watch", "line_of"]
 
 
 class CheckFailed(AssertionError):
-    """Your function gave a wrong answer. The message says on which input, and what to try."""
+    """Your function gave a wrong answer. The message says on which input, and what to try.
 
-    def __init__(self, text, more=None):
+    ``more`` is the next hint for this very mistake (no code), ``reveal`` the line of the
+    solution that fixes it; ``hint(name)`` and ``hint(name, reveal=True)`` show them.
+    """
+
+    def __init__(self, text, more=None, reveal=None):
         super().__init__(text)
         self.more = more
+        self.reveal = reveal
 
 
-# The last failure of each check, for hint(name).
-_last_failure = {}
+# What each exercise may not call: name -> {library function: what it is}, made when first needed.
+_shortcuts = {}
 
 
 # --- running a check -------------------------------------------------------------
 
-def exercise(name, reference):
+def exercise(name, reference, *, hints, reveal, shortcuts=None):
     """Decorator turning ``verify(fn)`` (raises CheckFailed, returns the number of checks
     passed) into ``check(fn, strict=False)`` as the notebooks call it.
 
     ``reference()`` gives mnistlib's own version, used by the cells after a failed
-    exercise.
+    exercise. ``hints`` (how to start, then narrower; no code of the solution) and
+    ``reveal`` (a line of the solution) are what ``hint(name)`` gives. ``shortcuts()``
+    returns {library function: what it is ("which does the whole job")}: a learner's
+    function that calls one of them, under any name, fails.
     """
+    register(Ladder(name, hints, reveal))
+    _shortcuts[name] = shortcuts
+
     def wrap(verify):
         @functools.wraps(verify)
         def check(fn, *, strict=False):
@@ -48,20 +64,25 @@ def exercise(name, reference):
                     fail(name, f"this is mnistlib's own {name}, which the check handed back after your "
                                "function failed.", "run the cell that defines your function again, then "
                                "this cell.")
-                n = verify(fn)
+                try:
+                    # A budget of CPU seconds: an endless loop fails the check instead of
+                    # hanging the notebook (or nbgrader); the stop button counts the same.
+                    with limits.cpu_limit():
+                        n = verify(fn)
+                except (limits.CPUTimeExceeded, KeyboardInterrupt) as stop:
+                    fail(name, *limits.stopped(name, stop))
             except CheckFailed as failure:
-                _last_failure[name] = failure
+                record_failure(name, failure)
                 if strict:
                     # A fresh error with no chained context: what the learner sees (also in
                     # nbgrader's feedback) is the message, not the check's inner workings.
-                    raise CheckFailed(str(failure), failure.more) from None
+                    raise CheckFailed(str(failure), failure.more, failure.reveal) from None
                 print(f"✗ {failure}")
-                if failure.more:
-                    print(f'  For a more specific hint, run: hint("{name}")')
+                print(f'  For a more specific hint, run: hint("{name}")')
                 print(f"  The cells below use mnistlib's {name} instead of yours, so that the "
                       "notebook runs on. Fix yours, then run its cell and this one again.")
                 return _as_reference(reference())
-            _last_failure.pop(name, None)
+            record_pass(name)
             print(f"✓ {name}: all {n} checks passed")
             return fn
         check.exercise = name
@@ -83,16 +104,10 @@ def _as_reference(obj):
     return obj
 
 
-def hint(name):
-    """Print the more specific hint for the last failure of check ``name`` (e.g. "softmax")."""
-    failure = _last_failure.get(name)
-    if failure is None:
-        print(f"No failed check of {name} to give a hint for: run its check first.")
-    elif failure.more:
-        print(f"Hint for {name}: {failure.more}")
-    else:
-        print(f"No more specific hint for this one: compare your {name} with the formula above it, "
-              "one step at a time, printing the shapes and values of your arrays.")
+def forbidden(name):
+    """{library function: what it is} that exercise ``name`` may not call."""
+    make = _shortcuts.get(name)
+    return make() if make else {}
 
 
 # --- the tools of a check -------------------------------------------------------
@@ -107,13 +122,15 @@ def fmt(a, precision=4, max_items=8):
                            edgeitems=max_items // 2, max_line_width=100, separator=", ")
 
 
-def fail(name, message, hint=None, more=None):
-    """Raise CheckFailed("name: message"). ``hint`` (a nudge) is shown with the message;
-    ``more`` (usually the line of code) only when the learner asks for it with ``hint(name)``."""
+def fail(name, message, hint=None, more=None, reveal=None):
+    """Raise CheckFailed("name: message"). ``hint`` (a nudge, no code of the solution) is shown
+    with the message; ``more`` (a narrower hint for this mistake, no code either) when the
+    learner asks with ``hint(name)``; ``reveal`` (the line of code that fixes it) only with
+    ``hint(name, reveal=True)``."""
     text = f"{name}: {message}"
     if hint:
         text += f"\nHint: {hint}"
-    raise CheckFailed(text, more)
+    raise CheckFailed(text, more, reveal)
 
 
 def _copy(a):
@@ -133,20 +150,64 @@ def _arg_names(fn, n):
     return (names + [f"argument {i + 1}" for i in range(len(names), n)])[:n]
 
 
-def run(name, fn, *args, call=None, hint=None, more=None, explain=None):
-    """fn(*args) with copies of the inputs, numpy's warnings silenced; every way of not
-    answering becomes a CheckFailed: a missing ``return``, NotImplementedError, any other
-    exception, and a changed input array (the caller's array would silently change under it).
+def _advice(explain, error, watch):
+    """explain(error, watch), or explain(error) if it takes one argument."""
+    try:
+        inspect.signature(explain).bind(error, watch)
+    except TypeError:
+        return explain(error)
+    except ValueError:                     # no signature to read: try both
+        pass
+    return explain(error, watch)
+
+
+def line_of(fn, code, line):
+    """Where ``line`` of ``code`` is, said to the author of ``fn``: "line 3 of it" (of fn),
+    "line 2 of norm" (a helper of theirs), or "a line of a lambda"."""
+    own = python_function(fn)
+    if own is not None and code.co_filename == own.__code__.co_filename:
+        first = own.__code__.co_firstlineno
+        last = max((end for _, _, end in own.__code__.co_lines() if end), default=first)
+        if first <= line <= last:
+            return f"line {line - first + 1} of it"
+    if code.co_name.startswith("<"):
+        return f"a line of a {code.co_name.strip('<>')}"
+    return f"line {line - code.co_firstlineno + 1} of {code.co_name}"
+
+
+def _no_shortcut(name, fn, watch):
+    """Fail if ``fn`` called a library function the exercise forbids (under any name)."""
+    if not watch.called:
+        return
+    library_fn, what, code, line = watch.called[0]
+    if origin(code) == "check":          # fn is the library function itself
+        message = f"your {name} is {label(library_fn)} itself, {what}."
+    else:
+        message = f"your function calls {label(library_fn)} ({line_of(fn, code, line)}), {what}."
+    fail(name, message + " Here you write that part yourself.",
+         f'compute it with numpy from the formula; hint("{name}") says how to start.')
+
+
+def run(name, fn, *args, call=None, hint=None, more=None, reveal=None, explain=None, watch=None):
+    """fn(*args) with copies of the inputs, numpy's warnings silenced, watched (``Watch``)
+    for the library functions exercise ``name`` forbids; every way of not answering becomes
+    a CheckFailed: a call to such a function, a missing ``return``, NotImplementedError, any
+    other exception, and a changed input array (the caller's array would silently change
+    under it).
 
     ``call`` describes the inputs ("softmax(l) with l = [1000, 0]") for the message;
-    ``hint`` (and ``more``) are shown if the function raises an exception.
-    ``explain(error)`` returns (hint, more) for an exception it recognises, else None:
-    then ``hint`` and ``more``, or a generic hint, stand.
+    ``hint`` (and ``more``, ``reveal``) are shown if the function raises an exception.
+    ``explain(error)`` or ``explain(error, watch)`` returns (hint, more[, reveal]) for an
+    exception it recognises, else None: then ``hint`` and ``more``, or a generic hint, stand.
+    ``watch``, if given, is the Watch to record the run in (for its ``steps``).
     """
     copies = [_copy(a) for a in args]
     where = f" on {call}" if call else ""
+    if watch is None:
+        watch = Watch()
+    watch.forbid(forbidden(name))
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
+        with warnings.catch_warnings(), np.errstate(all="ignore"), watch:
             warnings.simplefilter("ignore", RuntimeWarning)
             result = fn(*copies)
     except NotImplementedError:
@@ -155,12 +216,14 @@ def run(name, fn, *args, call=None, hint=None, more=None, explain=None):
     except CheckFailed:
         raise
     except Exception as e:
-        advice = explain(e) if explain else None
+        _no_shortcut(name, fn, watch)
+        advice = _advice(explain, e, watch) if explain else None
         if advice:
             fail(name, f"your function raised {type(e).__name__}{where}: {e}", *advice)
         if hint is None and any(w in str(e) for w in ("broadcast", "matmul", "aligned", "shape")):
             hint = "print the shapes of your arrays (a.shape) just before the line that fails."
-        fail(name, f"your function raised {type(e).__name__}{where}: {e}", hint, more)
+        fail(name, f"your function raised {type(e).__name__}{where}: {e}", hint, more, reveal)
+    _no_shortcut(name, fn, watch)
     for arg, before, after in zip(_arg_names(fn, len(args)), args, copies):
         if isinstance(before, np.ndarray) and not identical(before, after):
             fail(name, f"your function changed its input {arg}{where}. Whoever calls it would find "
@@ -219,28 +282,30 @@ def _describe_difference(got, expected, rtol, atol):
             f"[{where}]: expected {fmt(e[i])}, got {fmt(g[i])}.".replace("[(", "[").replace(")]", "]"))
 
 
-def compare(name, got, expected, *, call, hint=None, more=None, rtol=1e-5, atol=1e-6, floating=True):
+def compare(name, got, expected, *, call, hint=None, more=None, reveal=None, rtol=1e-5, atol=1e-6,
+            floating=True):
     """Raise CheckFailed unless ``got`` matches ``expected``. In order: numbers, the shape, nan
     or inf, a floating dtype (unless ``floating=False``), the values (within rtol, atol); a wrong
-    value is described (a factor off, or where the largest difference is), never dumped."""
+    value is described (a factor off, or where the largest difference is), never dumped. ``hint``,
+    ``more`` and ``reveal`` as for ``fail``."""
     expected = np.asarray(expected)
     got = as_array(name, got, call)
     if got.shape != expected.shape:
-        fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}.", hint, more)
+        fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}.", hint, more, reveal)
     if np.all(np.isfinite(expected)) and not np.all(np.isfinite(got)):
         bad = "nan" if np.any(np.isnan(got)) else "inf"
-        fail(name, f"{call} returned {bad}: got {fmt(got)}, expected {fmt(expected)}.", hint, more)
+        fail(name, f"{call} returned {bad}: got {fmt(got)}, expected {fmt(expected)}.", hint, more, reveal)
     if floating and got.dtype.kind != "f":
         fail(name, f"{call} returned integers (dtype {got.dtype}); expected floating-point numbers.",
              "integer arithmetic rounds: convert to float before dividing.",
-             "use .astype(np.float32), or divide with / rather than //.")
+             reveal="use .astype(np.float32), or divide with / rather than //.")
     if not np.allclose(got, expected, rtol=rtol, atol=atol):
         if expected.size <= 12:
             shown = f"\n  expected {fmt(expected)}\n  got      {fmt(got)}"
         else:
             shown = ""
         fail(name, f"{call} returned a wrong value. {_describe_difference(got, expected, rtol, atol)}{shown}",
-             hint, more)
+             hint, more, reveal)
 
 
 def seeded_rng():

@@ -22,7 +22,14 @@ def _mean_images(seed, ink):
     return means, np.vstack([noisy, images])
 
 
-@exercise("nearest_mean_params", reference=lambda: _nearest_mean_reference)
+@exercise("nearest_mean_params", reference=lambda: _nearest_mean_reference, hints=[
+    "turn 'smallest distance' into 'largest logit' first: the nearest mean has the largest "
+    "−½ ‖x − m_j‖². Write that out for one class j.",
+    "expand ‖x − m_j‖² = ‖x‖² − 2 x·m_j + ‖m_j‖² and sort the terms: one multiplies x (it belongs in W), "
+    "one depends on the class j alone (it belongs in b), one is the same for every class (drop it).",
+    "in l_j = x·W[:, j] + b_j, column j of W multiplies x: so it is m_j (times the factor in front of "
+    "x·m_j), and b_j is the term of class j alone, with the same factor.",
+], reveal="W = means.T; b = -0.5 * (means ** 2).sum(axis=1)")
 def check_nearest_mean_params(fn):
     """fn(means: (10, 784), row j the mean image of class j) -> (W: (784, 10), b: (10,)) such that
     the largest logit of l = x W + b is always the class whose mean is nearest to x."""
@@ -46,7 +53,8 @@ def _verify_nearest_mean(fn, means, X, call):
     if W.shape == (10, 784):
         fail(name, f"{call} returned W of shape (10, 784); expected (784, 10), one column per class, "
                    "so that x W works for x of shape (784,).",
-             "in means the classes are the rows; in W they are the columns.", "means.T turns rows into columns.")
+             "in means the classes are the rows; in W they are the columns.",
+             reveal="means.T turns rows into columns.")
     if W.shape != (784, 10):
         fail(name, f"{call} returned W of shape {W.shape}; expected (784, 10).",
              "W has one column of 784 weights per class.")
@@ -79,11 +87,11 @@ def _verify_nearest_mean(fn, means, X, call):
     k = float((Wc * Mc).sum() / (Mc * Mc).sum())
     if np.linalg.norm(Wc - k * Mc) > 1e-5 * np.linalg.norm(Wc) or abs(k) < 1e-12:
         fail(name, f"{call}: {picks}. Column j of your W is not the mean image m_j (nor a multiple of it, "
-                   "nor m_j minus an image common to all classes).", expand, answer)
+                   "nor m_j minus an image common to all classes).", expand, reveal=answer)
     if k < 0:
         fail(name, f"{call}: {picks}. Your W holds the class means with a minus sign, so images that look like "
                    "class j lower its logit.", "the nearest mean has the smallest distance; the logit must be "
-                   "largest there: l_j goes with −‖x − m_j‖², not +.", answer)
+                   "largest there: l_j goes with −‖x − m_j‖², not +.", reveal=answer)
     norms = (means ** 2).sum(axis=1)
     target = -k / 2 * norms                         # the right b for this W, up to a constant
     bc, tc = b - b.mean(), target - target.mean()
@@ -91,24 +99,24 @@ def _verify_nearest_mean(fn, means, X, call):
     factor = f" (for your W, which is {fmt(k, 3)} times the means)" if not np.isclose(k, 1) else ""
     if np.allclose(bc, 0, atol=1e-9 * max(1.0, np.abs(b).max())):
         fail(name, f"{call}: {picks}. Your b is zero (or the same for every class), so the classes with more "
-                   "ink win too often.", expand + " The term that depends on j only belongs in b_j.", answer)
+                   "ink win too often.", expand + " The term that depends on j only belongs in b_j.", reveal=answer)
     if np.allclose(bc, r * tc, rtol=1e-5, atol=1e-8 * np.abs(tc).max()):
         if np.isclose(r, -1, rtol=1e-4):
             fail(name, f"{call}: {picks}. Your b has the wrong sign{factor}.",
                  "−‖x − m_j‖² contains −‖m_j‖²: a class whose mean has more ink must start lower.",
-                 answer)
+                 reveal=answer)
         if np.isclose(r, 2, rtol=1e-4) or np.isclose(r, 0.5, rtol=1e-4):
             fail(name, f"{call}: {picks}. Your b is {factor_text(r)} what your W needs{factor}: did you lose "
                        "the 2 in front of x·m_j, or the ½ of ‖m_j‖²?",
                  "−½ ‖x − m_j‖² = x·m_j − ½ ‖m_j‖² − ½ ‖x‖²: W and b must come from the same expression, "
-                 "with the same factor.", answer)
+                 "with the same factor.", reveal=answer)
     centred = -k / 2 * ((means - means.mean(axis=0)) ** 2).sum(axis=1)
     if np.allclose(bc, centred - centred.mean(), rtol=1e-5, atol=1e-8 * np.abs(tc).max()):
         fail(name, f"{call}: {picks}. Your b uses the means minus their average; the average image may be "
                    "taken out of W (x times it is the same for every class) but b_j needs ‖m_j‖² itself.",
-             expand, answer)
+             expand, reveal=answer)
     s = np.sqrt(norms) - np.sqrt(norms).mean()
     if np.allclose(bc, (bc @ s) / (s @ s) * s, rtol=1e-5, atol=1e-8 * np.abs(bc).max()):
-        fail(name, f"{call}: {picks}. Your b uses the length ‖m_j‖, not its square.", expand, answer)
+        fail(name, f"{call}: {picks}. Your b uses the length ‖m_j‖, not its square.", expand, reveal=answer)
     fail(name, f"{call}: {picks}. Your W is right{factor}, but b_j is not −{fmt(k / 2, 3)} ‖m_j‖² "
-               "(up to one number added to every class).", expand, answer)
+               "(up to one number added to every class).", expand, reveal=answer)

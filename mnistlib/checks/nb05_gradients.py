@@ -29,21 +29,65 @@ def _numerical_gradient_reference(f, a, h=1e-5):
     return _central_difference(f, np.array(a, dtype=np.float64), h)
 
 
+_RESTORE = "old = a[i]; a[i] = old + h; f_plus = f(a); a[i] = old - h; f_minus = f(a); a[i] = old"
+
+
 def _call_in_place(name, fn, f, a, *rest, call, hint):
-    """fn(f, work, *rest) on a copy ``work`` of the array a, which fn may nudge but must put back."""
+    """fn(f, work, *rest) on a copy ``work`` of the array a, which fn may nudge but must put back.
+
+    Returns (fn's result, the arrays f was called with, in order)."""
     work = a.copy()
-    got = run(name, lambda f_, a_, *r: fn(f_, work, *r), f, a, *rest, call=call, hint=hint)
+    seen = []
+
+    def f_seen(v):
+        seen.append(np.array(v, dtype=np.float64, copy=True))
+        return f(v)
+    got = run(name, lambda f_, a_, *r: fn(f_seen, work, *r), f, a, *rest, call=call, hint=hint)
     # a[i] += h; a[i] -= 2 * h; a[i] += h  may leave a rounding error of 1e-17: harmless.
     if not np.allclose(work, a, rtol=0, atol=1e-12):
         i = np.unravel_index(int(np.argmax(np.abs(work - a))), a.shape)
         fail(name, f"{call} left the array a changed: a{list(map(int, i))} was {fmt(a[i], 6)} before and "
                    f"{fmt(work[i], 6)} after. Whoever calls your function would find their weights moved.",
              "after the two evaluations at a[i] + h and a[i] - h, put a[i] back to its old value.",
-             "old = a[i]; a[i] = old + h; f_plus = f(a); a[i] = old - h; f_minus = f(a); a[i] = old")
-    return got
+             reveal=_RESTORE)
+    return got, seen
 
 
-@exercise("numerical_gradient", reference=lambda: _numerical_gradient_reference)
+def _judge_nudges(name, call, a, seen, h):
+    """Fail unless f only ever saw a itself, or a with one entry moved: what a central
+    difference, one entry at a time, hands it."""
+    for v in seen:
+        if v.shape != a.shape:
+            what = "a single number" if v.shape == () else f"an array of shape {v.shape}"
+            fail(name, f"{call}: f was called with {what}; f takes the whole array a, shape {a.shape}, "
+                       "with one entry nudged.",
+                 "move entry i inside the whole array (a itself, or a copy of all of it), and call f on "
+                 "that array.", reveal="old = a[i]; a[i] = old + h; f_plus = f(a); ...")
+        moved = np.argwhere(np.abs(v - a) > h / 2)
+        if len(moved) > 1 and len(moved) == a.size:
+            fail(name, f"{call}: f was called with every entry of a moved at once, as in f(a + h): that "
+                       "measures how f changes along all the entries together, not along each one.",
+                 "move one entry at a time: the partial derivative for entry i comes from arrays in "
+                 "which only entry i differs from a.", reveal=_RESTORE)
+        if len(moved) > 1:
+            i, j = (", ".join(str(int(k)) for k in m) for m in moved[:2])
+            fail(name, f"{call}: f was called with a[{i}] and a[{j}] both moved: an entry you nudged was "
+                       "not put back before the next one was nudged, so every estimate after the first is "
+                       "taken at a shifted point. (On a copy of a the caller's array is safe, but the copy "
+                       "drifts.)",
+                 "after the two evaluations for entry i, set that entry back to its old value, in the "
+                 "array you pass to f.", reveal=_RESTORE)
+
+
+@exercise("numerical_gradient", reference=lambda: _numerical_gradient_reference,
+          shortcuts=lambda: {_gradcheck().numerical_gradient: "which does the whole job"}, hints=[
+    "start with one entry: the partial derivative with respect to a[i] comes from two values of f, at a "
+    "with a[i] moved up by h and at a with it moved down by h. Then do that for every index of a "
+    "(np.ndindex(a.shape) gives them all).",
+    "f takes the whole array: move only entry i, call f on the array, and move it back before the next "
+    "entry. The estimate for entry i is the difference of the two values over 2h; the gradient has the "
+    "shape of a.",
+], reveal=_RESTORE + "; grad[i] = (f_plus - f_minus) / (2 * h)")
 def check_numerical_gradient(fn):
     """fn(f, a, h=1e-5) -> the central-difference estimate of the gradient of f at a (shaped like a)."""
     name = "numerical_gradient"
@@ -54,31 +98,34 @@ def check_numerical_gradient(fn):
     a = seeded_rng().uniform(-1, 1, size=(3, 4))
     h = 0.1
     call = "numerical_gradient(f, a, h=0.1) with f(a) = sum(a**3) and a of shape (3, 4)"
-    got = as_array(name, _call_in_place(name, fn, lambda a: float(np.sum(a ** 3)), a, h, call=call,
-                                        hint=hint), call)
+    got, seen = _call_in_place(name, fn, lambda a: float(np.sum(a ** 3)), a, h, call=call, hint=hint)
+    got = as_array(name, got, call)
     exact = 3 * a ** 2
     expected = exact + h ** 2
     if got.shape != a.shape:
         fail(name, f"{call} returned shape {got.shape}, expected {a.shape}: one partial derivative per entry of a.",
              "the gradient has the shape of a: start from grad = np.zeros(a.shape) and fill in grad[i] "
              "for every index i of a (np.ndindex(a.shape) gives them all, for any number of dimensions).")
+    _judge_nudges(name, call, a, seen, h)
     if np.all(np.isfinite(got)) and not np.allclose(got, expected, rtol=1e-6, atol=1e-8):
         central = "use the central difference (f(a + h e_i) - f(a - h e_i)) / (2h): its error shrinks like h², not h."
-        for w, why, hint_, more in [
-                (exact + 3 * a * h + h ** 2, "is the forward difference (f(a + h e_i) - f(a)) / h", central,
-                 "evaluate f at a[i] = old + h and at a[i] = old - h, and divide the difference by 2 * h."),
-                (exact - 3 * a * h + h ** 2, "is the backward difference (f(a) - f(a - h e_i)) / h", central,
-                 "evaluate f at a[i] = old + h and at a[i] = old - h, and divide the difference by 2 * h."),
-                (2 * expected, "is twice too large", "the two points a[i] - h and a[i] + h are 2h apart.",
+        both = "evaluate f with a[i] moved up by h and with it moved down by h, and divide the difference by 2h."
+        two_sided = "(f_plus - f_minus) / (2 * h), with f_plus at a[i] = old + h and f_minus at a[i] = old - h"
+        for w, why, hint_, more, reveal in [
+                (exact + 3 * a * h + h ** 2, "is the forward difference (f(a + h e_i) - f(a)) / h", central, both,
+                 two_sided),
+                (exact - 3 * a * h + h ** 2, "is the backward difference (f(a) - f(a - h e_i)) / h", central, both,
+                 two_sided),
+                (2 * expected, "is twice too large", "the two points a[i] - h and a[i] + h are 2h apart.", None,
                  "(f_plus - f_minus) / (2 * h)"),
                 (expected / 2, "is half the right size", "the two points a[i] - h and a[i] + h are 2h apart, not 4h.",
-                 "(f_plus - f_minus) / (2 * h)"),
+                 None, "(f_plus - f_minus) / (2 * h)"),
                 (exact, "did not use h: with h = 0.1 the central difference of sum(a**3) is 3a² + h², "
-                        "not 3a²", "nudge by the h you are given, not by a fixed number.", None),
+                        "not 3a²", "nudge by the h you are given, not by a fixed number.", None, None),
                 (np.zeros_like(a), "is all zeros: f never saw a nudged array",
-                 "change one entry of the array you pass to f, then call f on that array.", None)]:
+                 "change one entry of the array you pass to f, then call f on that array.", None, None)]:
             if np.allclose(got, w, rtol=1e-6, atol=1e-8):
-                fail(name, f"{call}: your estimate {why}.", hint_, more)
+                fail(name, f"{call}: your estimate {why}.", hint_, more, reveal)
     compare(name, got, expected, call=call, hint="for each index i: f(a with a[i] + h), f(a with a[i] - h), "
             "their difference over 2h.", rtol=1e-6, atol=1e-8)
 
@@ -86,51 +133,85 @@ def check_numerical_gradient(fn):
     a = np.array([0.5, -1.0, 2.0, 0.0, 1.5, -0.3])
     call = "numerical_gradient(f, a) with f(a) = log(sum(exp(a))) and a of shape (6,), default h"
     lse = lambda a: float(np.log(np.sum(np.exp(a))))                           # noqa: E731
-    got = as_array(name, _call_in_place(name, fn, lse, a, call=call, hint=hint), call)
+    got, seen = _call_in_place(name, fn, lse, a, call=call, hint=hint)
+    got = as_array(name, got, call)
     expected = model.softmax(a)
-    if got.shape == a.shape and np.allclose(got, 1.0):
-        fail(name, f"{call} returned 1 for every entry: f was given a single number, not the whole array.",
-             "f(a) needs the whole array a, with entry i nudged: f(a[i] + h) only looks at one number.",
-             "old = a[i]; a[i] = old + h; f_plus = f(a); ...")
+    _judge_nudges(name, call, a, seen, 1e-5 if not seen else max(1e-12, _nudge_size(seen, a)))
     if got.shape == a.shape and np.allclose(got, expected, rtol=1e-2) and not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
         fail(name, f"{call} is close, but not close enough: off by {np.abs(got - expected).max():.1g}.",
              "look at the default value of h: the error plot above shows which h makes central "
-             "differences most accurate in float64.", "def numerical_gradient(f, a, h=1e-5):")
+             "differences most accurate in float64.", reveal="def numerical_gradient(f, a, h=1e-5):")
     compare(name, got, expected, call=call, rtol=1e-6, atol=1e-9)
     return 2
 
 
-def unpack_advice(error):
-    """(hint, more) for the exceptions code around mnistlib's gradients raises most often: three
-    results unpacked into two names, and += of fractions into a sum of integers; else None."""
+def _nudge_size(seen, a):
+    """The size of the learner's nudge: the largest move of one entry in the arrays f saw."""
+    moves = [np.abs(v - a).max() for v in seen if v.shape == a.shape]
+    return max(moves, default=0.0)
+
+
+def _gradcheck():
+    from .. import gradcheck
+    return gradcheck
+
+
+def gradient_shortcuts():
+    """The library functions that compute softmax regression's gradients (or a step with them) in one call."""
+    from .. import layers, softmax_regression, train
+    what = "which does the whole job"
+    return {model.gradients: what, softmax_regression.loss_and_grads: what, layers.linear_backward: what,
+            train.step: "which takes a whole step with the gradients", softmax_regression.sgd_step: what,
+            train.sgd_step: "which takes a whole step with the gradients"}
+
+
+def unpack_advice(error, watch=None):
+    """(hint, more, reveal) for the exceptions code around mnistlib's gradients raises most often:
+    more values than names on the left of = (gradients gives three), and += of fractions into a
+    sum of integers; else None. ``watch`` (the run's Watch) says whether the line that failed had
+    just received what gradients returned."""
     text = str(error)
-    if "too many values to unpack (expected 2)" in text:
-        return ("mnistlib's gradients returns three things: dW, db and the loss.",
-                "write dW, db, _ = gradients(...) (the _ takes the loss).")
     if "values to unpack" in text:
-        return ("the number of names on the left of = must match what the right side gives.", None)
+        got = watch.returned_on(error) if watch is not None else None
+        if got is not None and got[0] is model.gradients.__code__ and isinstance(got[1], tuple):
+            return ("mnistlib's gradients returns three things: dW, db and the loss.", None,
+                    "write dW, db, _ = gradients(...) (the _ takes the loss).")
+        return ("the names on the left of = (or between for and in) must match the number of values "
+                "the right side gives. `for x, t in X, y` takes the whole of X, then the whole of y, and "
+                "tries to split each into two names.",
+                "to go through two arrays side by side, pair their rows with zip(X, y); to have the "
+                "position too, enumerate.", None)
     if "Cannot cast ufunc" in text:
-        return ("your running sum is an array of integers, and += cannot put fractions into it.",
+        return ("your running sum is an array of integers, and += cannot put fractions into it.", None,
                 "start the sums from floats: np.zeros_like(W) (or np.zeros((784, 10))).")
     return None
 
 
-def _example_advice(error):
+def _example_advice(error, watch=None):
     """Hints for the exceptions example_gradients raises most often (explain for run)."""
-    advice = unpack_advice(error)
+    advice = unpack_advice(error, watch)
     text = str(error)
     if advice is None and "broadcast" in text and "(784,)" in text and "(10,)" in text:
         advice = ("x has 784 entries and p - y has 10: dW pairs every pixel i with every class j, "
-                  "dW[i, j] = x_i (p_j - y_j), a 784 x 10 table.", "np.outer(x, p - y)")
+                  "dW[i, j] = x_i (p_j - y_j), a 784 x 10 table.", None, "np.outer(x, p - y)")
     return advice
 
 
-@exercise("example_gradients", reference=lambda: lambda x, y, W, b: model.gradients(x, y, W, b)[:2])
+@exercise("example_gradients", reference=lambda: lambda x, y, W, b: model.gradients(x, y, W, b)[:2],
+          shortcuts=gradient_shortcuts, hints=[
+    "start from what the links above give: δ = ∂L/∂l = p − y, with y one-hot. Then ask, for W_ij and for "
+    "b_j, which logits they change and by how much.",
+    "l_j = Σ_i x_i W_ij + b_j: W_ij appears only in l_j, with the factor x_i; b_j only in l_j, with the "
+    "factor 1. The chain rule multiplies δ_j by that factor.",
+    "dW pairs every pixel i with every class j: a 784 x 10 table whose entry (i, j) is x_i δ_j, a column "
+    "times a row (the outer product).",
+], reveal="delta = softmax(logits(x, W, b)) - as_one_hot(y, 10); return np.outer(x, delta), delta")
 def check_example_gradients(fn):
     """fn(x, y, W, b) -> (dW: (784, 10), db: (10,)) for one example.  x: (784,); y: its class, 0..9."""
     name = "example_gradients"
     X, labels, W, b = gradient_inputs(2)
-    chain = "dL/dW_ij = (dL/dl_j) (dl_j/dW_ij) = (p_j - y_j) x_i: pixel i times class j's share of the error."
+    chain = ("dL/dW_ij = (dL/dl_j) (dl_j/dW_ij): the first factor is p_j - y_j; the second, how much l_j "
+             "grows when W_ij grows by 1, you read off l_j = sum_i x_i W_ij + b_j.")
     for x, y in zip(X, labels.tolist()):                   # two examples, of classes 3 and 0
         call = f"example_gradients(x, y, W, b) with x of shape (784,) and y = {y}"
         got = run(name, fn, x, y, W, b, call=call, explain=_example_advice)
@@ -147,38 +228,40 @@ def check_example_gradients(fn):
         if gW.shape == (10, 784):
             fail(name, f"{call} returned dW of shape (10, 784); expected (784, 10), the shape of W.",
                  "dW[i, j] belongs to W[i, j]: the pixel i comes first, the class j second.",
-                 "np.outer(x, p - y) has shape (784, 10); np.outer(p - y, x) is its transpose.")
+                 reveal="np.outer(x, p - y) has shape (784, 10); np.outer(p - y, x) is its transpose.")
         if gW.shape in ((784,), (10,)):
             fail(name, f"{call} returned dW of shape {gW.shape}; expected (784, 10), one number per weight.",
                  "every weight W[i, j] gets its own derivative, x_i (p_j - y_j): a table of 784 x 10.",
-                 "np.outer(x, p - y)")
+                 reveal="np.outer(x, p - y)")
         raw = "subtracts the label number y from every p_j, not the one-hot row"
         raw_hint = (f"y = {y} is the class number; p - y needs the one-hot row: ten numbers, 1 at the true class.",
-                    "as_one_hot(y, 10) (or np.eye(10)[y]), then p - that")
+                    None, "as_one_hot(y, 10) (or np.eye(10)[y]), then p - that")
         if gW.shape == dW.shape and np.all(np.isfinite(gW)):
-            for w, why, nudge, more in [
-                    (-dW, "has the wrong sign", "dL/dl = p - y, predicted minus true.", "np.outer(x, p - y)"),
+            for w, why, nudge, more, reveal in [
+                    (-dW, "has the wrong sign", "dL/dl = p - y, predicted minus true.", None, "np.outer(x, p - y)"),
                     (np.outer(x, p), "ignores the label", "dL/dl = p - y: subtract the one-hot label from p.",
-                     "np.outer(x, p - y)"),
+                     None, "np.outer(x, p - y)"),
                     (np.outer(x, p - y), raw, *raw_hint),
                     (np.outer(x, model.softmax(x @ W) - y_hot), "leaves out the bias b",
-                     "p comes from the logits l = xW + b.", "p = softmax(logits(x, W, b))"),
+                     "p comes from the logits l = xW + b.", None, "p = softmax(logits(x, W, b))"),
                     (np.outer(np.ones(784), p - y_hot), "does not depend on x",
                      "W[i, j] multiplies the pixel x_i in the logit l_j: by how much does l_j change when "
-                     "W[i, j] grows by 1?", chain)]:
+                     "W[i, j] grows by 1?", chain, None)]:
                 if np.allclose(gW, w, rtol=1e-6, atol=1e-10):
-                    fail(name, f"{call}: dW {why}.", nudge, more)
+                    fail(name, f"{call}: dW {why}.", nudge, more, reveal)
         compare(name, gW, dW, call=call + " (dW)", hint="follow the chain: which logits does W[i, j] change, and "
                 "by how much per unit?", more=chain)
         if gb.shape == ():
             fail(name, f"{call} returned db as a single number; expected shape (10,), like b.",
-                 "each bias b_j gets its own derivative.", "db = p - y")
+                 "each bias b_j gets its own derivative.", reveal="db = p - y")
         if gb.shape == db.shape and np.all(np.isfinite(gb)):
-            for w, why, nudge, more in [(-db, "has the wrong sign", "dL/dl = p - y, predicted minus true.", "db = p - y"),
-                                        (p, "ignores the label", "subtract the one-hot label from p.", "db = p - y"),
-                                        (p - y, raw, *raw_hint)]:
+            for w, why, nudge, more, reveal in [
+                    (-db, "has the wrong sign", "dL/dl = p - y, predicted minus true.", None, "db = p - y"),
+                    (p, "ignores the label", "subtract the one-hot label from p.", None, "db = p - y"),
+                    (p - y, raw, *raw_hint)]:
                 if np.allclose(gb, w, rtol=1e-6, atol=1e-10):
-                    fail(name, f"{call}: db {why}.", nudge, more)
+                    fail(name, f"{call}: db {why}.", nudge, more, reveal)
         compare(name, gb, db, call=call + " (db)", hint="b_j moves the logit l_j by exactly as much as b_j "
-                "changes, and no other logit.", more="dl_j/db_j = 1, so dL/db_j = dL/dl_j: db = p - y")
+                "changes, and no other logit.", more="dl_j/db_j = 1: so dL/db_j is dL/dl_j itself.",
+                reveal="db = p - y")
     return 2

@@ -14,7 +14,16 @@ def _descent():
     return descent_widget
 
 
-@exercise("gradient_descent", reference=lambda: _descent().gradient_descent)
+@exercise("gradient_descent", reference=lambda: _descent().gradient_descent,
+          shortcuts=lambda: {_descent().gradient_descent: "which does the whole job"}, hints=[
+    "start the path with w0; then, steps times: the gradient at the current point, one step against it, "
+    "and keep the new point.",
+    "each step uses the gradient at the point you are at now, not at w0, times lr. Keep every point, w0 "
+    "included: steps + 1 rows.",
+    "make each new point a new array (an assignment w = ...), not an in-place change (w -= ...): then w0 and "
+    "the points already kept stay as they were.",
+], reveal="path = [w0]; w = w0; for _ in range(steps): w = w - lr * grad(w); path.append(w); "
+          "return np.array(path)")
 def check_gradient_descent(fn):
     """fn(grad, w0, lr, steps) -> the path, (steps + 1, *w0.shape): row 0 is w0, row t the point after t steps."""
     name = "gradient_descent"
@@ -31,8 +40,8 @@ def check_gradient_descent(fn):
             fail(name, f"{call} changed w0 (it is now {fmt(work)}): whoever called your function lost "
                        "their starting point.",
                  "`w = w0` does not copy: w and w0 are two names for one array, so w -= ... changes w0 "
-                 "too. w = w - lr * grad(w) makes a new array instead.",
-                 "w = w0.copy() at the start, or w = w - lr * grad(w) in the loop")
+                 "too. An assignment, w = w - ..., makes a new array instead.",
+                 reveal="w = w0.copy() at the start, or w = w - lr * grad(w) in the loop")
         return as_array(name, got, call)
 
     # 1. The 2-D bowl of the notebook.
@@ -40,25 +49,26 @@ def check_gradient_descent(fn):
     call = f"gradient_descent(bowl.grad, w0, lr=0.15, steps=6) on the 2-D bowl, w0 = {fmt(w0)}"
     got = learners_path(bowl.grad, w0, lr, steps, call)
     expected = descend(bowl.grad, w0, lr, steps)
-    shape_more = "path = [w0]; then in the loop: w = w - lr * grad(w); path.append(w); at the end return np.array(path)"
+    shape_reveal = ("path = [w0]; then in the loop: w = w - lr * grad(w); path.append(w); at the end "
+                    "return np.array(path)")
     if got.shape == w0.shape:
         fail(name, f"{call} returned one point, shape {got.shape}: the end of the path? Expected the whole "
                    f"path, shape {expected.shape}.",
-             "keep every point: row 0 is w0, row t the point after t steps.", shape_more)
+             "keep every point: row 0 is w0, row t the point after t steps.", reveal=shape_reveal)
     if got.shape == (steps, 2):
         why = ("starts after the first step: row 0 must be w0 itself" if np.allclose(got, expected[1:])
                else "has 6 rows; with w0 and one row per step it has 7")
         fail(name, f"{call}: your path {why}.", "the path holds w0 and then one point per step: steps + 1 rows.",
-             shape_more)
+             reveal=shape_reveal)
     if got.shape == (steps + 2, 2):
         fail(name, f"{call}: your path has {steps + 2} rows; with w0 and one row per step it has {steps + 1}. "
-                   "One step too many?", "range(steps) runs the loop steps times.", shape_more)
+                   "One step too many?", "range(steps) runs the loop steps times.", reveal=shape_reveal)
     if got.shape == expected.shape and np.all(np.isfinite(got)) and not np.allclose(got, expected):
         if np.allclose(got, got[-1]) and np.allclose(got[-1], expected[-1]):
             fail(name, f"{call}: every row of your path is the last point.",
                  "w -= ... changes the array w in place, and path.append(w) stores that same array each "
                  "time, not a copy of it: all rows end up as the last w.",
-                 "write w = w - lr * grad(w), which makes a new array each step (or append w.copy())")
+                 reveal="write w = w - lr * grad(w), which makes a new array each step (or append w.copy())")
         for w, why, nudge, more in [
                 (descend(lambda w: -bowl.grad(w), w0, lr, steps), "climbs up the bowl instead of down",
                  "a step goes against the gradient.", "w = w - lr * grad(w)"),
@@ -68,8 +78,8 @@ def check_gradient_descent(fn):
                  "the gradient changes as w moves: compute it again at the current point, every step.",
                  "w = w - lr * grad(w), with the w of this step")]:
             if np.allclose(got, w):
-                fail(name, f"{call}: your path {why}.", nudge, more)
-    compare(name, got, expected, call=call, hint="row t + 1 = row t - lr * grad(row t).", more=shape_more)
+                fail(name, f"{call}: your path {why}.", nudge, reveal=more)
+    compare(name, got, expected, call=call, hint="row t + 1 = row t - lr * grad(row t).", reveal=shape_reveal)
 
     # 2. Another function and another shape: tanh(w) is the gradient of sum(log(cosh(w))).
     w0, lr, steps = np.array([1.5, -0.5, 3.0]), 0.5, 4
@@ -80,14 +90,21 @@ def check_gradient_descent(fn):
     call = "gradient_descent(bowl.grad, w0, lr=0.1, steps=0)"
     w0 = np.array(bowl.start)
     compare(name, learners_path(bowl.grad, w0, 0.1, 0, call), w0[None, :], call=call,
-            hint="with steps = 0 the path is just w0: shape (1, 2).", more=shape_more)
+            hint="with steps = 0 the path is just w0: shape (1, 2).", reveal=shape_reveal)
     return 3
 
 
 BOWL_STEPS, BOWL_GOAL = 20, 1e-3
 
 
-@exercise("bowl_lr", reference=lambda: lambda: 2 / 11)
+@exercise("bowl_lr", reference=lambda: lambda: 2 / 11, hints=[
+    "one step multiplies w₁ by 1 − lr (curvature 1) and w₂ by 1 − 10 lr (curvature 10); after 20 steps, each "
+    "by that factor to the 20th power. Try a few rates in the explorer and watch both directions.",
+    "the loss falls only as fast as the slower direction: make the larger of |1 − lr| and |1 − 10 lr| as "
+    "small as you can.",
+    "a small lr is slow along w₁; a large one zigzags along w₂. The best rate balances the two: "
+    "|1 − lr| = |1 − 10 lr|, with the two factors of opposite sign. Solve it.",
+], reveal="return 2 / 11   (then 1 - lr = -(1 - 10 lr) = 9/11)")
 def check_bowl_lr(fn):
     """fn() -> a learning rate with which 20 steps on the 2-D bowl bring the loss below 1/1000 of its start."""
     name = "bowl_lr"
@@ -133,18 +150,44 @@ def _step_reference(x, y, W, b, lr):
     return step(x, y, W, b, lr)[:2]
 
 
-@exercise("update_step", reference=lambda: _step_reference)
+def _step_shortcuts():
+    from .. import softmax_regression, train
+    what = "which takes the whole step"
+    return {train.step: what, train.sgd_step: what, softmax_regression.sgd_step: what}
+
+
+@exercise("update_step", reference=lambda: _step_reference, shortcuts=_step_shortcuts, hints=[
+    "one step moves every parameter by −lr times its gradient: get the gradients of the batch first.",
+    "gradients(X, y, W, b) returns three values, dW, db and the loss. Make the new W and b as new arrays "
+    "from them, so that the W and b you were given stay as they were.",
+], reveal="dW, db, _ = gradients(X, y, W, b); return W - lr * dW, b - lr * db")
 def check_update_step(fn):
     """fn(X, y, W, b, lr) -> (W_new, b_new): one gradient-descent step on the batch (X, y); W, b unchanged."""
+    X, y, W, b = gradient_inputs()
+    _verify_step(fn, X, y, W, b, "update_step(X, y, W, b, lr=0.5) with X (5, 784), y = [3, 0, 7, 9, 1]")
+    _verify_step(fn, X[:1], y[:1], W, b, "update_step(X, y, W, b, lr=0.5) with a batch of one, X (1, 784), y = [3]",
+                 explain=_batch_of_one_advice)
+    return 4
+
+
+def _batch_of_one_advice(error, watch=None):
+    """explain for a batch of one: an error about shapes there means the batch axis was dropped."""
+    advice = unpack_advice(error, watch)
+    if advice is None and any(w in str(error) for w in ("matmul", "broadcast", "shape", "aligned")):
+        advice = ("a batch of one image is still a batch: X is (1, 784), and the rows of everything computed "
+                  "from it stay rows. Something in your function dropped the batch axis (np.squeeze, [0], "
+                  ".ravel()): print the shapes.", None)
+    return advice
+
+
+def _verify_step(fn, X, y, W, b, call, explain=unpack_advice):
     from ..train import step
 
     name = "update_step"
-    X, y, W, b = gradient_inputs()
     lr = 0.5
     W1, b1, _ = step(X, y, W, b, lr)
     dW, db, _ = model.gradients(X, y, W, b)
-    call = "update_step(X, y, W, b, lr=0.5) with X (5, 784), y = [3, 0, 7, 9, 1]"
-    got = run(name, fn, X, y, W, b, lr, call=call, explain=unpack_advice)
+    got = run(name, fn, X, y, W, b, lr, call=call, explain=explain)
     if not (isinstance(got, (tuple, list)) and len(got) == 2):
         fail(name, f"{call} returned {type(got).__name__}"
              f"{f' of {len(got)} values' if isinstance(got, (tuple, list)) else ''}; expected a pair (W_new, b_new).",
@@ -152,7 +195,7 @@ def check_update_step(fn):
     gW, gb = as_array(name, got[0], call + " (W)"), as_array(name, got[1], call + " (b)")
     if gW.shape == b.shape and gb.shape == W.shape:
         fail(name, f"{call} returned (b_new, W_new); expected (W_new, b_new), in that order.", "return W_new, b_new")
-    step_more = "W_new = W - lr * dW, with dW, db, _ = gradients(X, y, W, b)"
+    step_reveal = "W_new = W - lr * dW, with dW, db, _ = gradients(X, y, W, b)"
     if gW.shape == W.shape and np.all(np.isfinite(gW)):
         for w, why, nudge in [
                 (W + lr * dW, "climbs up the loss instead of down", "a step goes against the gradient."),
@@ -160,11 +203,10 @@ def check_update_step(fn):
                 (W, "is the old W", "return the W after the step."),
                 (-lr * dW, "is the change, -lr * dW, not the new W", "add the change to W.")]:
             if np.allclose(gW, w, rtol=1e-6, atol=1e-10):
-                fail(name, f"{call}: the new W {why}.", nudge, step_more)
-    compare(name, gW, W1, call=call + " (W)", hint="W_new = W - lr * (dL/dW), with dL/dW from gradients(X, y, W, b).",
-            more=step_more)
+                fail(name, f"{call}: the new W {why}.", nudge, reveal=step_reveal)
+    compare(name, gW, W1, call=call + " (W)", hint="the new W is W − lr ∂L/∂W, with the gradient of this batch.",
+            reveal=step_reveal)
     if gb.shape == b.shape and np.allclose(gb, b, rtol=1e-6, atol=1e-10):
         fail(name, f"{call}: the new b is the old b.", "the biases take a step too, with their own gradient db.",
-             "b_new = b - lr * db")
-    compare(name, gb, b1, call=call + " (b)", hint="b_new = b - lr * (dL/db).", more="b_new = b - lr * db")
-    return 2
+             reveal="b_new = b - lr * db")
+    compare(name, gb, b1, call=call + " (b)", hint="the new b is b − lr ∂L/∂b.", reveal="b_new = b - lr * db")

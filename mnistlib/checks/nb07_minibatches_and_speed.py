@@ -1,44 +1,50 @@
 """Checks for the exercises of notebook 07, Mini-batches and speed (``notebooks/07_minibatches_and_speed.ipynb``)."""
 
-import inspect
+import linecache
 
 import numpy as np
 
 from .. import model
-from .framework import CheckFailed, as_array, compare, exercise, fail, run, seeded_rng
-from .nb05_gradients import gradient_inputs, unpack_advice
+from .framework import CheckFailed, Watch, as_array, compare, exercise, fail, line_of, run, seeded_rng
+from .nb05_gradients import gradient_inputs, gradient_shortcuts, unpack_advice
 
 
 # --- notebook 07: the batch gradient, looped and vectorised; an epoch of mini-batches ---
 
-def _python_loops(fn):
-    """The Python loops in fn's source, [(what, line of the function)]; None if unreadable.
+SMALL, LARGE = 2, 12          # batch sizes on which a check compares how much Python a function runs
 
-    Counts for, while, comprehensions, loops in disguise (np.vectorize, map, ...) and
-    calls to a function whose name says it loops, or to mnistlib's ``gradients``.
-    """
-    import ast
-    import textwrap
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
+
+def _batch(n):
+    """A seeded batch of n examples: (X: (n, 784), y: (n,), W, b)."""
+    rng = np.random.default_rng(n)
+    X, _, W, b = gradient_inputs(1)
+    return rng.uniform(0, 1, size=(n, 784)), np.arange(n) % 10, W, b
+
+
+def _per_example(name, fn):
+    """(what, where, how often) if fn's work grows with the batch, one step (a Python line or
+    call) or more per example, else None. Judged by running fn on batches of SMALL and LARGE
+    examples; "how often" says how often the busiest line (or call) ran for each."""
+    watches = {}
+    for n in (SMALL, LARGE):
+        X, y, W, b = _batch(n)
+        watches[n] = Watch()
+        run(name, fn, X, y, W, b, call=f"{name}(X, y, W, b) with a batch X of shape ({n}, 784)",
+            explain=unpack_advice, watch=watches[n])
+    small, large = watches[SMALL], watches[LARGE]
+    if large.steps - small.steps < LARGE - SMALL:
         return None
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.For, ast.AsyncFor)):
-            found.append(("a for loop", node.lineno))
-        elif isinstance(node, ast.While):
-            found.append(("a while loop", node.lineno))
-        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            found.append(("a comprehension (a for loop in brackets)", node.lineno))
-        elif isinstance(node, ast.Call):
-            f = node.func
-            called = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", "")
-            if called in ("vectorize", "apply_along_axis", "frompyfunc", "map") or "loop" in called:
-                found.append((f"a call to {called}(), a loop in disguise", node.lineno))
-            elif called == "gradients":
-                found.append(("a call to mnistlib's gradients(), which does the whole job", node.lineno))
-    return sorted(found, key=lambda item: item[1])
+    busiest = large.busiest_line()
+    if busiest is not None and busiest[1] >= LARGE:
+        (code, line), times = busiest
+        text = linecache.getline(code.co_filename, line).strip()
+        what = ("a for loop" if text.startswith("for ") else "a while loop" if text.startswith("while ")
+                else "a comprehension (a for loop in brackets)" if " for " in f" {text}" else "a loop")
+        where, before = line_of(fn, code, line), small.lines[(code, line)]
+    else:
+        code, times = large.busiest_call()
+        what, where, before = "a loop in disguise", f"{code.co_name}(), called once per example", small.calls[code]
+    return what, where, f"{times} times for a batch of {LARGE} examples, {before} for a batch of {SMALL}"
 
 
 def _gradients_loop_reference(X, y, W, b):
@@ -66,29 +72,32 @@ def _gradient_pair(name, fn, X, y, W, b, call):
     if gW.shape == (10, 784):
         fail(name, f"{call} returned dW of shape (10, 784); expected (784, 10), the shape of W.",
              "each example's dW pairs every pixel (a row of W) with every class (a column): "
-             "the pixels come first.", "np.outer(x, p - y) has shape (784, 10); np.outer(p - y, x) is its transpose.")
+             "the pixels come first.",
+             reveal="np.outer(x, p - y) has shape (784, 10); np.outer(p - y, x) is its transpose.")
     if gW.shape == dW.shape and np.all(np.isfinite(gW)) and n > 1:
         first, last = model.gradients(X[0], y[0], W, b)[0], model.gradients(X[-1], y[-1], W, b)[0]
-        for wrong, why, hint, more in [
+        for wrong, why, hint, more, reveal in [
                 (n * dW, f"is {n} times too large: the sum of the example gradients, not their mean",
                  "the batch loss is the mean of the example losses, so its gradient is the mean too.",
-                 "divide the sum by n = len(X) once, at the end."),
+                 "divide the sum by n = len(X) once, at the end.", None),
                 (dW / n, f"is 1/{n} of the expected: divided by n twice (in the loop and at the end?)",
-                 "divide by n once.", None),
-                (-dW, "has the wrong sign", "the gradient of one example is x^T (p - y), not x^T (y - p).", None),
-                (X.T @ p / n, "ignores the labels", "subtract the one-hot label y from p.", None),
+                 "divide by n once.", None, None),
+                (-dW, "has the wrong sign", "the gradient of one example is x^T (p - y), not x^T (y - p).",
+                 None, None),
+                (X.T @ p / n, "ignores the labels", "subtract the one-hot label y from p.", None, None),
                 (X.T @ (p - y[:, None]) / n, "subtracts the label number y from every p_j",
-                 "y must be one-hot: a row of ten numbers, 1 at the true class and 0 elsewhere.",
+                 "y must be one-hot: a row of ten numbers, 1 at the true class and 0 elsewhere.", None,
                  "np.eye(10)[y[m]] is the one-hot row of example m (or subtract 1 from p[y[m]] only)."),
                 (last, "is the last example's gradient alone",
                  "add each example's gradient to a running sum instead of replacing it.",
-                 "start with dW = np.zeros_like(W) and write dW += ... in the loop."),
+                 "start the sums at zero, before the loop, and add to them in it.",
+                 "dW = np.zeros_like(W) before the loop, dW += ... in it."),
                 (first, "is the first example's gradient alone: did you return inside the loop?",
-                 "return after the loop has gone through all the examples.", None),
+                 "return after the loop has gone through all the examples.", None, None),
                 (last / n, "is the last example's gradient divided by n",
-                 "add each example's gradient to a running sum (dW += ...) instead of replacing it.", None)]:
+                 "add each example's gradient to a running sum (dW += ...) instead of replacing it.", None, None)]:
             if np.allclose(gW, wrong, rtol=1e-5, atol=1e-9):
-                fail(name, f"{call}: dW {why}{'' if why.endswith('?') else '.'}", hint, more)
+                fail(name, f"{call}: dW {why}{'' if why.endswith('?') else '.'}", hint, more, reveal)
     compare(name, gW, dW, call=call + " (dW)",
             hint="dW is the mean over the examples of x^T (p - y), with y one-hot.")
     if gb.shape == db.shape and np.all(np.isfinite(gb)) and n > 1:
@@ -106,49 +115,49 @@ def _gradient_cases():
             (X[:1], y[:1], W, b, "(X, y, W, b) with a batch of one, X of shape (1, 784)")]
 
 
-@exercise("gradients_loop", reference=lambda: _gradients_loop_reference)
+@exercise("gradients_loop", reference=lambda: _gradients_loop_reference, shortcuts=gradient_shortcuts, hints=[
+    "start with one example m: its p = softmax(X[m] @ W + b), its dW the outer product of X[m] and p − y "
+    "(y one-hot), its db p − y. Then go through all the examples with a loop.",
+    "the batch loss is the mean of the example losses, so the batch gradient is the mean of the example "
+    "gradients: add them up in the loop, into sums that start at zero, and divide by n once at the end.",
+], reveal="for m in range(len(X)): d = softmax(X[m] @ W + b) - as_one_hot(y[m], 10); dW += np.outer(X[m], d); "
+          "db += d   (then return dW / len(X), db / len(X))")
 def check_gradients_loop(fn):
     """fn(X, y, W, b) -> (dW, db) of the mean loss, one example at a time.  X: (n, 784); y: (n,) labels."""
     name = "gradients_loop"
     for X, y, W, b, inputs in _gradient_cases():
         _gradient_pair(name, fn, X, y, W, b, f"gradients_loop{inputs}")
-    loops = _python_loops(fn)
-    if loops is not None:
-        if not any(what.startswith(("a for", "a while", "a comprehension")) for what, _ in loops):
-            fail(name, "your function gives the right numbers, but without a loop over the examples. "
-                       "This is the loop version; the next exercise is the one without a loop.",
-                 "go through the examples one at a time, with a for loop.",
-                 "for m in range(len(X)): add example m's gradients to running sums; divide by n at the end.")
-        for what, line in loops:
-            if "gradients()" in what:
-                fail(name, f"your function has {what} (line {line} of it). Compute each example's "
-                           "gradient yourself, from its logits and softmax.",
-                     "for one example x (a row): p = softmax(x @ W + b); its dW is the outer product of "
-                     "x and p - y (y one-hot), its db is p - y.",
-                     "inside the loop: d = softmax(X[m] @ W + b); d[y[m]] -= 1; dW += np.outer(X[m], d); db += d.")
+    if _per_example(name, fn) is None:
+        fail(name, "your function gives the right numbers, but without a loop over the examples: it runs as "
+                   f"many steps for a batch of {LARGE} as for a batch of {SMALL}. This is the loop version; "
+                   "the next exercise is the one without a loop.",
+             "go through the examples one at a time, with a for loop.",
+             "in the loop, add example m's gradients to running sums; divide by n at the end.")
     return 2
 
 
-@exercise("gradients_vectorised", reference=lambda: lambda X, y, W, b: model.gradients(X, y, W, b)[:2])
+@exercise("gradients_vectorised", reference=lambda: lambda X, y, W, b: model.gradients(X, y, W, b)[:2],
+          shortcuts=gradient_shortcuts, hints=[
+    "compute the softmax of the whole batch at once: P = softmax(X @ W + b), one row per example, and "
+    "D = P − Y, with Y the one-hot labels: shape (n, 10).",
+    "write entry (i, j) of the sum of the outer products: Σ_m X[m, i] D[m, j]. Which matrix product has "
+    "exactly these entries? Compare with (AB)_ij = Σ_m A_im B_mj.",
+    "db is the sum over the examples of the rows of D; divide both sums by n for the mean.",
+], reveal="D = softmax(X @ W + b) - as_one_hot(y, 10); return X.T @ D / len(X), D.mean(axis=0)")
 def check_gradients_vectorised(fn):
     """fn(X, y, W, b) -> (dW, db) of the mean loss, without a Python loop.  X: (n, 784); y: (n,) labels."""
     name = "gradients_vectorised"
     for X, y, W, b, inputs in _gradient_cases():
         _gradient_pair(name, fn, X, y, W, b, f"gradients_vectorised{inputs}")
-    loops = _python_loops(fn)
-    for what, line in loops or []:
-        if "gradients()" in what:
-            fail(name, f"your function has {what} (line {line} of it). Write the formula yourself.",
-                 "start from the logits of the whole batch, X @ W + b, one row per example.")
-    if loops:
-        what, line = loops[0]
-        fail(name, f"your function gives the right numbers, but it has {what} (line {line} of it). "
-                   "The point of this version is to hand the whole batch to numpy at once.",
+    loop = _per_example(name, fn)
+    if loop is not None:
+        what, where, how_often = loop
+        fail(name, f"your function gives the right numbers, but it goes through the batch one example at a "
+                   f"time: {what}, {where}, ran {how_often}. The point of this version is to hand the whole "
+                   "batch to numpy at once.",
              "your loop adds up n outer products, one per example. Stack the p - y of all the "
              "examples as the rows of one (n, 10) matrix D, as X stacks the x; write entry (i, j) "
-             "of the sum and compare it with the definition of a matrix product.",
-             "P = softmax(X @ W + b); D = P - as_one_hot(y, 10); dW = X.T @ D / len(X); "
-             "db = D.mean(axis=0).")
+             "of the sum and compare it with the definition of a matrix product.")
     return 2
 
 
@@ -247,7 +256,7 @@ def _partitions(order, bs):
 
 
 def _epoch_mistakes(X, y, W, b, lr, bs, orders):
-    """[(W, b, what went wrong, hint, more)]: epochs as learners get them wrong.
+    """[(W, b, what went wrong, hint, more, reveal)]: epochs as learners get them wrong.
 
     ``orders`` are the random orders the learner's function drew (the first one is
     the epoch's order).
@@ -257,26 +266,26 @@ def _epoch_mistakes(X, y, W, b, lr, bs, orders):
     slices = lambda rows: [rows[s:s + bs] for s in range(0, len(rows), bs)]   # noqa: E731
     same = lambda rows: [(r, r) for r in slices(rows)]                         # noqa: E731
     grads = [model.gradients(X[r], y[r], W, b)[:2] for r in slices(o)]
-    take = "take each batch's rows from the order: rows = order[start:start + batch_size], then X[rows], y[rows]."
+    take = "rows = order[start:start + batch_size], then X[rows], y[rows]."
     mistakes = []
     if orders:
         mistakes.append((*_replay(X, y, W, b, lr, same(np.arange(n))),
                          "drew a random order but went through X in its original order",
-                         "take each batch's rows from the order you drew, not from X as it is.", take))
+                         "take each batch's rows from the order you drew, not from X as it is.", None, take))
     else:
         mistakes.append((*_replay(X, y, W, b, lr, same(np.arange(n))),
                          "did not shuffle: it went through X in its original order",
                          "draw a random order of the n examples from rng, the generator your function is given.",
-                         "order = rng.permutation(len(X)) at the start of the epoch; then " + take))
+                         None, "order = rng.permutation(len(X)) at the start of the epoch; then " + take))
     mistakes.append((*_replay(X, y, W, b, lr, [(r, np.arange(n)[s:s + bs]) for s, r in
                                                zip(range(0, n, bs), slices(o))]),
                      "shuffled the images but not their labels, so most images were trained with "
-                     "another image's label", "reorder X and y with the same order.", take))
+                     "another image's label", "reorder X and y with the same order.", None, take))
     if len(orders) >= 2:
         mistakes.append((*_replay(X, y, W, b, lr, list(zip(slices(orders[0]), slices(orders[1])))),
                          "shuffled the images and the labels with two different random orders, so most "
                          "images were trained with another image's label",
-                         "draw one order and use it for both X and y.", take))
+                         "draw one order and use it for both X and y.", None, take))
     for k in range(bs, n, bs):
         if k == bs:
             what, hint = ("made only the first update: is the `return` inside the loop?",
@@ -286,60 +295,94 @@ def _epoch_mistakes(X, y, W, b, lr, bs, orders):
                 "it skipped the last, shorter batch" if n - k < bs else "it stopped one batch early")
             hint = (f"the batches start at 0, {bs}, {2 * bs}, ... and go on while the start is below "
                     f"n = {n}; the last batch may be shorter.")
-        mistakes.append((*_replay(X, y, W, b, lr, same(o[:k])), what, hint,
+        mistakes.append((*_replay(X, y, W, b, lr, same(o[:k])), what, hint, None,
                          "for start in range(0, len(X), batch_size): rows = order[start:start + batch_size]"))
     mistakes.append((*_replay(X, y, W, b, lr, [(o, o)]), f"made a single update with all {n} examples",
-                     "one update per batch of batch_size examples.", None))
+                     "one update per batch of batch_size examples.", None, None))
     mistakes.append((*_replay(X, y, W, b, lr, [(o[i:i + 1], o[i:i + 1]) for i in range(n)]),
                      "made one update per example, not per batch",
                      f"take batch_size = {bs} examples at a time, and make one update with their mean gradient.",
-                     "rows = order[start:start + batch_size]; dW, db, _ = gradients(X[rows], y[rows], W, b)"))
+                     None, "rows = order[start:start + batch_size]; dW, db, _ = gradients(X[rows], y[rows], W, b)"))
     k = -(-n // bs)
     if n // bs != k:
         mistakes.append((*_replay(X, y, W, b, lr, [(r, r) for r in np.array_split(o, n // bs)]),
                          f"made {n // bs} batches of more than batch_size = {bs} examples",
-                         f"{n} examples in batches of at most {bs} make {k} batches.",
+                         f"{n} examples in batches of at most {bs} make {k} batches.", None,
                          f"np.array_split(order, {k}), or slices order[start:start + batch_size] "
                          "for start in range(0, n, batch_size)."))
     sum_dW, sum_db = sum(g[0] for g in grads), sum(g[1] for g in grads)
     mistakes.append((W - lr * sum_dW, b - lr * sum_db,
                      "took every batch's gradient at the W it started with, not at the W after the "
                      "previous update", "compute each batch's gradient with the current W and b, "
-                     "and update them before the next batch.", None))
+                     "and update them before the next batch.", None, None))
     mistakes.append((W - lr * sum_dW / len(grads), b - lr * sum_db / len(grads),
                      "made one update for the whole epoch, with the average of the batch gradients",
-                     "update W and b after every batch, inside the loop.", None))
+                     "update W and b after every batch, inside the loop.", None, None))
     mistakes.append((W - lr * grads[-1][0], b - lr * grads[-1][1],
                      "started every update again from the W it was given, so only the last batch counts",
-                     "keep each update, so that the next batch starts from it.",
+                     "keep each update, so that the next batch starts from it.", None,
                      "W = W - lr * dW (not W_new = W - lr * dW, which leaves W as it was)."))
     mistakes.append((*_replay(X, y, W, b, lr, same(o), update_b=False), "updated W but not b",
-                     "b gets its own update, in the same loop as W.", "b = b - lr * db"))
-    return mistakes
+                     "b gets its own update, in the same loop as W.", None, "b = b - lr * db"))
+    return mistakes + _batch_count_mistakes(X, y, W, b, lr, bs, o)
+
+
+def _batch_count_mistakes(X, y, W, b, lr, bs, o):
+    """Epochs that mix up the number of batches with their size: batch_size batches of about
+    n / batch_size examples. (With n near batch_size², they are nearly the right epoch.)"""
+    n = len(X)
+    why = (f"made about {bs} batches of about {n / bs:.3g} examples each: batch_size is the number of "
+           "examples in each batch, not the number of batches")
+    hint = (f"with n = {n} and batch_size = {bs} there are {-(-n // bs)} batches: {bs} examples each, the last "
+            "one shorter if n is not a multiple of batch_size.")
+    more = "the number of batches is n / batch_size, rounded up; each batch holds batch_size rows of the order."
+    found = [(*_replay(X, y, W, b, lr, [(r, r) for r in np.array_split(o, bs)]), why, hint, more, None)]
+    for size in {n // bs, -(-n // bs)} - {0, bs}:
+        found.append((*_replay(X, y, W, b, lr, [(o[s:s + size], o[s:s + size]) for s in range(0, n, size)]),
+                      why, hint, more, None))
+    return found
 
 
 def _empty_batch_advice(n, bs):
-    def explain(error):
+    def explain(error, watch=None):
         if "empty" in str(error) or "(0, " in str(error):      # a batch of shape (0, 784)
             return (f"one of your batches came out empty. With n = {n} and batch_size = {bs} the "
                     f"batches start at {', '.join(str(s) for s in range(0, n, bs))}: does your loop also "
-                    f"start one at {n}, or does the end of your slice not move with its start?",
+                    f"start one at {n}, or does the end of your slice not move with its start?", None,
                     "for start in range(0, len(X), batch_size): rows = order[start:start + batch_size]")
         if "examples but y has" in str(error) or "labels" in str(error):
             return ("a batch of images and its labels must be the same rows: X[rows] and y[rows].", None)
-        return unpack_advice(error)
+        return unpack_advice(error, watch)
     return explain
 
 
-@exercise("minibatch_epoch", reference=lambda: _epoch_reference)
+def _train():
+    from .. import train
+    return train
+
+
+@exercise("minibatch_epoch", reference=lambda: _epoch_reference,
+          shortcuts=lambda: {_train().train: "which runs whole epochs"}, hints=[
+    "three steps, in order: draw one random order of the n examples from rng; cut it into batches of "
+    "batch_size examples; make one update per batch.",
+    "the batches start at 0, batch_size, 2 batch_size, ... as long as the start is below n; the last one may "
+    "be shorter. A batch's rows come from the order, the same rows of X and of y.",
+    "in the loop: the gradients of the batch at the current W and b, then W and b replaced by the stepped "
+    "ones, so that the next batch starts from them. Return after the loop.",
+], reveal="order = rng.permutation(len(X)); for start in range(0, len(X), batch_size): rows = "
+          "order[start:start + batch_size]; dW, db, _ = gradients(X[rows], y[rows], W, b); "
+          "W, b = W - lr * dW, b - lr * db")
 def check_minibatch_epoch(fn):
     """fn(X, y, W, b, lr, batch_size, rng) -> (W, b) after one epoch: one pass over X in a
     random order drawn from rng, one update per batch of batch_size (the last may be shorter)."""
     name = "minibatch_epoch"
     lr = 0.5
     # Batches of 3: 8 examples make 3, 3, 2; 9 make 3, 3, 3; 7 make 3, 3, 1 (np.array_split
-    # into as few batches cuts 7 as 3, 2, 2, which the check accepts as well).
-    for n, bs in [(8, 3), (9, 3), (7, 3)]:
+    # into as few batches cuts 7 as 3, 2, 2, which the check accepts as well). Then n far from
+    # batch_size², where the number of batches and their size differ: 10 in 5 batches of 2,
+    # 5 in a batch of 4 and one of 1; and batches of one, 3 examples in 3 updates.
+    cases = [(8, 3), (9, 3), (7, 3), (10, 2), (5, 4), (3, 1)]
+    for n, bs in cases:
         X, y, W, b = _epoch_inputs(n)
         rng = _RecordingRng(7)
         sizes = ", ".join(str(len(r)) for r in np.array_split(np.arange(n), range(bs, n, bs)))
@@ -353,7 +396,7 @@ def check_minibatch_epoch(fn):
                 fail(name, f"{call}: your function shuffled an array it was given in place: rng.shuffle "
                            "reorders the caller's own X or y.",
                      "draw a random order of the indices instead, and index with it: X[order] is a new array.",
-                     "order = rng.permutation(len(X)), then rows = order[start:start + batch_size].")
+                     reveal="order = rng.permutation(len(X)), then rows = order[start:start + batch_size].")
             raise
         if not (isinstance(got, (tuple, list)) and len(got) == 2):
             fail(name, f"{call} returned {type(got).__name__}; expected a pair (W, b).", "end with `return W, b`.")
@@ -365,29 +408,31 @@ def check_minibatch_epoch(fn):
         if not (np.all(np.isfinite(gW)) and np.all(np.isfinite(gb))):
             fail(name, f"{call} returned W or b with nan or inf in it.",
                  "did a batch come out empty? The mean of no examples is 0/0 = nan. Print the rows of "
-                 "each batch.", "for start in range(0, len(X), batch_size): rows = order[start:start + batch_size]")
+                 "each batch.",
+                 reveal="for start in range(0, len(X), batch_size): rows = order[start:start + batch_size]")
         close = lambda a, e: np.allclose(a, e, rtol=1e-6, atol=1e-9)              # noqa: E731
         orders = [d for d in rng.draws
                   if d is not None and d.shape == (n,) and np.array_equal(np.sort(d), np.arange(n))]
         if any(close(gW, eW) and close(gb, eb) for eW, eb in
                (_replay(X, y, W, b, lr, batches) for o in orders for batches in _partitions(o, bs))):
             continue
-        for eW, eb, why, hint, more in _epoch_mistakes(X, y, W, b, lr, bs, orders):
+        for eW, eb, why, hint, more, reveal in _epoch_mistakes(X, y, W, b, lr, bs, orders):
             if close(gW, eW) and close(gb, eb):
-                fail(name, f"{call}: your epoch {why}{'' if why.endswith('?') else '.'}", hint, more)
+                fail(name, f"{call}: your epoch {why}{'' if why.endswith('?') else '.'}", hint, more, reveal)
         if len(rng.draws) > 1:
             fail(name, f"{call}: your function drew {len(rng.draws)} random orders or samples in one epoch.",
                  "an epoch goes through every example exactly once: draw one random order at the start, "
                  "and take the batches from it one after the other.",
-                 "order = rng.permutation(len(X)) before the loop; rows = order[start:start + batch_size] in it.")
+                 reveal="order = rng.permutation(len(X)) before the loop; rows = order[start:start + batch_size] "
+                        "in it.")
         if not rng.draws:
             fail(name, f"{call}: your function did not draw its order from rng, the generator it is given.",
                  "shuffle with rng (rng.permutation), not np.random: then runs repeat, and the check "
                  "can replay your epoch.")
         expected = _replay(X, y, W, b, lr, _partitions(orders[0], bs)[0]) if orders else \
             _epoch_reference(X, y, W, b, lr, bs, np.random.default_rng(7))
-        hint = ("for each batch: dW, db from the batch's images and labels at the current W and b; "
-                "then W = W - lr * dW and b = b - lr * db.")
+        hint = ("for each batch: the gradients of its images and labels at the current W and b, then one "
+                "step with them, kept for the next batch.")
         compare(name, gW, expected[0], call=call + " (W)", hint=hint)
         compare(name, gb, expected[1], call=call + " (b)", hint=hint)
-    return 3
+    return len(cases)

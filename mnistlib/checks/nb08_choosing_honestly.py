@@ -180,7 +180,15 @@ class _Sealer:
         return False
 
 
-@exercise("choose_recipe", reference=lambda: _evaluate().choose_recipe)
+@exercise("choose_recipe", reference=lambda: _evaluate().choose_recipe,
+          shortcuts=lambda: {_evaluate().choose_recipe: "which does the whole job"}, hints=[
+    "go through grid one settings dict at a time: train a model on the training data with exactly those "
+    "settings, then measure it on the validation data. Keep every score, in the order of grid.",
+    "train(x_train, y_train, **settings) trains with one dict, and accuracy(x_val, y_val, W, b) measures "
+    "the result. The best candidate has the largest validation accuracy: return that dict itself, with "
+    "the list of scores.",
+], reveal="result = train(x_train, y_train, **settings, evaluate=False); val_accs.append(accuracy(x_val, y_val, "
+          "result.W, result.b)); after the loop: best = grid[int(np.argmax(val_accs))]")
 def check_choose_recipe(fn):
     """fn(grid, x_train, y_train, x_val, y_val) -> (best, val_accs): train each candidate of
     grid on the training data, measure it on the validation data, return the best and all scores."""
@@ -192,12 +200,13 @@ def check_choose_recipe(fn):
             "300 training and 1000 validation images")
     score_hint = ("for each settings dict: train on (x_train, y_train) with exactly those settings, "
                   "then measure the accuracy of that model on (x_val, y_val).")
-    score_more = ("result = train(x_train, y_train, **settings); "
+    score_reveal = ("result = train(x_train, y_train, **settings); "
                   "val_accs.append(accuracy(x_val, y_val, result.W, result.b))")
     sealer, got = _Sealer(fn), None
     try:
         with sealer:
-            got = run(name, fn, grid, x_tr, y_tr, x_va, y_va, call=call, hint=score_hint, more=score_more)
+            got = run(name, fn, grid, x_tr, y_tr, x_va, y_va, call=call, hint=score_hint,
+                      reveal=score_reveal)
     except CheckFailed:
         if not sealer.touched:
             raise
@@ -210,8 +219,8 @@ def check_choose_recipe(fn):
                        "makes the test accuracy an overestimate: it no longer measures images the choice "
                        "never saw.",
                  "use only the function's arguments: (x_train, y_train) to train, (x_val, y_val) to measure.",
-                 "measure each model with accuracy(x_val, y_val, result.W, result.b); the test set waits "
-                 "for the very end of the notebook.")
+                 reveal="measure each model with accuracy(x_val, y_val, result.W, result.b); the test set "
+                        "waits for the very end of the notebook.")
         fail(name, f"your function used {used} instead of only its arguments. It must decide from what "
                    "it is given, so that it works on any data, and surely does not see the test set.",
              "use only grid, x_train, y_train, x_val and y_val inside the function.")
@@ -257,11 +266,11 @@ def check_choose_recipe(fn):
         if np.ptp(accs) == 0:
             fail(name, f"{call}: every candidate got the same score, {fmt(accs[0])}.{shown}",
                  "train a new model inside the loop, with that candidate's settings, and measure that model.",
-                 score_more)
+                 reveal=score_reveal)
         fail(name, f"{call}: your validation accuracies are not those of the candidates.{shown}",
              "train with all the settings of each candidate (lr, epochs, batch_size, weight_decay, ...) and "
              "nothing else: train(x_train, y_train, **settings); then measure on (x_val, y_val).",
-             score_more)
+             reveal=score_reveal)
 
     # The choice: the candidate with the highest validation accuracy
     if best not in grid:
@@ -277,20 +286,20 @@ def check_choose_recipe(fn):
                        f"({train_accs[i]:.1%} of them right): it fits them best by memorising them, not by "
                        "generalising.",
                  "pick by the validation accuracies you computed, not by training accuracy.",
-                 "best = grid[int(np.argmax(val_accs))], with val_accs measured on (x_val, y_val).")
+                 reveal="best = grid[int(np.argmax(val_accs))], with val_accs measured on (x_val, y_val).")
         if i == len(grid) - 1:
             fail(name, f"{call}: {why}. You returned the last candidate tried.",
                  "keep the best so far: update best only when a candidate beats it (check the "
                  "indentation of the line that sets best).",
-                 "best = grid[int(np.argmax(val_accs))] after the loop does it in one line.")
+                 reveal="best = grid[int(np.argmax(val_accs))] after the loop does it in one line.")
         if i == int(np.argmin(val_accs)):
             fail(name, f"{call}: {why}. You returned the worst candidate.",
                  "higher accuracy is better: take the largest, not the smallest.",
-                 "best = grid[int(np.argmax(val_accs))]: argmax, not argmin.")
+                 reveal="best = grid[int(np.argmax(val_accs))]: argmax, not argmin.")
         if i == 0:
             fail(name, f"{call}: {why}. You returned the first candidate.",
                  "compare each candidate's score with the best so far, and keep the better one.",
-                 "best = grid[int(np.argmax(val_accs))] after the loop.")
+                 reveal="best = grid[int(np.argmax(val_accs))] after the loop.")
         fail(name, f"{call}: {why}.", "return the candidate with the highest validation accuracy.",
-             "best = grid[int(np.argmax(val_accs))]")
+             reveal="best = grid[int(np.argmax(val_accs))]")
     return 3

@@ -22,20 +22,20 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
         fail(name, f"{call} returned shape {got.shape}, expected (10, 10). The size must not come from "
                    f"the labels you are given (the largest here is {top}).",
              "make the matrix 10 x 10 always, even when some digits never occur in y_true or y_pred.",
-             "C = np.zeros((10, 10), dtype=int)")
+             reveal="C = np.zeros((10, 10), dtype=int)")
     if got.shape != (10, 10):
         fail(name, f"{call} returned shape {got.shape}, expected (10, 10): one row per true class, one "
-                   "column per predicted class.", hint, more)
+                   "column per predicted class.", hint, reveal=more)
     if got.dtype.kind == "b":
         fail(name, f"{call} returned True/False values (dtype bool), not counts.",
-             "count: add 1 to the cell for every image, in a matrix of integers.", more)
+             "count: add 1 to the cell for every image, in a matrix of integers.", reveal=more)
     if got.dtype.kind == "f":
         rows = expected.sum(axis=1, keepdims=True)
         if np.allclose(got, expected):
             fail(name, f"{call}: the counts are right, but they are floating-point numbers (dtype "
                        f"{got.dtype}). Counts are whole numbers, and the matrix should say so.",
                  "make the matrix with an integer dtype (or convert it at the end).",
-                 "np.zeros((10, 10), dtype=int); or return C.astype(int)")
+                 reveal="np.zeros((10, 10), dtype=int); or return C.astype(int)")
         if np.allclose(got, expected / np.maximum(rows, 1)):
             fail(name, f"{call} divided each row by its total: those are fractions per true class (the "
                        "per-class accuracy comes later from them). The matrix holds the counts.",
@@ -50,18 +50,19 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
                    f"wrapped round to {got[i, j]}.",
              "make the matrix with a wider integer dtype: the test set alone has 1135 ones, the "
              "training set 6742.",
-             "C = np.zeros((10, 10), dtype=int) (64-bit integers)")
+             reveal="C = np.zeros((10, 10), dtype=int) (64-bit integers)")
     symmetric = np.array_equal(expected, expected.T)
     if not symmetric and np.array_equal(got, expected.T):
         fail(name, f"{call} has rows and columns swapped: C[i, j] should count images of true class i "
                    "predicted as j.", "the row is the true class, the column the prediction.",
-             "C[t, p] += 1 with t from y_true and p from y_pred.")
+             reveal="C[t, p] += 1 with t from y_true and p from y_pred.")
     if expected.max() > 1 and np.array_equal(got, (expected > 0).astype(got.dtype)):
         fail(name, f"{call} counted each pair (true, predicted) at most once: a cell that should hold "
                    f"{expected.max()} holds 1.",
              "with fancy indexing, C[y_true, y_pred] += 1 adds only once per repeated pair; "
              "count one image at a time instead.",
-             "a loop: for t, p in zip(y_true, y_pred): C[t, p] += 1; or np.add.at(C, (y_true, y_pred), 1).")
+             reveal="a loop: for t, p in zip(y_true, y_pred): C[t, p] += 1; or "
+                    "np.add.at(C, (y_true, y_pred), 1).")
     diagonal = np.diag(np.diag(expected))
     if got.sum() > 0 and np.array_equal(got, diagonal) and not np.array_equal(expected, diagonal):
         fail(name, f"{call} counted only the images predicted correctly (the diagonal).",
@@ -80,10 +81,15 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
     if got.sum() == expected.sum():
         hint = ("every image is counted, but some in the wrong cell: row t and column p for an image of true "
                 "class t predicted as p (with np.histogram2d, one bin per class: bins=np.arange(11)).")
-    compare(name, got, expected, call=call, hint=hint, more=more, floating=False)
+    compare(name, got, expected, call=call, hint=hint, reveal=more, floating=False)
 
 
-@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix)
+@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix,
+          shortcuts=lambda: {_evaluate().confusion_matrix: "which does the whole job"}, hints=[
+    "start from a 10 x 10 matrix of integer zeros: row i for the true class, column j for the predicted one.",
+    "each image adds 1 to exactly one cell, [its true class, its predicted class]: go through the pairs "
+    "(y_true[k], y_pred[k]).",
+], reveal="C = np.zeros((10, 10), dtype=int); for t, p in zip(y_true, y_pred): C[t, p] += 1")
 def check_confusion_matrix(fn):
     """fn(y_true, y_pred) -> (10, 10) ints, C[i, j] = images of true class i predicted as j."""
     from ..evaluate import confusion_matrix
@@ -104,11 +110,12 @@ def check_confusion_matrix(fn):
         ("400 images, over 300 of them 3s predicted as 3", many, many_pred),
         ("50 images, no 9 among the true classes but some among the predictions", no_nine, no_nine_pred),
         ("300 random labels", rng.integers(0, 10, 300), rng.integers(0, 10, 300)),
+        ("a batch of one image, y_true = [4], y_pred = [7]", np.array([4]), np.array([7])),
     ]
     for text, y_true, y_pred in cases:
         call = f"confusion_matrix(y_true, y_pred) with {text}"
         got = run(name, fn, y_true, y_pred, call=call,
                   hint="an IndexError here means the matrix is too small: make it 10 x 10 whatever "
-                       "labels occur. Otherwise: " + hint, more=more)
+                       "labels occur. Otherwise: " + hint, reveal=more)
         _confusion_verdict(name, got, confusion_matrix(y_true, y_pred), y_true, y_pred, call, hint, more)
     return len(cases)

@@ -88,22 +88,30 @@ def _slice_advice(patch):
         text = str(error)
         if "slice indices must be integers" in text or "only integers, slices" in text:
             return ("top and left must be whole numbers to index the frame; yours is a float. "
-                    "np.round() and 14 - r_bar give floats.",
+                    "np.round() and 14 - r_bar give floats.", None,
                     "top = int(round(14 - r_bar)), left = int(round(14 - c_bar)).")
         if "could not broadcast" in text:
             return (f"the piece of the frame you paste into must have the patch's shape ({h}, {w}). For "
                     f"this patch top should be {top} and left {left}: print yours. Is one negative, or "
-                    "so large that the patch sticks out of the frame?",
+                    "so large that the patch sticks out of the frame?", None,
                     "frame[top:top + h, left:left + w] = patch, with h, w = patch.shape.")
         if "mismatch in its core dimension" in text or "not aligned" in text:
             return ("patch.sum(axis=1) holds the ink of each of the h rows, patch.sum(axis=0) that of "
-                    "each of the w columns: pair each with the matching indices.",
+                    "each of the w columns: pair each with the matching indices.", None,
                     "r_bar = patch.sum(axis=1) @ np.arange(h) / patch.sum()")
         return None
     return explain
 
 
-@exercise("center_by_mass", reference=lambda: _draw().center_by_mass)
+@exercise("center_by_mass", reference=lambda: _draw().center_by_mass,
+          shortcuts=lambda: {_draw().center_by_mass: "which does the whole job",
+                             _draw().center_of_mass: "which finds the centre of mass for you"}, hints=[
+    "the centre of mass first: r̄ is the average row index, each row weighted by the ink in it, and c̄ "
+    "likewise with the columns. Try it by hand on a tiny patch.",
+    "the patch's top-left corner goes to row 14 − r̄, column 14 − c̄, each rounded to the nearest whole "
+    "pixel; then paste the h x w patch into an empty 28 x 28 frame there.",
+], reveal="r_bar = patch.sum(axis=1) @ np.arange(h) / patch.sum(); top = int(round(14 - r_bar)); "
+          "frame[top:top + h, left:left + w] = patch")
 def check_center_by_mass(fn):
     """fn(patch: (h, w) floats, h, w <= 20) -> (28, 28) frame with the patch pasted so that
     its centre of mass lands on row 14, column 14 (shift rounded to whole pixels)."""
@@ -118,20 +126,20 @@ def check_center_by_mass(fn):
         if got.shape != (28, 28):
             fail(name, f"{call} returned shape {got.shape}, expected (28, 28).",
                  "start from an empty 28 x 28 frame and paste the patch into it.",
-                 "frame = np.zeros((28, 28)); frame[top:top + h, left:left + w] = patch")
+                 reveal="frame = np.zeros((28, 28)); frame[top:top + h, left:left + w] = patch")
         if np.allclose(got, expected, atol=1e-6):
             continue
         for frame, why, hint, more in _centring_mistakes(patch):
             if np.allclose(got, frame, atol=1e-6):
-                fail(name, f"{call}: your function {why}.", hint, more)
+                fail(name, f"{call}: your function {why}.", hint, reveal=more)
         if got.dtype.kind in "biu":
             fail(name, f"{call} returned a frame of integers (dtype {got.dtype}): the grey pixels "
                        "of the patch were rounded away.",
-                 "make the frame hold floats.", "frame = np.zeros((28, 28), dtype=np.float32)")
+                 "make the frame hold floats.", reveal="frame = np.zeros((28, 28), dtype=np.float32)")
         if not np.isclose(got.sum(), patch.sum(), rtol=1e-5):
             fail(name, f"{call}: the frame holds {got.sum():.3f} ink but the patch {patch.sum():.3f}.",
                  "paste the whole patch, unchanged: don't scale it or cut part of it off.",
-                 "frame[top:top + h, left:left + w] = patch, with h, w = patch.shape.")
+                 reveal="frame[top:top + h, left:left + w] = patch, with h, w = patch.shape.")
         if got.sum() > 0:
             gy, gx = center_of_mass(got)
             cy, cx = center_of_mass(patch)
@@ -139,7 +147,7 @@ def check_center_by_mass(fn):
                  "within half a pixel.",
                  f"the patch's own centre of mass is at row {cy:.2f}, column {cx:.2f}: how far must "
                  "it move to reach (14, 14)?",
-                 "top = int(round(14 - r_bar)), left = int(round(14 - c_bar)), then "
-                 "frame[top:top + h, left:left + w] = patch.")
+                 reveal="top = int(round(14 - r_bar)), left = int(round(14 - c_bar)), then "
+                        "frame[top:top + h, left:left + w] = patch.")
         compare(name, got, expected, call=call)
     return 3

@@ -1,7 +1,5 @@
 """Checks for the exercises of notebook 11, A hidden layer (``notebooks/11_hidden_layer.ipynb``)."""
 
-import inspect
-
 import numpy as np
 
 from .. import model
@@ -92,27 +90,21 @@ def _mlp_mistakes(params, X, y):
     ]
 
 
-# What the learner's backward pass must not call: each does the whole job, or estimates it.
-_NOT_BACKPROP = {"loss_and_grads": "mnistlib's loss_and_grads, which does the whole job",
-                 "sgd_step": "mnistlib's sgd_step, which does the whole job",
-                 "check_model": "check_model, which estimates the gradients by finite differences",
-                 "numerical_gradient": "numerical_gradient, an estimate by finite differences"}
+def _backprop_shortcuts():
+    """The library functions that do the backward pass, a layer of it, or estimate it."""
+    from .. import gradcheck, layers, train
+    mlp = _mlp()
+    whole = "which does the whole job"
+    return {mlp.loss_and_grads: whole, mlp.sgd_step: whole, train.sgd_step: whole,
+            layers.linear_backward: "a layer's backward pass, which the exercise asks you to write",
+            layers.relu_backward: "the ReLU's backward pass, which the exercise asks you to work out",
+            gradcheck.check_model: "which estimates the gradients by finite differences",
+            gradcheck.numerical_gradient: "an estimate by finite differences"}
 
 
-def _called_names(fn):
-    """The names of the functions fn's source calls, with their lines; None if unreadable."""
-    import ast
-    import textwrap
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-    calls = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            f = node.func
-            calls.append((f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", ""), node.lineno))
-    return sorted(calls, key=lambda c: c[1])
+def _init_shortcuts():
+    from .. import layers
+    return {layers.init_weights: "which does the whole job", _mlp().init_params: "which does the whole job"}
 
 
 _SHAPE_ADVICE = {
@@ -149,21 +141,24 @@ def _mlp_gradient_dict(name, got, params, call):
                 hint = (f"{k} has one number per {'hidden unit' if k == 'b1' else 'class'}: sum the "
                         "gradient over the examples, axis=0.")
             fail(name, f"{call}: the gradient of {k} has shape {g.shape}; expected {want}, the shape of {k}.",
-                 hint, more)
+                 hint, reveal=more)
         arrays[k] = g
     return arrays
 
 
-@exercise("mlp_gradients", reference=lambda: lambda params, X, y: _mlp().loss_and_grads(params, X, y)[1])
+@exercise("mlp_gradients", reference=lambda: lambda params, X, y: _mlp().loss_and_grads(params, X, y)[1],
+          shortcuts=_backprop_shortcuts, hints=[
+    "go back along the chain from the loss, one link at a time, as in the table: dl first, then the second "
+    "layer's gradients and dh, then through the ReLU to dz, then the first layer.",
+    "the ReLU passes a gradient on where its input z was positive and stops it elsewhere: its slope is 1 "
+    "for z > 0 and 0 for z < 0, entry by entry.",
+    "the first layer is notebook 05's layer with X as its input and dz arriving at its output: the same two "
+    "formulas as for the second layer, with X and dz in place of h and dl.",
+], reveal="dz = (dl @ W2.T) * (z > 0); dW1 = X.T @ dz; db1 = dz.sum(axis=0)")
 def check_mlp_gradients(fn):
     """fn(params, X, y) -> {"W1": dW1, "b1": db1, "W2": dW2, "b2": db2}, the gradients of the mean
     cross-entropy of the two-layer network.  X: (n, 784); y: (n,) labels."""
     name = "mlp_gradients"
-    for called, line in _called_names(fn) or []:
-        if called in _NOT_BACKPROP:
-            fail(name, f"your function calls {_NOT_BACKPROP[called]} (line {line} of it). Write the "
-                       "backward pass yourself, from the forward pass above it.",
-                 "start from dL/dl = (P - Y) / n, as in notebook 05, and go back one link at a time.")
     for n, H in [(5, 6), (1, 3)]:
         params, X, y = _mlp_inputs(n, H)
         call = f"mlp_gradients(params, X, y) with X ({n}, 784) and H = {H} hidden units"
@@ -186,7 +181,7 @@ def check_mlp_gradients(fn):
             so_far = f" ({', '.join('d' + j for j in ok)} {'is' if len(ok) == 1 else 'are'} right)" if ok else ""
             for grads, why, hint, more in mistakes:
                 if k in grads and close(got[k], grads[k]):
-                    fail(name, f"{call}: d{k} {why}{so_far}.", hint, more)
+                    fail(name, f"{call}: d{k} {why}{so_far}.", hint, reveal=more)
             hint = {"W2": "dW2 = h^T dl, with dl = dL/dl = (P - Y) / n: notebook 05's formula, with h as the input.",
                     "b2": "db2 is the sum of dl over the examples.",
                     "W1": "the gradient reaches the first layer through h: dL/dh = dl W2^T, then the ReLU, "
@@ -232,7 +227,11 @@ def _init_mistakes(fan_in, fan_out):
     ]
 
 
-@exercise("he_init", reference=lambda: _he_reference)
+@exercise("he_init", reference=lambda: _he_reference, shortcuts=_init_shortcuts, hints=[
+    "set E[z²] = n_in Var(w) E[a²] equal to E[z'²], with E[a²] = ½ E[z'²] after a ReLU, and solve for Var(w).",
+    "numpy's normal takes the standard deviation, the square root of the variance you found; draw an "
+    "array of shape (fan_in, fan_out) from the rng you are given.",
+], reveal="return np.sqrt(2 / fan_in) * rng.standard_normal((fan_in, fan_out))")
 def check_he_init(fn):
     """fn(fan_in, fan_out, rng) -> (fan_in, fan_out) random weights drawn from rng, with mean 0 and
     variance 2 / fan_in."""
@@ -262,15 +261,17 @@ def check_he_init(fn):
                        f"{' (all of them are positive)' if W.min() >= 0 else ''}.",
                  "as many weights must be negative as positive: draw from a distribution centred on 0. "
                  "rng.random() and rng.uniform(0, a) give only positive numbers.",
-                 "rng.normal(0, std, size=(fan_in, fan_out)), or std * rng.standard_normal((fan_in, fan_out)).")
+                 reveal="rng.normal(0, std, size=(fan_in, fan_out)), or "
+                        "std * rng.standard_normal((fan_in, fan_out)).")
         if abs(std / s - 1) > 0.03:
             for wrong, why, hint, more in _init_mistakes(fan_in, fan_out):
                 if abs(std / wrong - 1) <= 0.03:
-                    fail(name, f"{call}: the weights' standard deviation is {std:.4g}; it {why}.", hint, more)
+                    fail(name, f"{call}: the weights' standard deviation is {std:.4g}; it {why}.", hint,
+                         reveal=more)
             fail(name, f"{call}: the weights' standard deviation is {std:.4g}, {std / s:.3g} times what "
                        "keeps E[z^2] the same from layer to layer.",
                  "solve fan_in * Var(w) * 1/2 = 1 for Var(w); the standard deviation is its square root.",
-                 "np.sqrt(2 / fan_in) * rng.standard_normal((fan_in, fan_out))")
+                 reveal="np.sqrt(2 / fan_in) * rng.standard_normal((fan_in, fan_out))")
     # The weights must come from the generator given, so that a seed repeats a run.
     call = "he_init(50, 40, rng)"
     a = as_array(name, run(name, fn, 50, 40, np.random.default_rng(7), call=call), call)

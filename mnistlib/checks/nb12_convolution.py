@@ -1,10 +1,9 @@
 """Checks for the exercises of notebook 12, Convolution (``notebooks/12_convolution.ipynb``)."""
 
-import inspect
-
 import numpy as np
 
 from .framework import as_array, compare, exercise, fail, run, seeded_rng
+from .watch import imported
 
 
 # --- notebook 12: the convolution layer as loops; the gradient of its kernels ----------
@@ -24,33 +23,16 @@ def _kernel_gradient_reference(x, dout, kh, kw):
     return _conv().conv2d_backward_loops(dout, cache)[1]
 
 
-def _called(fn):
-    """The names of the functions fn's source calls ({"conv2d_forward", "sum", ...}); None if unreadable."""
-    import ast
-    import textwrap
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    except (OSError, TypeError, SyntaxError, IndentationError):
-        return None
-    names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            f = node.func
-            names.add(f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", ""))
-    return names
-
-
-# Library functions that would do an exercise of this notebook in one call.
-_CONV_SHORTCUTS = {"conv2d_forward", "conv2d_forward_loops", "conv2d_backward", "conv2d_backward_loops",
-                   "im2col", "correlate", "correlate2d", "convolve", "convolve2d", "fftconvolve"}
-
-
-def _no_shortcut(name, fn, what):
-    used = sorted((_called(fn) or set()) & _CONV_SHORTCUTS)
-    if used:
-        fail(name, f"your function calls {used[0]}(), which does the whole job. Here you write {what} yourself.",
-             "loop over the positions of the window and take each dot product yourself; the cells "
-             "further down compare your version with mnistlib's.")
+def conv_shortcuts():
+    """The library functions that do a convolution, or its backward pass, in one call: mnistlib's,
+    and scipy's if the learner imported it."""
+    conv = _conv()
+    what = "which does the whole job"
+    return {f: what for f in [conv.conv2d_forward, conv.conv2d_forward_loops, conv.conv2d_backward,
+                              conv.conv2d_backward_loops, conv.im2col]
+            + imported("scipy.signal", "correlate", "correlate2d", "convolve", "convolve2d", "fftconvolve",
+                       "oaconvolve")
+            + imported("scipy.ndimage", "correlate", "convolve")}
 
 
 def _conv_advice(partner="the kernel it is multiplied with", same_as="K[f]"):
@@ -60,17 +42,17 @@ def _conv_advice(partner="the kernel it is multiplied with", same_as="K[f]"):
         if "broadcast" in text:
             return (f"a window of x and {partner} must have the same shape. Print the shape of both "
                     "just before that line: is the window cut short at the edge of the image (the "
-                    "loop went one position too far), or are rows and columns swapped?",
+                    "loop went one position too far), or are rows and columns swapped?", None,
                     "the window at output position (r, s) is x[i, :, r:r + kh, s:s + kw], shape "
                     f"(C, kh, kw), the same as {same_as}; r runs over range(h - kh + 1).")
         if isinstance(error, IndexError):
             return ("an index ran past the end of an array: compare the ranges of your loops with the "
-                    "shapes of the arrays they index (print them).",
+                    "shapes of the arrays they index (print them).", None,
                     "the output has oh = h - kh + 1 rows and ow = w - kw + 1 columns; make it with "
                     "np.zeros((n, F, oh, ow)) and let r and s run over range(oh) and range(ow).")
         if "unpack" in text:
             return ("x has four axes (n, C, h, w) and K four (F, C, kh, kw): unpack as many names as "
-                    "there are axes.", "n, C, h, w = x.shape and F, _, kh, kw = K.shape")
+                    "there are axes.", None, "n, C, h, w = x.shape and F, _, kh, kw = K.shape")
         return None
     return explain
 
@@ -136,12 +118,16 @@ def _conv_forward_mistakes(x, K, b):
     return found
 
 
-@exercise("conv_forward_loops", reference=lambda: _conv_forward_reference)
+@exercise("conv_forward_loops", reference=lambda: _conv_forward_reference, shortcuts=conv_shortcuts, hints=[
+    "the output's shape first: a window of width kw fits into a row of width w at w − kw + 1 positions, "
+    "and likewise down the rows. Start from zeros of shape (n, F, oh, ow).",
+    "loop over the images i, the kernels f and the output positions (r, s): each output number is the "
+    "window of all channels of image i at (r, s), times kernel f, added up, plus b[f].",
+], reveal="out[i, f, r, s] = np.sum(x[i, :, r:r + kh, s:s + kw] * K[f]) + b[f]")
 def check_conv_forward_loops(fn):
     """fn(x: (n, C, h, w), K: (F, C, kh, kw), b: (F,)) -> out: (n, F, h - kh + 1, w - kw + 1),
     out[i, f, r, s] = b[f] + sum over c, p, q of x[i, c, r + p, s + q] K[f, c, p, q]."""
     name = "conv_forward_loops"
-    _no_shortcut(name, fn, "the convolution")
     for x, K, b, call in _conv_cases():
         n, C, h, w = x.shape
         F, _, kh, kw = K.shape
@@ -165,20 +151,22 @@ def check_conv_forward_loops(fn):
                              "the output has one channel per kernel: F = K.shape[0].", None)}
         if got.shape != expected.shape and got.shape in shape_mistakes:
             why, hint, more = shape_mistakes[got.shape]
-            fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}: it {why}.", hint, more)
+            fail(name, f"{call} returned shape {got.shape}, expected {expected.shape}: it {why}.", hint,
+                 reveal=more)
         if got.dtype.kind in "biu" and not np.allclose(got, expected):
             fail(name, f"{call} returned integers (dtype {got.dtype}): every output number was rounded "
                        "to a whole number when it was stored.",
-                 "make the output array hold floats.", "out = np.zeros((n, F, oh, ow)) holds floats; "
-                 "np.zeros(..., dtype=int) or np.zeros_like of an integer array does not.")
+                 "make the output array hold floats.",
+                 reveal="out = np.zeros((n, F, oh, ow)) holds floats; np.zeros(..., dtype=int) or np.zeros_like "
+                        "of an integer array does not.")
         if got.shape == expected.shape and np.all(np.isfinite(got)) and not np.allclose(got, expected):
             for wrong, why, hint, more in _conv_forward_mistakes(x, K, b):
                 if np.allclose(got, wrong, rtol=1e-6, atol=1e-9):
-                    fail(name, f"{call}: your function {why}.", hint, more)
+                    fail(name, f"{call}: your function {why}.", hint, reveal=more)
             if np.allclose(got[..., :oh - 1, :ow - 1], expected[..., :oh - 1, :ow - 1]):
                 fail(name, f"{call}: the last row or column of the output is wrong (the rest is right).",
                      "the last window starts at row h - kh and column w - kw: does your loop reach it?",
-                     "for r in range(h - kh + 1): for s in range(w - kw + 1): ...")
+                     reveal="for r in range(h - kh + 1): for s in range(w - kw + 1): ...")
         compare(name, got, expected, call=call,
                 hint="out[i, f, r, s] = b[f] + the sum over c, p, q of x[i, c, r + p, s + q] * K[f, c, p, q].")
     return len(_conv_cases())
@@ -232,12 +220,16 @@ def _kernel_gradient_mistakes(x, dout, kh, kw):
     return found
 
 
-@exercise("kernel_gradient", reference=lambda: _kernel_gradient_reference)
+@exercise("kernel_gradient", reference=lambda: _kernel_gradient_reference, shortcuts=conv_shortcuts, hints=[
+    "in the formula for out[i, f, r, s], find the one term that contains K[f, c, p, q]: its derivative "
+    "with respect to K[f, c, p, q] is the entry of x that it multiplies.",
+    "so dK[f, c, p, q] adds up dout[i, f, r, s] times that entry of x, over every image i and output "
+    "position (r, s): loop over them, and add each window, times its dout, to dK[f].",
+], reveal="dK[f] += dout[i, f, r, s] * x[i, :, r:r + kh, s:s + kw]")
 def check_kernel_gradient(fn):
     """fn(x: (n, C, h, w), dout: (n, F, oh, ow), kh, kw) -> dK: (F, C, kh, kw), the gradient of the
     loss with respect to the kernels, given dout, its gradient with respect to the convolution's output."""
     name = "kernel_gradient"
-    _no_shortcut(name, fn, "the kernels' gradient")
     cases = _kernel_gradient_cases()
     for x, dout, kh, kw, call in cases:
         n, C = x.shape[:2]
@@ -261,9 +253,9 @@ def check_kernel_gradient(fn):
         if got.shape == expected.shape and np.all(np.isfinite(got)) and not np.allclose(got, expected):
             for wrong, why, hint, more in _kernel_gradient_mistakes(x, dout, kh, kw):
                 if np.allclose(got, wrong, rtol=1e-6, atol=1e-9):
-                    fail(name, f"{call}: your dK {why}.", hint, more)
+                    fail(name, f"{call}: your dK {why}.", hint, reveal=more)
         compare(name, got, expected, call=call,
                 hint="which entries of x did K[f, c, p, q] multiply, in the output numbers out[i, f, r, s]? "
                      "Each of those products sends dout[i, f, r, s] times that entry of x back to it.",
-                more="dK[f, c, p, q] = the sum over i, r, s of dout[i, f, r, s] * x[i, c, r + p, s + q].")
+                reveal="dK[f, c, p, q] = the sum over i, r, s of dout[i, f, r, s] * x[i, c, r + p, s + q].")
     return len(cases)

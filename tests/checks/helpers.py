@@ -11,19 +11,28 @@ import re
 import pytest
 
 from mnistlib.checks import CheckFailed
+from mnistlib.checks.hints import ladder
 
 
 def fails(check, fn, *phrases):
-    """``check(fn, strict=True)`` must raise CheckFailed whose message holds every phrase.
+    """``check(fn, strict=True)`` must raise CheckFailed whose message holds every phrase, and
+    neither the message nor the next hint (``more``) may hold a line of the solution: the
+    failure's ``reveal`` or the exercise's.
 
     Returns the CheckFailed: ``str()`` of it is the message shown at once, ``.more`` the
-    more specific hint that ``hint(name)`` gives.
+    hint that ``hint(name)`` gives for this mistake, ``.reveal`` the line that
+    ``hint(name, reveal=True)`` shows.
     """
     with pytest.raises(CheckFailed) as info:
         check(fn, strict=True)
+    failure = info.value
     for phrase in phrases:
-        assert phrase in str(info.value), f"{phrase!r} not in message:\n{info.value}"
-    return info.value
+        assert phrase in str(failure), f"{phrase!r} not in message:\n{failure}"
+    for line in (failure.reveal, ladder(check.exercise).reveal):
+        if line:
+            assert line not in str(failure) and line not in (failure.more or ""), \
+                f"a line of the solution ({line!r}) is shown before it is asked for:\n{failure}\n{failure.more}"
+    return failure
 
 
 def passes(check, fn):
@@ -34,7 +43,7 @@ def passes(check, fn):
     assert re.fullmatch(rf"✓ {check.exercise}: all \d+ checks passed\n", out.getvalue()), out.getvalue()
 
 
-def first_step_and_more(check, fn):
-    """(the message shown at once, the more specific hint given by hint(name)) for a wrong fn."""
+def hints_for(check, fn):
+    """(the message shown at once, the hint for this mistake, the line of code it reveals) for a wrong fn."""
     failure = fails(check, fn)
-    return str(failure), failure.more
+    return str(failure), failure.more, failure.reveal

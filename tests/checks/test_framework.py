@@ -12,6 +12,7 @@ import pytest
 
 from mnistlib import checks, model
 from mnistlib.checks import CheckFailed
+from mnistlib.checks import framework, hints
 from mnistlib.checks.framework import factor_text
 
 from helpers import fails
@@ -93,7 +94,7 @@ def test_checks_do_not_warn_or_print_on_failure(capsys):
 
 
 @pytest.mark.parametrize("vandal", [
-    lambda l: (np.subtract(l, l.max(axis=-1, keepdims=True), out=l), model.softmax(l))[1],
+    lambda l: (np.subtract(l, l.max(axis=-1, keepdims=True), out=l), softmax(l))[1],
     lambda l: (l.__setitem__(Ellipsis, 0), np.full(np.shape(l), 1 / np.shape(l)[-1]))[1],
 ])
 def test_a_function_that_changes_its_input_fails_and_says_so(vandal):
@@ -104,7 +105,7 @@ def test_a_function_that_changes_its_input_fails_and_says_so(vandal):
 
 def test_a_passing_check_returns_the_learners_function(capsys):
     assert checks.check_softmax(softmax) is softmax
-    assert capsys.readouterr().out == "✓ softmax: all 8 checks passed\n"
+    assert capsys.readouterr().out == "✓ softmax: all 9 checks passed\n"
 
 
 def test_a_failing_check_prints_and_hands_back_the_reference(capsys):
@@ -120,27 +121,75 @@ def test_a_failing_check_prints_and_hands_back_the_reference(capsys):
 
 
 @pytest.mark.parametrize("check", LATER[:5], ids=lambda c: c.exercise)
-def test_a_failed_check_hands_back_a_reference_that_passes(check, capsys):
+def test_a_failed_check_hands_back_a_reference_that_passes(check, capsys, monkeypatch):
     ref = check(lambda *args: None)
     out = capsys.readouterr().out
     assert out.startswith(f"✗ {check.exercise}: ") and "use mnistlib's" in out
-    # the reference is right: unmarked, it passes its own check
+    # the reference is right: unmarked, it passes its own check, once it may use the library
+    # functions that a learner may not (the reference is built on them)
+    monkeypatch.setitem(framework._shortcuts, check.exercise, None)
     assert check(ref.__wrapped__, strict=True) is ref.__wrapped__
 
 
-def test_hint_gives_the_second_step_only_when_asked(capsys):
-    def naive(l):
-        e = np.exp(l)
+# --- hints: how to start, narrower, then a line of the solution only on request ------
+
+EXERCISES = sorted(c.exercise for c in (getattr(checks, n) for n in checks.__all__) if hasattr(c, "exercise"))
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_every_exercise_has_a_ladder_of_short_hints_that_hold_no_line_of_its_solution(name):
+    ladder = hints.ladder(name)
+    assert ladder is not None and len(ladder.hints) >= 2 and ladder.reveal
+    for h in ladder.hints:
+        assert ladder.reveal not in h and len(h) < 400, h
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_hints_work_before_any_attempt_narrow_down_and_say_when_the_next_is_the_answer(name, capsys):
+    ladder = hints.ladder(name)
+    for k, expected in enumerate(ladder.hints, 1):
+        checks.hint(name)
+        out = capsys.readouterr().out
+        assert out.startswith(f"Hint {k} for {name}: {expected}\n") and ladder.reveal not in out
+        last = k == len(ladder.hints)
+        assert (f'hint("{name}", reveal=True) shows a line of the solution' in out) == last, out
+    checks.hint(name)
+    assert "No more hints" in capsys.readouterr().out
+    checks.hint(name, reveal=True)
+    assert capsys.readouterr().out == f"A line of the solution of {name}: {ladder.reveal}\n"
+
+
+def test_after_a_failure_the_first_hint_is_about_that_mistake_and_reveal_fixes_it(capsys):
+    def no_keepdims(l):
+        e = np.exp(l - l.max(axis=-1))
         return e / e.sum(axis=-1, keepdims=True)
-    checks.check_softmax(naive)
+    checks.check_softmax(no_keepdims)
     first = capsys.readouterr().out
-    assert 'hint("softmax")' in first and "l.max(" not in first     # the nudge, not the line
+    assert 'hint("softmax")' in first and "keepdims=True" not in first       # the nudge, not the line
     checks.hint("softmax")
-    assert "l.max(" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("Hint 1 for softmax: ") and "keepdims=True" not in out
+    checks.hint("softmax", reveal=True)
+    assert "keepdims=True keeps the axis you reduce over" in capsys.readouterr().out
+
+
+def test_a_failure_with_a_hint_of_its_own_gives_it_first(capsys):
+    checks.check_best_class(lambda s: max(s))
+    capsys.readouterr()
+    checks.hint("best_class")
+    assert "stands at position 4" in capsys.readouterr().out
+    checks.hint("best_class")                   # then the exercise's own hints
+    assert capsys.readouterr().out.startswith(f"Hint 2 for best_class: {hints.ladder('best_class').hints[0]}")
+
+
+def test_hint_after_a_pass_and_for_an_unknown_name(capsys):
     checks.check_softmax(softmax)
     capsys.readouterr()
     checks.hint("softmax")
-    assert "No failed check of softmax" in capsys.readouterr().out
+    assert "passed its check" in capsys.readouterr().out
+    checks.hint("sofmax")
+    out = capsys.readouterr().out
+    assert 'No exercise is called "sofmax"' in out and "softmax" in out
 
 
 @pytest.mark.parametrize("k, text", [(10, "10 times"), (0.1, "1/10 of"), (-1, "minus"), (0.025, "1/40 of"),
@@ -149,10 +198,103 @@ def test_factors_are_said_as_a_reader_would(k, text):
     assert factor_text(k).startswith(text)
 
 
+def example_gradients(x, y, W, b):
+    delta = softmax(x @ W + b) - np.eye(10)[y]
+    return np.outer(x, delta), delta
+
+
 def test_a_wrong_matrix_is_described_not_dumped():
     msg = str(fails(checks.check_example_gradients,
-                    lambda x, y, W, b: tuple(g / 8 for g in model.gradients(x, y, W, b)[:2]), "1/8 of the expected"))
+                    lambda x, y, W, b: tuple(g / 8 for g in example_gradients(x, y, W, b)), "1/8 of the expected"))
     assert "..." not in msg and len(msg) < 600
-    one_off = lambda x, y, W, b: (model.gradients(x, y, W, b)[0] + np.eye(784, 10)[::-1] * 0.5,   # noqa: E731
-                                  model.gradients(x, y, W, b)[1])
+    one_off = lambda x, y, W, b: (example_gradients(x, y, W, b)[0] + np.eye(784, 10)[::-1] * 0.5,   # noqa: E731
+                                  example_gradients(x, y, W, b)[1])
     fails(checks.check_example_gradients, one_off, "entries differ", "largest difference is at [")
+
+
+# --- shortcuts: judged by what the function calls, whatever the names ----------------
+
+def test_the_librarys_function_fails_under_any_name():
+    import functools
+
+    import mnistlib.model
+    from mnistlib.model import softmax as probabilities
+
+    def through_the_module(l):
+        return mnistlib.model.softmax(l)
+
+    def in_a_helper(l):
+        return normalise(l)
+
+    def normalise(l):
+        return probabilities(l)
+
+    for fn, where in [(lambda l: probabilities(l), "line 1 of it"), (through_the_module, "line 2 of it"),
+                      (functools.partial(probabilities), "is softmax() from mnistlib.model itself"),
+                      (in_a_helper, "line 2 of normalise"), (model.softmax, "itself")]:
+        fails(checks.check_softmax, fn, "softmax() from mnistlib.model", where, "which does the whole job")
+
+
+def test_a_learners_own_helper_passes_whatever_its_name():
+    def gradients(X, y, W, b):                 # the learner's own, named like mnistlib's
+        D = softmax(X @ W + b) - np.eye(10)[y]
+        return X.T @ D / len(X), D.mean(axis=0)
+
+    def gradients_loop_free(X, y, W, b):       # "loop" in a name is no loop
+        return gradients(X, y, W, b)
+
+    def log_softmax(l):
+        return np.log(softmax(l))              # softmax is allowed here; log_softmax is not
+
+    assert checks.check_gradients_vectorised(gradients_loop_free, strict=True) is gradients_loop_free
+    assert checks.check_softmax(lambda l: np.exp(log_softmax(l)), strict=True)
+
+
+def test_watching_a_check_leaves_another_tracer_in_place():
+    import sys
+    calls = []
+
+    def tracer(frame, event, arg):
+        calls.append(event)
+        return None
+    sys.settrace(tracer)
+    try:
+        checks.check_softmax(softmax, strict=True)
+        assert sys.gettrace() is tracer
+    finally:
+        sys.settrace(None)
+
+
+# --- every check of a batch tries a batch of one; the epoch, n far from batch_size² ------
+
+# (check, which argument is the batch): for the epoch, batch_size itself.
+BATCHED = [(checks.check_softmax, 0), (checks.check_log_softmax, 0), (checks.check_update_step, 0),
+           (checks.check_gradients_loop, 0), (checks.check_gradients_vectorised, 0),
+           (checks.check_minibatch_epoch, 5), (checks.check_mlp_gradients, 1), (checks.check_confusion_matrix, 0),
+           (checks.check_conv_forward_loops, 0), (checks.check_kernel_gradient, 0)]
+
+
+def _recording(check, monkeypatch, record):
+    """mnistlib's answer to ``check``, which records its arguments with ``record(args)`` first."""
+    monkeypatch.setitem(framework._shortcuts, check.exercise, None)   # the reference uses the library
+    reference = check.reference().__wrapped__
+
+    def answer(*args):
+        record(args)
+        return reference(*args)
+    return answer
+
+
+@pytest.mark.parametrize("check, batch", BATCHED, ids=lambda c: getattr(c, "exercise", ""))
+def test_every_check_whose_function_takes_a_batch_tries_a_batch_of_one(check, batch, monkeypatch):
+    sizes = []
+    size = lambda arg: arg if isinstance(arg, int) else np.shape(arg)[0]        # noqa: E731
+    check(_recording(check, monkeypatch, lambda args: sizes.append(size(args[batch]))), strict=True)
+    assert 1 in sizes and max(sizes) > 1, sizes
+
+
+def test_the_epoch_check_tries_n_far_from_batch_size_squared(monkeypatch):
+    seen = []
+    check = checks.check_minibatch_epoch
+    check(_recording(check, monkeypatch, lambda args: seen.append((len(args[0]), args[5]))), strict=True)
+    assert any(abs(n - bs * bs) > bs for n, bs in seen) and any(bs == 1 for n, bs in seen), seen

@@ -26,7 +26,7 @@ def test_best_class_passes(capsys):
                 best = j
         return best
     checks.check_best_class(loop)
-    assert capsys.readouterr().out.count("✓ best_class: all 3 checks passed") == 4
+    assert capsys.readouterr().out.count("✓ best_class: all 4 checks passed") == 4
 
 
 @pytest.mark.parametrize("wrong, phrases", [
@@ -43,8 +43,21 @@ def test_best_class_mistakes(wrong, phrases):
     fails(checks.check_best_class, wrong, *phrases)
 
 
-def test_best_class_second_hint_gives_the_function(capsys):
+@pytest.mark.parametrize("whole", [
+    lambda s: int(np.argmax(np.asarray(s).astype(int))),
+    lambda s: int(np.argmax(np.round(s))),
+    lambda s: max(range(10), key=lambda j: int(s[j])),
+])
+def test_best_class_that_compares_only_whole_numbers(whole):
+    # Passed before: in every case the scores' whole-number parts happened to pick the right class.
+    fails(checks.check_best_class, whole, "compared only the whole-number parts", "0.31 is larger than 0.12")
+
+
+def test_best_class_hints_give_the_function_only_on_request(capsys):
     checks.check_best_class(lambda s: max(s))
     assert "argmax" not in capsys.readouterr().out
     checks.hint("best_class")
+    out = capsys.readouterr().out
+    assert "position 4" in out and "argmax" not in out
+    checks.hint("best_class", reveal=True)
     assert "np.argmax(scores)" in capsys.readouterr().out

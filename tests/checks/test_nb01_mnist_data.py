@@ -48,10 +48,12 @@ def test_flatten_scaled_by_the_images_own_maximum(own_scale):
     fails(checks.check_flatten, own_scale, "faint image", "darkest pixel", "as dark as a bold one")
 
 
-def test_flatten_hint_holds_the_code_only_in_the_second_step(capsys):
+def test_flatten_hints_hold_the_code_only_when_revealed(capsys):
     checks.check_flatten(lambda im: im.reshape(784).astype(float))
     assert "/ 255" not in capsys.readouterr().out
     checks.hint("flatten")
+    assert "/ 255" not in capsys.readouterr().out
+    checks.hint("flatten", reveal=True)
     assert "/ 255" in capsys.readouterr().out
 
 
@@ -110,7 +112,7 @@ def _box_of(grid):
     # slice ends: one past the last row and column
     (lambda x: (lambda t, b, l, r: (t, b + 1, l, r + 1))(*ink_box(x)), ["one past the last row", "slice"]),
     # only dark ink counts
-    (lambda x: ink_box(x * (x > 0.5)), ["faint pixels are ink too", "0.05 and 0.08"]),
+    (lambda x: ink_box(x * (x > 0.5)), ["faint pixels are ink too", "0.0039 and 0.08"]),
     (lambda x: ink_box(x * (x > 0.1)), ["faint pixels are ink too"]),
     # bottom from the number of rows with ink
     (lambda x: (lambda r, c: (r[0], r[0] + len(r) - 1, c[0], c[-1]))(*_box_of(x.reshape(28, 28) > 0)),
@@ -124,6 +126,33 @@ def _box_of(grid):
 ])
 def test_ink_box_mistakes(wrong, phrases):
     fails(checks.check_ink_box, wrong, *phrases)
+
+
+@pytest.mark.parametrize("level", [0.01, 0.02, 0.004, 0.001])
+def test_ink_box_with_a_threshold_below_the_old_faintest_pixel(level):
+    # Passed before: the faintest ink in the check's images was 0.05.
+    fails(checks.check_ink_box, lambda x: ink_box(x * (x > level)), "faint pixels are ink too",
+          "compare with 0")
+
+
+@pytest.mark.parametrize("wrong, said", [
+    (lambda x: (lambda t, b, l, r: (t, b, l + 1, r))(*ink_box(x)), "left should be 9, got 10."),
+    (lambda x: (lambda t, b, l, r: (t, b, l, r + 1))(*ink_box(x)), "right should be 15, got 16."),
+    (lambda x: (lambda t, b, l, r: (t, b, r, l))(*ink_box(x)),
+     "left should be 9, got 15, right should be 15, got 9."),
+])
+def test_ink_box_with_only_the_left_or_right_edge_wrong_is_told_so(wrong, said):
+    # Was told "bottom = top + (number of rows with ink) - 1 ...": its bottom was right.
+    err = fails(checks.check_ink_box, wrong, said)
+    assert "bottom" not in str(err)
+
+
+def test_ink_box_right_edge_by_counting_columns():
+    def counted(x):
+        grid = x.reshape(28, 28) > 0
+        rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
+        return rows[0], rows[-1], cols[0], cols[0] + len(cols) - 1
+    fails(checks.check_ink_box, counted, "right = left + (number of columns with ink) - 1", "columns")
 
 
 def test_ink_box_must_not_change_x():

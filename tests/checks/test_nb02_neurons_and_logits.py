@@ -53,11 +53,14 @@ def test_nearest_mean_params_mistakes(wrong, phrases):
     fails(checks.check_nearest_mean_params, wrong, *phrases)
 
 
-def test_nearest_mean_params_hints_in_two_steps(capsys):
+def test_nearest_mean_params_hints_narrow_down_and_reveal_the_code_last(capsys):
     checks.check_nearest_mean_params(lambda m: (m.T, np.zeros(10)))
     first = capsys.readouterr().out
     assert "expand ‖x − m_j‖²" in first and "(means ** 2)" not in first
-    checks.hint("nearest_mean_params")
+    for _ in range(3):
+        checks.hint("nearest_mean_params")
+        assert "(means ** 2)" not in capsys.readouterr().out
+    checks.hint("nearest_mean_params", reveal=True)
     assert "b = -0.5 * (means ** 2).sum(axis=1)" in capsys.readouterr().out
 
 

@@ -43,10 +43,27 @@ def test_softmax_passes(capsys):
         e = np.exp(l - np.amax(l, -1, keepdims=True))
         return e / np.einsum("...j->...", e)[..., None]
 
-    for fn in (softmax, model.softmax, softmax_loop, softmax_rows, softmax_einsum,
+    for fn in (softmax, softmax_loop, softmax_rows, softmax_einsum,
                lambda l: np.exp(l - np.logaddexp.reduce(l, axis=-1, keepdims=True))):
         checks.check_softmax(fn)
-    assert capsys.readouterr().out.count("✓ softmax: all 8 checks passed") == 6
+    assert capsys.readouterr().out.count("✓ softmax: all 9 checks passed") == 5
+
+
+@pytest.mark.parametrize("library", [model.softmax, lambda l: model.softmax(l),
+                                     lambda l: np.exp(model.log_softmax(l))])
+def test_softmax_that_calls_mnistlibs_fails(library):
+    # Passed before: nothing looked at what the function called.
+    fails(checks.check_softmax, library, "from mnistlib.model", "which does the whole job")
+
+
+@pytest.mark.parametrize("squeezed", [
+    lambda l: softmax(np.atleast_2d(l)).squeeze(),
+    lambda l: np.squeeze(softmax(np.atleast_2d(l))),
+    lambda l: softmax(l)[0] if len(l) == 1 else softmax(l),
+])
+def test_softmax_that_drops_the_axis_of_a_batch_of_one(squeezed):
+    # Passed before: no batch of one among the check's inputs.
+    fails(checks.check_softmax, squeezed, "batch of one", "returned shape (10,), expected (1, 10)", "np.squeeze")
 
 
 def test_softmax_naive_overflow():
@@ -107,6 +124,8 @@ def test_softmax_missing_keepdims(where, capsys):
     checks.check_softmax(no_keepdims)
     capsys.readouterr()
     checks.hint("softmax")
+    assert "keepdims=True" not in capsys.readouterr().out
+    checks.hint("softmax", reveal=True)
     assert "keepdims=True" in capsys.readouterr().out
 
 

@@ -36,10 +36,24 @@ def test_log_softmax_passes(capsys):
         s = l - np.max(l, axis=-1, keepdims=True)
         return s - np.log(np.sum(np.exp(s), axis=-1, keepdims=True))
 
-    for fn in (log_softmax, model.log_softmax, log_softmax_rows, log_softmax_shifted,
+    for fn in (log_softmax, log_softmax_rows, log_softmax_shifted,
                lambda l: l - np.logaddexp.reduce(l, axis=-1, keepdims=True)):
         checks.check_log_softmax(fn)
-    assert capsys.readouterr().out.count("✓ log_softmax: all 6 checks passed") == 5
+    assert capsys.readouterr().out.count("✓ log_softmax: all 7 checks passed") == 4
+
+
+def test_log_softmax_that_calls_mnistlibs_fails():
+    fails(checks.check_log_softmax, model.log_softmax, "is log_softmax() from mnistlib.model itself")
+    fails(checks.check_log_softmax, lambda l: 1 * model.log_softmax(l), "calls log_softmax() from mnistlib.model")
+
+
+def test_log_softmax_that_drops_the_axis_of_a_batch_of_one():
+    # Passed before: no batch of one among the check's inputs.
+    def squeezed(l):
+        l = np.atleast_2d(l)
+        m = l.max(axis=1, keepdims=True)
+        return np.squeeze(l - m - np.log(np.exp(l - m).sum(axis=1, keepdims=True)))
+    fails(checks.check_log_softmax, squeezed, "batch of one", "returned shape (10,), expected (1, 10)")
 
 
 @pytest.mark.parametrize("wrong, phrases", [
@@ -80,9 +94,11 @@ def test_log_softmax_that_overwrites_its_input_fails():
     fails(checks.check_log_softmax, in_place, "changed its input l")
 
 
-def test_log_softmax_hints_in_two_steps(capsys):
+def test_log_softmax_hints_in_steps(capsys):
     checks.check_log_softmax(lambda l: np.log(np.maximum(softmax(l), 1e-12)))
     first = capsys.readouterr().out
     assert "without forming p" in first and "keepdims=True))" not in first
     checks.hint("log_softmax")
+    assert "keepdims=True))" not in capsys.readouterr().out
+    checks.hint("log_softmax", reveal=True)
     assert "np.log(np.exp(l - m).sum(axis=-1, keepdims=True))" in capsys.readouterr().out

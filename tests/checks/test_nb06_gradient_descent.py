@@ -14,7 +14,7 @@ from mnistlib.descent_widget import gradient_descent
 from mnistlib.model import gradients, softmax
 from mnistlib.train import step
 
-from helpers import fails, first_step_and_more, passes
+from helpers import fails, hints_for, passes
 
 
 # --- 06: gradient_descent -----------------------------------------------------
@@ -51,9 +51,14 @@ def gd_recursive(grad, w0, lr, steps):
     return np.vstack([before, before[-1] - lr * grad(before[-1])])
 
 
-@pytest.mark.parametrize("fn", [gd_list, gd_preallocated, gd_copies, gd_recursive, gradient_descent])
+@pytest.mark.parametrize("fn", [gd_list, gd_preallocated, gd_copies, gd_recursive])
 def test_gradient_descent_right_answers_pass(fn):
     passes(checks.check_gradient_descent, fn)
+
+
+def test_gradient_descent_that_calls_mnistlibs_fails():
+    fails(checks.check_gradient_descent, lambda grad, w0, lr, steps: gradient_descent(grad, w0, lr, steps),
+          "calls gradient_descent() from mnistlib", "which does the whole job")
 
 
 def test_gradient_descent_that_changes_w0():
@@ -63,8 +68,8 @@ def test_gradient_descent_that_changes_w0():
             w -= lr * grad(w)
             path.append(w.copy())
         return np.array(path)
-    text, more = first_step_and_more(checks.check_gradient_descent, alias)
-    assert "changed w0" in text and "two names for one array" in text and "w0.copy()" in more
+    text, more, reveal = hints_for(checks.check_gradient_descent, alias)
+    assert "changed w0" in text and "two names for one array" in text and "w0.copy()" in reveal
 
 
 def test_gradient_descent_that_appends_the_same_array():
@@ -75,9 +80,9 @@ def test_gradient_descent_that_appends_the_same_array():
             w -= lr * grad(w)
             path.append(w)
         return np.array(path)
-    text, more = first_step_and_more(checks.check_gradient_descent, same)
+    text, more, reveal = hints_for(checks.check_gradient_descent, same)
     assert "every row of your path is the last point" in text and "same array" in text
-    assert "w.copy()" in more
+    assert "w.copy()" in reveal
 
 
 @pytest.mark.parametrize("fn, phrases", [
@@ -121,7 +126,7 @@ def test_bowl_lr_poor_choices_say_why(lr, phrases):
 
 
 def test_bowl_lr_hints_lead_to_the_balance_only_on_request():
-    text, more = first_step_and_more(checks.check_bowl_lr, lambda: 0.05)
+    text, more, _ = hints_for(checks.check_bowl_lr, lambda: 0.05)
     assert "|1 - lr| = |1 - 10 lr|" not in text and "|1 - lr| = |1 - 10 lr|" in more
 
 
@@ -162,9 +167,22 @@ def us_copies(X, y, W, b, lr):
     return W, b
 
 
-@pytest.mark.parametrize("fn", [us_library, us_by_hand, us_copies, lambda X, y, W, b, lr: step(X, y, W, b, lr)[:2]])
+@pytest.mark.parametrize("fn", [us_library, us_by_hand, us_copies])
 def test_update_step_right_answers_pass(fn):
     passes(checks.check_update_step, fn)
+
+
+def test_update_step_that_calls_mnistlibs_step_fails():
+    fails(checks.check_update_step, lambda X, y, W, b, lr: step(X, y, W, b, lr)[:2],
+          "calls step() from mnistlib.train", "which takes the whole step")
+
+
+def test_update_step_wrong_for_a_batch_of_one():
+    # Passed before: the check's only batch had 5 examples.
+    def squeezed(X, y, W, b, lr):
+        D = np.squeeze(softmax(X @ W + b) - np.eye(10)[y])
+        return W - lr * X.T @ D / len(X), b - lr * D.mean(axis=0)
+    fails(checks.check_update_step, squeezed, "with a batch of one, X (1, 784)")
 
 
 def test_update_step_that_changes_b_in_place():
@@ -187,9 +205,9 @@ def test_update_step_unpacking_two_of_three():
     def unpack_two(X, y, W, b, lr):
         dW, db = gradients(X, y, W, b)
         return W - lr * dW, b - lr * db
-    text, more = first_step_and_more(checks.check_update_step, unpack_two)
+    text, more, reveal = hints_for(checks.check_update_step, unpack_two)
     assert "too many values to unpack" in text and "three things" in text
-    assert "dW, db, _ = gradients(...)" in more
+    assert "dW, db, _ = gradients(...)" in reveal
 
 
 @pytest.mark.parametrize("fn, phrases", [
@@ -204,13 +222,13 @@ def test_update_step_unpacking_two_of_three():
     (lambda X, y, W, b, lr: (W - lr * gradients(X, y, W, b)[0], b + lr * gradients(X, y, W, b)[1]),
      ["(b)", "wrong value"]),
     (lambda X, y, W, b, lr: us_library(X, y, W, b, lr)[::-1], ["returned (b_new, W_new)"]),
-    (lambda X, y, W, b, lr: step(X, y, W, b, lr), ["tuple of 3 values"]),
+    (lambda X, y, W, b, lr: us_library(X, y, W, b, lr) + (0.0,), ["tuple of 3 values"]),
 ])
 def test_update_step_wrong_steps_are_named(fn, phrases):
     fails(checks.check_update_step, fn, *phrases)
 
 
 def test_update_step_first_hint_is_a_nudge():
-    text, more = first_step_and_more(checks.check_update_step,
-                                     lambda X, y, W, b, lr: (W + lr * gradients(X, y, W, b)[0], b))
-    assert "W - lr * dW" not in text and "W - lr * dW" in more
+    text, more, reveal = hints_for(checks.check_update_step,
+                                   lambda X, y, W, b, lr: (W + lr * gradients(X, y, W, b)[0], b))
+    assert "W - lr * dW" not in text and "W - lr * dW" in reveal

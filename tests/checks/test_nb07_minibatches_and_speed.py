@@ -13,7 +13,7 @@ from helpers import fails
 
 
 # --- notebook 07: the batch gradient as a loop, then vectorised ---------------------
-# Written as def functions (not lambdas): the checks read their source to find loops.
+# The checks tell a loop from numpy by running the function on a small and a large batch.
 
 def _one_hot(label):
     return np.eye(10)[label]
@@ -154,6 +154,24 @@ def loop_unpacks_two(X, y, W, b):
     return dW / len(X), db / len(X)
 
 
+def loop_forgot_zip(X, y, W, b):
+    dW, db = np.zeros_like(W), np.zeros_like(b)
+    for x, t in X, y:
+        d = model.softmax(x @ W + b) - _one_hot(t)
+        dW += np.outer(x, d)
+        db += d
+    return dW / len(X), db / len(X)
+
+
+def loop_forgot_enumerate(X, y, W, b):
+    dW, db = np.zeros_like(W), np.zeros_like(b)
+    for m, x in X:
+        d = model.softmax(x @ W + b) - _one_hot(y[m])
+        dW += np.outer(x, d)
+        db += d
+    return dW / len(X), db / len(X)
+
+
 def loop_calls_gradients(X, y, W, b):
     dW, db = np.zeros_like(W), np.zeros_like(b)
     for m in range(len(X)):
@@ -178,21 +196,38 @@ def no_loop(X, y, W, b):
     (loop_transposed, ["shape (10, 784)", "pixels come first"]),
     (loop_into_W, ["changed its input W"]),
     (loop_int_zeros, ["Cannot cast", "integers"]),
-    (loop_unpacks_two, ["too many values to unpack", "three things"]),
-    (loop_calls_gradients, ["gradients()", "yourself"]),
-    (no_loop, ["without a loop over the examples"]),
-    (lambda X, y, W, b: model.gradients(X, y, W, b)[0], ["expected a pair (dW, db)"]),
+    (loop_unpacks_two, ["calls gradients() from mnistlib.model", "line 4 of it", "which does the whole job"]),
+    (loop_calls_gradients, ["calls gradients() from mnistlib.model", "yourself"]),
+    (no_loop, ["without a loop over the examples", "as many steps for a batch of 12 as for a batch of 2"]),
+    (lambda X, y, W, b: loop_outer(X, y, W, b)[0], ["expected a pair (dW, db)"]),
 ])
 def test_gradients_loop_names_the_mistake(fn, phrases):
     fails(checks.check_gradients_loop, fn, *phrases)
 
 
-def test_gradients_loop_second_hint_only_on_request(capsys):
+@pytest.mark.parametrize("fn", [loop_forgot_zip, loop_forgot_enumerate])
+def test_gradients_loop_that_unpacks_wrongly_is_not_told_about_gradients(fn):
+    # Was told "mnistlib's gradients returns three things": it never called gradients.
+    err = fails(checks.check_gradients_loop, fn, "too many values to unpack", "`for x, t in X, y`")
+    assert "mnistlib's gradients" not in str(err) and "zip(X, y)" in err.more
+
+
+def test_gradients_loop_hints_then_the_line_on_request(capsys):
     checks.check_gradients_loop(loop_overwrites)
     first = capsys.readouterr().out
     assert "dW +=" not in first and 'hint("gradients_loop")' in first
     checks.hint("gradients_loop")
+    out = capsys.readouterr().out
+    assert "start the sums at zero" in out and "dW +=" not in out
+    checks.hint("gradients_loop", reveal=True)
     assert "dW += ..." in capsys.readouterr().out
+
+
+def test_gradients_loop_accepts_a_loop_in_a_helper_of_any_name():
+    # Judged before by the function's own source: a loop in a helper was "without a loop".
+    def gradients_loop(X, y, W, b):
+        return vec_matmul_in_steps(X, y, W, b)
+    assert checks.check_gradients_loop(gradients_loop, strict=True) is gradients_loop
 
 
 def vec_matmul(X, y, W, b):
@@ -211,7 +246,21 @@ def vec_broadcast_outer(X, y, W, b):
     return (X[:, :, None] * D[:, None, :]).mean(axis=0), np.mean(D, axis=0)
 
 
-@pytest.mark.parametrize("fn", [vec_matmul, vec_einsum, vec_broadcast_outer])
+def vec_matmul_in_steps(X, y, W, b):
+    """A loop over the examples, in a helper whose name says nothing of it."""
+    return loop_outer(X, y, W, b)
+
+
+def vec_loop_over_classes(X, y, W, b):
+    """A loop over the 10 classes: the batch still goes to numpy whole."""
+    D = model.softmax(X @ W + b) - model.as_one_hot(y, 10)
+    dW = np.zeros((784, 10))
+    for j in range(10):
+        dW[:, j] = X.T @ D[:, j] / len(X)
+    return dW, D.mean(axis=0)
+
+
+@pytest.mark.parametrize("fn", [vec_matmul, vec_einsum, vec_broadcast_outer, vec_loop_over_classes])
 def test_gradients_vectorised_accepts_forms_written_differently(fn, capsys):
     assert checks.check_gradients_vectorised(fn) is fn
     assert capsys.readouterr().out == "✓ gradients_vectorised: all 2 checks passed\n"
@@ -228,6 +277,11 @@ def vec_calls_the_loop(X, y, W, b):
 
 def vec_library(X, y, W, b):
     return model.gradients(X, y, W, b)[:2]
+
+
+def vec_map(X, y, W, b):
+    D = model.softmax(X @ W + b) - model.as_one_hot(y, 10)
+    return np.mean(list(map(np.outer, X, D)), axis=0), D.mean(axis=0)
 
 
 def vec_apply_along_axis(X, y, W, b):
@@ -265,9 +319,12 @@ def vec_softmax_overwrites_W(X, y, W, b):
 
 @pytest.mark.parametrize("fn, phrases", [
     (vec_comprehension, ["a comprehension", "line 3"]),
-    (vec_calls_the_loop, ["loop_outer(), a loop in disguise"]),
-    (vec_library, ["gradients(), which does the whole job", "formula yourself"]),
-    (vec_apply_along_axis, ["apply_along_axis(), a loop in disguise"]),
+    (vec_calls_the_loop, ["one example at a time", "a for loop, line 3 of loop_outer, ran 13 times for a batch of 12 examples, "
+                            "3 for a batch of 2"]),
+    (vec_matmul_in_steps, ["one example at a time", "line 3 of loop_outer"]),
+    (vec_library, ["gradients() from mnistlib.model", "which does the whole job", "yourself"]),
+    (vec_apply_along_axis, ["one example at a time", "line 3 of it", "ran 12 times for a batch of 12"]),
+    (vec_map, ["one example at a time", "outer(), called once per example"]),
     (vec_sum, ["5 times too large"]),
     (vec_transposed, ["shape (10, 784)"]),
     (vec_db_wrong_axis, ["(db) returned shape (5,), expected (10,)"]),
@@ -287,16 +344,22 @@ def test_gradients_vectorised_nudges_first_then_gives_the_line(capsys):
     first = capsys.readouterr().out
     assert "matrix product" in first and "X.T @" not in first
     checks.hint("gradients_vectorised")
+    assert "X.T @" not in capsys.readouterr().out
+    checks.hint("gradients_vectorised", reveal=True)
     assert "X.T @ D" in capsys.readouterr().out
 
 
-def test_loops_in_code_without_source_are_not_held_against_it():
-    # Code whose source cannot be read (typed at a bare interpreter prompt) passes on its numbers.
+def test_code_without_source_is_judged_by_what_it_does_too():
+    # Code whose source cannot be read (typed at a bare interpreter prompt) was passed on its numbers.
     compiled = {}
     exec(compile("import numpy as np\nfrom mnistlib import model\n"
-                 "def f(X, y, W, b):\n    return model.gradients(X, y, W, b)[:2]\n", "<no file>", "exec"), compiled)
-    assert checks.nb07_minibatches_and_speed._python_loops(compiled["f"]) is None
-    assert checks.check_gradients_vectorised(compiled["f"], strict=True) is compiled["f"]
+                 "def library(X, y, W, b):\n    return model.gradients(X, y, W, b)[:2]\n"
+                 "def loop(X, y, W, b):\n    D = model.softmax(X @ W + b) - np.eye(10)[y]\n"
+                 "    return sum(np.outer(x, d) for x, d in zip(X, D)) / len(X), D.mean(axis=0)\n",
+                 "<no file>", "exec"), compiled)
+    fails(checks.check_gradients_vectorised, compiled["library"], "gradients() from mnistlib.model")
+    fails(checks.check_gradients_vectorised, compiled["loop"], "one example at a time")
+    assert checks.check_gradients_loop(compiled["loop"], strict=True) is compiled["loop"]
 
 
 # --- notebook 07: one epoch of mini-batch gradient descent ---------------------------
@@ -345,7 +408,7 @@ def epoch_own_gradients_choice(X, y, W, b, lr, batch_size, rng):
                                 epoch_own_gradients_choice])
 def test_minibatch_epoch_accepts_epochs_written_differently(fn, capsys):
     assert checks.check_minibatch_epoch(fn) is fn
-    assert capsys.readouterr().out == "✓ minibatch_epoch: all 3 checks passed\n"
+    assert capsys.readouterr().out == "✓ minibatch_epoch: all 6 checks passed\n"
 
 
 def epoch_to_n_plus_1(X, y, W, b, lr, batch_size, rng):
@@ -584,6 +647,60 @@ def test_minibatch_epoch_names_the_mistake(fn, phrases):
     fails(checks.check_minibatch_epoch, fn, *phrases)
 
 
+def epoch_split_into_batch_size(X, y, W, b, lr, batch_size, rng):
+    order = rng.permutation(len(X))
+    for rows in np.array_split(order, batch_size):
+        dW, db, _ = model.gradients(X[rows], y[rows], W, b)
+        W, b = W - lr * dW, b - lr * db
+    return W, b
+
+
+def epoch_steps_of_n_over_batch_size(X, y, W, b, lr, batch_size, rng):
+    return epoch_for(X, y, W, b, lr, len(X) // batch_size, rng)      # slices of n // batch_size
+
+
+def epoch_batch_size_many_batches(X, y, W, b, lr, batch_size, rng):
+    order, n_batches = rng.permutation(len(X)), -(-len(X) // batch_size)
+    for k in range(batch_size):
+        rows = order[k * n_batches:(k + 1) * n_batches]
+        dW, db, _ = model.gradients(X[rows], y[rows], W, b)
+        W, b = W - lr * dW, b - lr * db
+    return W, b
+
+
+@pytest.mark.parametrize("fn", [epoch_split_into_batch_size, epoch_steps_of_n_over_batch_size,
+                                epoch_batch_size_many_batches])
+def test_minibatch_epoch_that_mixes_up_the_number_of_batches_with_their_size(fn):
+    # Passed before (the first and last): with n = 7, 8, 9 and batch_size = 3, n is close to
+    # batch_size², so batch_size batches of n / batch_size examples are (nearly) the right ones.
+    fails(checks.check_minibatch_epoch, fn, "not the number of batches")
+
+
+def epoch_for_xb_yb(X, y, W, b, lr, batch_size, rng):
+    order = rng.permutation(len(X))
+    for start in range(0, len(X), batch_size):
+        rows = order[start:start + batch_size]
+        for xb, yb in X[rows], y[rows]:
+            dW, db, _ = model.gradients(xb, yb, W, b)
+            W, b = W - lr * dW, b - lr * db
+    return W, b
+
+
+def test_minibatch_epoch_that_unpacks_a_pair_of_arrays_is_told_so():
+    # Was told "mnistlib's gradients returns three things".
+    err = fails(checks.check_minibatch_epoch, epoch_for_xb_yb, "too many values to unpack", "`for x, t in X, y`")
+    assert "returns three things" not in str(err)
+
+
+def test_minibatch_epoch_that_calls_train_fails():
+    def by_train(X, y, W, b, lr, batch_size, rng):
+        from mnistlib.train import train
+        r = train(X, y, params={"W": W.copy(), "b": b.copy()}, lr=lr, epochs=1, batch_size=batch_size,
+                  evaluate=False)
+        return r.W, r.b
+    fails(checks.check_minibatch_epoch, by_train, "train() from mnistlib.train", "whole epochs")
+
+
 def test_minibatch_epoch_failure_hands_back_a_working_epoch(capsys):
     ref = checks.check_minibatch_epoch(epoch_to_n_plus_1)
     assert "use mnistlib's minibatch_epoch" in capsys.readouterr().out
@@ -616,4 +733,7 @@ def test_minibatch_epoch_nudges_first_and_gives_the_code_on_request(fn, capsys):
     for code in ("order[start:start + batch_size]", "range(0, len(X)", "= W - lr", "= b - lr", "array_split("):
         assert code not in first, f"{code!r} in the first hint:\n{first}"
     checks.hint("minibatch_epoch")
-    assert "Hint for minibatch_epoch:" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert out.startswith("Hint 1 for minibatch_epoch:")
+    for code in ("order[start:start + batch_size]", "range(0, len(X)", "= W - lr", "array_split("):
+        assert code not in out, f"{code!r} in the next hint:\n{out}"

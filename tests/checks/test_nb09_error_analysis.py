@@ -59,14 +59,30 @@ def broadcast(y_true, y_pred):
 RIGHT_CONFUSION = {
     "loop": loop, "np.add.at": add_at, "bincount": lambda t, p: np.bincount(10 * t + p, minlength=100).reshape(10, 10),
     "histogram2d": histogram, "one-hot product": one_hot_product, "nested lists": nested_lists,
-    "broadcasting": broadcast, "int32": with_dtype(np.int32), "mnistlib's": evaluate.confusion_matrix,
+    "broadcasting": broadcast, "int32": with_dtype(np.int32),
 }
+
+
+def test_confusion_matrix_that_calls_mnistlibs_fails():
+    fails(check_confusion_matrix, lambda t, p: evaluate.confusion_matrix(t, p), "confusion_matrix() from mnistlib")
+
+
+def pairs_squeezed(y_true, y_pred):
+    C = np.zeros((10, 10), dtype=int)
+    for t, p in np.squeeze(np.stack([y_true, y_pred], axis=1)):
+        C[t, p] += 1
+    return C
+
+
+def test_confusion_matrix_that_drops_the_axis_of_a_single_image():
+    # Passed before: the check had no case of one image.
+    fails(check_confusion_matrix, pairs_squeezed, "with a batch of one image", "raised TypeError")
 
 
 @pytest.mark.parametrize("fn", RIGHT_CONFUSION.values(), ids=RIGHT_CONFUSION.keys())
 def test_confusion_matrix_passes_right_answers(fn, capsys):
     assert check_confusion_matrix(fn) is fn
-    assert capsys.readouterr().out == "✓ confusion_matrix: all 4 checks passed\n"
+    assert capsys.readouterr().out == "✓ confusion_matrix: all 5 checks passed\n"
 
 
 def fancy_indexing(y_true, y_pred):
@@ -139,4 +155,6 @@ def test_hints_come_in_two_steps(capsys):
     first = capsys.readouterr().out
     assert "np.add.at(C" not in first.split("Hint:")[0]
     checks.hint("confusion_matrix")
+    assert "np.add.at(C" not in capsys.readouterr().out
+    checks.hint("confusion_matrix", reveal=True)
     assert "np.add.at(C, (y_true, y_pred), 1)" in capsys.readouterr().out

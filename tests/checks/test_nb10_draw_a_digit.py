@@ -52,7 +52,7 @@ def centre_indices(patch):
     return _paste(patch, top, left)
 
 
-@pytest.mark.parametrize("fn", [draw.center_by_mass, centre_loops, centre_average_pad, centre_indices])
+@pytest.mark.parametrize("fn", [centre_loops, centre_average_pad, centre_indices])
 def test_check_center_by_mass_accepts_centrings_written_differently(fn, capsys):
     assert check_center_by_mass(fn) is fn
     assert capsys.readouterr().out == "✓ center_by_mass: all 3 checks passed\n"
@@ -163,10 +163,25 @@ def test_check_center_by_mass_names_the_mistake(fn, words):
     fails(check_center_by_mass, fn, words)
 
 
-def test_check_center_by_mass_keeps_the_line_of_code_for_the_second_hint(capsys):
+def test_check_center_by_mass_keeps_the_line_of_code_for_the_reveal(capsys):
     for fn in (truncated, float_top, box_centred, not_pasted):
         check_center_by_mass(fn)
         first = capsys.readouterr().out
         assert "int(round(" not in first and "frame[top:top + h" not in first, first
         hint("center_by_mass")
-        assert "Hint for center_by_mass:" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "center_by_mass" in out and "int(round(" not in out and "frame[top:top + h" not in out
+        hint("center_by_mass", reveal=True)
+        assert "A line of the solution of center_by_mass: " in capsys.readouterr().out
+
+
+def test_check_center_by_mass_rejects_mnistlibs_under_any_name():
+    from mnistlib.draw import center_of_mass as mass_centre
+    fails(check_center_by_mass, draw.center_by_mass, "is center_by_mass() from mnistlib.draw itself")
+
+    def with_the_librarys_centre(patch):
+        h, w = patch.shape
+        r_bar, c_bar = mass_centre(patch)
+        return _paste(patch, int(round(14 - r_bar)), int(round(14 - c_bar)))
+    fails(check_center_by_mass, with_the_librarys_centre, "center_of_mass() from mnistlib.draw (line 3 of it)",
+          "finds the centre of mass for you")

@@ -82,7 +82,7 @@ def backprop_float32(params, X, y):
     return backprop_matrices({k: v.astype(np.float32) for k, v in params.items()}, X.astype(np.float32), y)
 
 
-@pytest.mark.parametrize("fn", [backprop_matrices, backprop_loop, backprop_einsum, backprop_layers,
+@pytest.mark.parametrize("fn", [backprop_matrices, backprop_loop, backprop_einsum,
                                 backprop_heaviside, backprop_float32])
 def test_mlp_gradients_accepts_answers_written_differently(fn):
     passes(check_mlp_gradients, fn)
@@ -188,7 +188,8 @@ def calls_mnistlib(params, X, y):
     (dh_not_transposed, ["raised ValueError", "shapes"]),
     (updates_in_place, ["changed params['W2']"]),
     (dW2_from_X, ["gradient of W2 has shape (784, 10)", "input is the hidden layer h, not the images X"]),
-    (calls_mnistlib, ["calls mnistlib's loss_and_grads"]),
+    (calls_mnistlib, ["calls loss_and_grads() from mnistlib.mlp (line 2 of it)", "which does the whole job"]),
+    (backprop_layers, ["calls linear_backward() from mnistlib.layers", "a layer's backward pass"]),
 ])
 def test_mlp_gradients_names_the_mistake(fn, phrases):
     fails(check_mlp_gradients, fn, *phrases)
@@ -201,6 +202,8 @@ def test_mlp_gradients_second_hint_only_on_request(capsys):
     assert "✗ mlp_gradients" in out and 'hint("mlp_gradients")' in out
     assert "(z > 0)" not in out                             # the nudge, not the line
     checks.hint("mlp_gradients")
+    assert "(z > 0)" not in capsys.readouterr().out
+    checks.hint("mlp_gradients", reveal=True)
     assert "dz = dh * (z > 0)" in capsys.readouterr().out
 
 
@@ -284,7 +287,14 @@ def test_he_init_second_hint_only_on_request(capsys):
     out = capsys.readouterr().out
     assert "solve fan_in * Var(w) * 1/2 = 1" in out and "np.sqrt(2 / fan_in)" not in out
     checks.hint("he_init")
+    assert "np.sqrt(2 / fan_in)" not in capsys.readouterr().out
+    checks.hint("he_init", reveal=True)
     assert "np.sqrt(2 / fan_in)" in capsys.readouterr().out
+
+
+def test_he_init_that_calls_mnistlibs_fails():
+    fails(check_he_init, lambda i, o, rng: layers.init_weights(rng, (i, o), i, o),
+          "init_weights() from mnistlib.layers")
 
 
 def test_he_init_failure_hands_back_a_working_initialisation(capsys):

@@ -315,12 +315,49 @@ def conv_pads_in_place(x, K, b):
     (conv_first_image_for_all, ["every image the output of the first image"]),
     (conv_integer_output, ["integers"]),
     (conv_shape_unpacked_wrongly, ["too many values to unpack", "four axes"]),
-    (conv_calls_mnistlib, ["calls conv2d_forward()", "yourself"]),
+    (conv_calls_mnistlib, ["calls conv2d_forward() from mnistlib.conv", "yourself"]),
     (conv_pads_in_place, ["changed its input x"]),
     (lambda x, K, b: None, ["returned None"]),
 ])
 def test_conv_forward_loops_names_the_mistake(fn, phrases):
     fails(check_conv_forward_loops, fn, *phrases)
+
+
+def correlate(window, kernel):
+    """A learner's own helper, named like scipy's function: the dot product of a window and a kernel."""
+    return float(np.sum(window * kernel))
+
+
+def conv_with_own_correlate(x, K, b):
+    n, C, h, w = x.shape
+    F, _, kh, kw = K.shape
+    out = np.zeros((n, F, h - kh + 1, w - kw + 1))
+    for i, f, r, s in np.ndindex(out.shape):
+        out[i, f, r, s] = correlate(x[i, :, r:r + kh, s:s + kw], K[f]) + b[f]
+    return out
+
+
+def test_a_learners_own_helper_named_correlate_passes():
+    # Failed before: the check rejected any call of a function named correlate, convolve, ...
+    assert check_conv_forward_loops(conv_with_own_correlate, strict=True) is conv_with_own_correlate
+
+
+def test_mnistlibs_convolution_under_another_name_fails():
+    # Passed before: the check looked for the names conv2d_forward, im2col, ...
+    from mnistlib import conv as layer
+    from mnistlib.conv import im2col as windows
+
+    def renamed(x, K, b):
+        return layer.conv2d_forward(x, K, b)[0]
+
+    def by_columns(x, K, b):
+        n, _, h, w = x.shape
+        F, C, kh, kw = K.shape
+        cols = windows(x, kh, kw)
+        out = cols.reshape(n * (h - kh + 1) * (w - kw + 1), -1) @ K.reshape(F, -1).T + b
+        return out.reshape(n, h - kh + 1, w - kw + 1, F).transpose(0, 3, 1, 2)
+    fails(check_conv_forward_loops, renamed, "calls conv2d_forward() from mnistlib.conv (line 2 of it)")
+    fails(check_conv_forward_loops, by_columns, "calls im2col() from mnistlib.conv (line 4 of it)")
 
 
 def test_conv_forward_loops_transposed_square_kernel_is_named():
@@ -341,6 +378,8 @@ def test_conv_forward_loops_not_implemented_and_second_hint(capsys):
     assert "✗" in first and 'hint("conv_forward_loops")' in first and "oh = h - kh + 1" not in first
     assert "use mnistlib's conv_forward_loops instead" in first
     checks.hint("conv_forward_loops")
+    assert "oh = h - kh + 1" not in capsys.readouterr().out
+    checks.hint("conv_forward_loops", reveal=True)
     assert "oh = h - kh + 1" in capsys.readouterr().out
     # the reference handed back is mnistlib's, and right
     x, K, b = np.ones((1, 1, 4, 4)), np.ones((2, 1, 3, 3)), np.array([0.0, 1.0])
@@ -503,7 +542,7 @@ def dK_with_mnistlib(x, dout, kh, kw):
     (dK_per_image, ["keeps one gradient per image"]),
     (dK_window_transposed, ["raised ValueError", "same shape"]),
     (dK_dout_windows, ["wrong value"]),
-    (dK_with_mnistlib, ["calls conv2d_backward()"]),
+    (dK_with_mnistlib, ["calls conv2d_forward() from mnistlib.conv"]),
     (lambda x, dout, kh, kw: None, ["returned None"]),
 ])
 def test_kernel_gradient_names_the_mistake(fn, phrases):
@@ -522,6 +561,8 @@ def test_kernel_gradient_second_hint_has_the_formula(capsys):
     first = capsys.readouterr().out
     assert "dK[f, c, p, q] =" not in first and 'hint("kernel_gradient")' in first
     checks.hint("kernel_gradient")
+    assert "dK[f, c, p, q] = the sum over i, r, s" not in capsys.readouterr().out
+    checks.hint("kernel_gradient", reveal=True)
     assert "dK[f, c, p, q] = the sum over i, r, s" in capsys.readouterr().out
     rng = np.random.default_rng(0)
     x, dout = rng.standard_normal((2, 2, 5, 4)), rng.standard_normal((2, 3, 3, 3))
