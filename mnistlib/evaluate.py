@@ -149,7 +149,9 @@ def contributions(x, W, j):
 # numpy only, so the series needs no scipy. Each transform takes a batch of
 # images, flat (n, 784) or square (n, 28, 28), and returns the same shape.
 
-TRANSFORM_CHUNK = 1000      # images rotated at a time
+# Images rotated at a time: rotating 10,000 images peaks at 35 MB traced (the 31 MB result and
+# 4 MB of work arrays), against 46 MB in chunks of 1000, and is no slower.
+TRANSFORM_CHUNK = 250
 
 
 def _as_square(x):
