@@ -10,8 +10,9 @@ Start with ``load_mnist()``. It looks, in order, in
 4. the small subset shipped with the package (4000 training and 1000 test images),
 
 and prints one line saying which one it used (and one more for any file it had to skip,
-delete or could not save). ``train_val_split`` then holds out a validation set from the
-training images.
+delete or could not save). ``load_mnist(validation=True)`` also holds out a validation set
+from the training images, each image in memory once; ``train_val_split`` does the same to
+arrays already loaded (a copy of them).
 
 The file format is in ``idx`` (``read_idx``), the download and the cache in ``download``
 (``download_mnist``); their public names can be imported from here too.
@@ -31,7 +32,7 @@ from .idx import IDX_DTYPES, CacheDirError, DownloadError, MnistDataError, parse
 __all__ = [
     # loading and splitting (this module)
     "MNIST", "SUBSET_PATH", "SHAPES", "DTYPES", "load_mnist", "find_mnist_file", "one_hot",
-    "train_val_split",
+    "train_val_split", "validation_rows", "validation_split", "validation_set",
     # the file format and the errors (from idx)
     "read_idx", "IDX_DTYPES", "MnistDataError", "DownloadError", "CacheDirError",
     # the download and the cache (from download)
@@ -48,6 +49,8 @@ class MNIST(NamedTuple):
     x: (n, 784) or (n, 28, 28), float32 in [0, 1] or uint8 in 0..255.
     y: (n,) int64 class indices, or (n, 10) float32 one-hot.
     source: "directory", "cache", "download" or "bundled subset"; path: the directory or None.
+    x_val, y_val: the validation set held out of the training images (load_mnist(validation=True)),
+    else None.
     """
 
     x_train: np.ndarray
@@ -56,16 +59,19 @@ class MNIST(NamedTuple):
     y_test: np.ndarray
     source: str
     path: str | None = None
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     @property
     def is_full(self) -> bool:
-        """True for the full MNIST (60000 training images), False for the bundled subset."""
-        return len(self.x_train) == 60000
+        """True for the full MNIST (60000 training images, validation set included), False for the subset."""
+        return len(self.x_train) + (0 if self.x_val is None else len(self.x_val)) == 60000
 
     def __repr__(self) -> str:
-        # The default repr would print four large arrays; shapes are what a reader needs.
+        # The default repr would print the large arrays; shapes are what a reader needs.
         arrays = ", ".join(f"{field}: {getattr(self, field).shape} {getattr(self, field).dtype}"
-                           for field in self._fields[:4])
+                           for field in ("x_train", "y_train", "x_val", "y_val", "x_test", "y_test")
+                           if getattr(self, field) is not None)
         return f"MNIST(source={self.source!r}, {arrays})"
 
 
@@ -73,13 +79,16 @@ SHAPES = ("flat", "image")
 DTYPES = ("float32", "uint8")
 
 
-def load_mnist(data_dir=None, *, shape="flat", dtype="float32", one_hot=False,
+def load_mnist(data_dir=None, *, shape="flat", dtype="float32", one_hot=False, validation=False,
                download=True, verbose=True) -> MNIST:
     """Load MNIST: 60000 training and 10000 test images, or the bundled 4000 / 1000 subset.
 
     shape="flat":  x (n, 784);   shape="image": x (n, 28, 28).
     dtype="float32": x in [0, 1];  dtype="uint8": x in 0..255, as stored.
     one_hot=False: y (n,) int64 in 0..9;  one_hot=True: y (n, 10) float32.
+    validation=True: x_val, y_val hold the validation set that ``train_val_split`` would hold
+    out (one training image in six, seed 0), and x_train, y_train the rest; each image is
+    converted once, so that nothing is held twice. False: x_val and y_val are None.
     data_dir (or MNIST_DATA_DIR) must hold the four MNIST files, raw or .gz; otherwise the
     cache is used, then a download (if ``download``), then the bundled subset. The
     download waits at most 10 s for a silent server and gives up after DOWNLOAD_DEADLINE
@@ -89,7 +98,32 @@ def load_mnist(data_dir=None, *, shape="flat", dtype="float32", one_hot=False,
         raise ValueError(f"shape must be one of {SHAPES}, not {shape!r}")
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, not {dtype!r}")
+    if not isinstance(validation, bool):
+        raise ValueError(f"validation must be True or False, not {validation!r} "
+                         "(for another size of validation set, use train_val_split)")
 
+    images, y_train, test_images, y_test, source, path = _find_arrays(data_dir, download, verbose)
+    rows = x_val = y_val = None
+    if validation:
+        rows, val = validation_rows(len(images))
+        x_val, y_val = _convert_images(images, shape, dtype, val), _convert_labels(y_train[val], one_hot)
+        y_train = y_train[rows]
+    x_train = _convert_images(images, shape, dtype, rows)
+    # Let the raw training images go before the test images are converted: at no moment are
+    # both the raw and the converted training images held together with the test images.
+    del images
+    return MNIST(x_train, _convert_labels(y_train, one_hot),
+                 _convert_images(test_images, shape, dtype), _convert_labels(y_test, one_hot),
+                 source, path, x_val, y_val)
+
+
+def _find_arrays(data_dir, download, verbose):
+    """Look for MNIST as load_mnist says, and say where it was found.
+
+    Returns (x_train, y_train, x_test, y_test, source, path): the images (n, 28, 28) and
+    labels (n,) as read, uint8 (not to be changed: they may share the file's buffer);
+    source and path as in MNIST.
+    """
     say = print if verbose else _quiet
     if data_dir is None and os.environ.get("MNIST_DATA_DIR"):
         data_dir, where = os.environ["MNIST_DATA_DIR"], "the directory in MNIST_DATA_DIR"
@@ -129,13 +163,7 @@ def load_mnist(data_dir=None, *, shape="flat", dtype="float32", one_hot=False,
             f"{len(arrays[0])} training and {len(arrays[2])} test images")
     else:
         say(f"MNIST: {len(arrays[0])} training and {len(arrays[2])} test images {note}")
-
-    x_train, y_train, x_test, y_test = arrays
-    return MNIST(
-        _convert_images(x_train, shape, dtype), _convert_labels(y_train, one_hot),
-        _convert_images(x_test, shape, dtype), _convert_labels(y_test, one_hot),
-        source, None if directory is None else str(directory),
-    )
+    return (*arrays, source, None if directory is None else str(directory))
 
 
 def _quiet(*args, **kwargs):
@@ -197,13 +225,26 @@ def _load_subset() -> list[np.ndarray]:
         return [npz["x_train"], npz["y_train"], npz["x_test"], npz["y_test"]]
 
 
-def _convert_images(images: np.ndarray, shape: str, dtype: str) -> np.ndarray:
-    """(n, 28, 28) uint8 -> (n, 784) or (n, 28, 28), float32 in [0, 1] or uint8."""
-    images = images.reshape(len(images), 784) if shape == "flat" else images
+CONVERT_CHUNK = 5000     # images converted at a time (a 3.9 MB uint8 copy)
+
+
+def _convert_images(images: np.ndarray, shape: str, dtype: str, rows=None) -> np.ndarray:
+    """images[rows]: (n, 28, 28) uint8 -> (n, 784) or (n, 28, 28), float32 in [0, 1] or uint8.
+
+    rows: the row numbers to take, in order (default: all). The result is a new, writable array.
+    """
+    rows = np.arange(len(images)) if rows is None else rows
+    size = (784,) if shape == "flat" else images.shape[1:]
     if dtype == "uint8":
-        return images.copy()  # the parsed array is read-only; give the caller a writable one
-    # One pass, straight into float32: no float64 intermediate of the full set.
-    return np.divide(images, 255, dtype=np.float32)
+        return images[rows].reshape(len(rows), *size)      # indexing with rows copies
+    # Chunk by chunk, straight into float32: no float64 intermediate and no uint8 copy of
+    # the whole selection, so the converted images are the only large new array.
+    x = np.empty((len(rows), *size), dtype=np.float32)
+    for start in range(0, len(rows), CONVERT_CHUNK):
+        chunk = rows[start:start + CONVERT_CHUNK]
+        np.divide(images[chunk].reshape(len(chunk), *size), 255, out=x[start:start + len(chunk)],
+                  dtype=np.float32)
+    return x
 
 
 def _convert_labels(labels: np.ndarray, as_one_hot: bool) -> np.ndarray:
@@ -224,23 +265,53 @@ def one_hot(y, k: int = 10) -> np.ndarray:
 
 
 def train_val_split(X, y, n_val=None, seed=0):
-    """Hold out a validation set: (x_train, y_train, x_val, y_val).
+    """Hold out a validation set: (x_train, y_train, x_val, y_val), copies of rows of X and y.
 
     X: (n, ...) images, y: (n,) or (n, 10) labels. ``n_val`` examples (default: one in six,
-    so 10000 of the 60000 MNIST training images) are chosen by a seeded permutation.
-    Hyper-parameters (learning rate, epochs, batch size, weight decay) are chosen by their
-    accuracy on the validation set, so that the test set, used once at the end, still
-    measures how the model does on images it was never tuned on.
+    so 10000 of the 60000 MNIST training images) are chosen by a seeded permutation
+    (``validation_rows``). Hyper-parameters (learning rate, epochs, batch size, weight decay)
+    are chosen by their accuracy on the validation set, so that the test set, used once at
+    the end, still measures how the model does on images it was never tuned on.
+    To split MNIST as it loads, without holding its training images twice, use
+    ``load_mnist(validation=True)``: the same sets.
     """
     X, y = np.asarray(X), np.asarray(y)
-    n = len(X)
-    if len(y) != n:
-        raise ValueError(f"X has {n} examples but y has {len(y)} labels")
+    if len(y) != len(X):
+        raise ValueError(f"X has {len(X)} examples but y has {len(y)} labels")
+    train, val = validation_rows(len(X), n_val, seed)
+    return X[train], y[train], X[val], y[val]
+
+
+def validation_rows(n, n_val=None, seed=0):
+    """(train, val): the row numbers of n examples kept for training and held out, each sorted.
+
+    n_val: how many to hold out (default n // 6); they are the first n_val of a permutation
+    drawn with ``seed``, so the same n, n_val and seed always give the same rows.
+    """
     if n_val is None:
         n_val = n // 6
     if isinstance(n_val, bool) or not isinstance(n_val, (int, np.integer)) or not 0 < n_val < n:
         raise ValueError(f"n_val must be a whole number between 1 and {n - 1} "
                          f"(the number of validation examples); got {n_val!r}")
     order = np.random.default_rng(seed).permutation(n)
-    val, train = np.sort(order[:n_val]), np.sort(order[n_val:])
-    return X[train], y[train], X[val], y[val]
+    return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+
+def validation_split(data):
+    """(x_train, y_train, x_val, y_val) of ``data``, a result of load_mnist.
+
+    Its own sets if it was loaded with validation=True; else ``train_val_split`` of its
+    training images (a copy), which gives the same sets.
+    """
+    if getattr(data, "x_val", None) is not None:
+        return data.x_train, data.y_train, data.x_val, data.y_val
+    return train_val_split(data.x_train, data.y_train)
+
+
+def validation_set(data):
+    """(x_val, y_val) of ``data``, a result of load_mnist: as ``validation_split`` gives them,
+    without copying the training images."""
+    if getattr(data, "x_val", None) is not None:
+        return data.x_val, data.y_val
+    val = validation_rows(len(data.x_train))[1]
+    return data.x_train[val], np.asarray(data.y_train)[val]

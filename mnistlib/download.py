@@ -469,7 +469,7 @@ def _opener(deadline: _Deadline) -> urllib.request.OpenerDirector:
     return urllib.request.build_opener(_HTTPHandler(deadline), _HTTPSHandler(deadline))
 
 
-def _check_download(blob: bytes, name: str) -> bytes:
+def _check_download(blob: bytes, name: str) -> bytearray:
     """The decompressed content of ``blob``; ValueError unless it is the gzip of MNIST ``name``."""
     if looks_like_html(blob):
         raise ValueError("the server sent an HTML page instead of the file")

@@ -150,6 +150,11 @@ def contributions(x, W, j):
 # numpy only, so the series needs no scipy. Each transform takes a batch of
 # images, flat (n, 784) or square (n, 28, 28), and returns the same shape.
 
+# Images rotated at a time: rotating 10,000 images peaks at 35 MB traced (the 31 MB result and
+# 4 MB of work arrays), against 46 MB in chunks of 1000, and is no slower.
+TRANSFORM_CHUNK = 250
+
+
 def _as_square(x):
     x = np.asarray(x)
     if x.ndim == 2 and x.shape[1] == SIDE * SIDE:
@@ -177,8 +182,9 @@ def add_noise(x, sigma, seed=0):
     if not (np.isfinite(sigma) and sigma >= 0):
         raise ValueError(f"sigma must be a number >= 0; got {sigma!r}")
     work = np.float32 if x.dtype == np.float32 else np.float64   # the dtypes the generator draws
-    noise = np.random.default_rng(seed).standard_normal(x.shape, dtype=work)
-    out = x + work(sigma) * noise
+    out = np.random.default_rng(seed).standard_normal(x.shape, dtype=work)
+    out *= work(sigma)
+    out += x            # x + sigma * noise, in place: one array as large as x, not three
     return np.clip(out, 0, 1, out=out).astype(x.dtype, copy=False)
 
 
@@ -221,18 +227,24 @@ def rotate(x, degrees):
     r_in, c_in = c - v_in, c + u_in
     r0, c0 = np.floor(r_in).astype(int), np.floor(c_in).astype(int)
     fr, fc = r_in - r0, c_in - c0
-    # Pixels as rows, images as columns: gathering whole rows is much faster
-    # than picking the same scattered columns out of every image.
-    pixels = np.ascontiguousarray(img.reshape(len(img), SIDE * SIDE).T)      # (784, n)
-    out = np.zeros_like(pixels)
+    neighbours = []
     for dr, dc, w in ((0, 0, (1 - fr) * (1 - fc)), (0, 1, (1 - fr) * fc),
                       (1, 0, fr * (1 - fc)), (1, 1, fr * fc)):
         rr, cc = r0 + dr, c0 + dc
         inside = ((rr >= 0) & (rr < SIDE) & (cc >= 0) & (cc < SIDE)).ravel()
         # Neighbours outside the image count as 0: only the inside ones are added.
-        source = (rr * SIDE + cc).ravel()[inside]
-        out[inside] += w.ravel()[inside, None].astype(pixels.dtype) * pixels[source]
-    return np.ascontiguousarray(out.T).reshape(np.shape(x))
+        neighbours.append((inside, (rr * SIDE + cc).ravel()[inside], w.ravel()[inside, None].astype(img.dtype)))
+    out = np.empty((len(img), SIDE * SIDE), dtype=img.dtype)
+    # A chunk of images at a time, so that the temporaries stay small for 10,000 images.
+    for start in range(0, len(img), TRANSFORM_CHUNK):
+        # Pixels as rows, images as columns: gathering whole rows is much faster
+        # than picking the same scattered columns out of every image.
+        pixels = np.ascontiguousarray(img[start:start + TRANSFORM_CHUNK].reshape(-1, SIDE * SIDE).T)   # (784, m)
+        rotated = np.zeros_like(pixels)
+        for inside, source, w in neighbours:
+            rotated[inside] += w * pixels[source]
+        out[start:start + TRANSFORM_CHUNK] = rotated.T
+    return out.reshape(np.shape(x))
 
 
 def robustness_curve(X, y, W, b, transform, values):

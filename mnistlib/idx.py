@@ -11,6 +11,7 @@ is missing, damaged or not MNIST's), ``DownloadError`` (no mirror delivered a co
 file in time) and ``CacheDirError`` (the cache directory cannot be written).
 """
 
+import os
 import zlib
 from pathlib import Path
 
@@ -54,24 +55,29 @@ def read_idx(path) -> np.ndarray:
     Raises ``MnistDataError`` naming the file and the problem when the file is damaged.
     """
     path = Path(path)
-    # The parsed array is a read-only view of the file's bytes; give the caller its own copy,
-    # in native byte order.
     array = parse_idx(read_decompressed(path), path.name)
-    return np.array(array, dtype=array.dtype.newbyteorder("="))
+    # The array is a view of the file's content, which nothing else holds: the caller can
+    # have it as it is. Only values stored big-endian are converted (into a copy).
+    array = array.astype(array.dtype.newbyteorder("="), copy=False)
+    return array if array.flags.writeable else array.copy()
 
 
-def read_decompressed(path: Path, size: int | None = None) -> bytes:
+def read_decompressed(path: Path, size: int | None = None) -> bytearray:
     """The content of ``path``, decompressed if it is gzip (recognized by its magic bytes).
 
     size: the size the content must have; gzip data is never decompressed beyond it (a
     small file can hold gigabytes of zeros). None: the size its IDX header announces.
+    A bytearray, so that arrays made from it (``parse_idx``) are writable without a copy.
     """
     if path.is_dir():
         raise IsADirectoryError(f"{path}: this is a directory, not a file; give the path of "
                                 "an IDX file (e.g. train-images-idx3-ubyte)")
     if not path.is_file():
         raise FileNotFoundError(f"{path.name}: no such file in {path.parent}")
-    data = path.read_bytes()
+    with path.open("rb") as f:
+        # Read straight into the bytearray: bytes, then a bytearray of them, would be two copies.
+        data = bytearray(os.fstat(f.fileno()).st_size)
+        del data[f.readinto(data):]         # a file that shrank since fstat: keep what was read
     if data[:2] != b"\x1f\x8b":
         return data
     try:
@@ -97,27 +103,38 @@ class _TooLarge(ValueError):
     """Gzip data that decompresses to more than it may."""
 
 
-def gunzip(blob: bytes, size: int, what: str) -> bytes:
+GUNZIP_PIECE = 1 << 20      # compressed bytes fed to zlib at a time, and most bytes it may give back
+
+
+def gunzip(blob, size: int, what: str) -> bytearray:
     """Decompress gzip ``blob``, but never to more than ``size`` bytes (``what`` says whose size).
 
     Raises a ValueError beyond that, EOFError or zlib.error if the data is damaged. Like
     gzip.decompress it accepts several gzip members one after the other, and zero padding.
+    The content is appended to one bytearray a piece at a time, so it is never held twice.
     """
-    parts, total, rest = [], 0, blob
+    out, rest = bytearray(), blob
     while rest:
         if rest[:2] != b"\x1f\x8b":
             raise zlib.error("data after the end of the gzip stream is not gzip")
         stream = zlib.decompressobj(wbits=31)   # 31: gzip header and trailer, checked
-        # Ask for one byte more than allowed: getting it proves there is too much.
-        part = stream.decompress(rest, size + 1 - total)
-        total += len(part)
-        if total > size:
-            raise _TooLarge(f"the gzip data decompresses to more than {size} bytes, {what}")
-        if not stream.eof:
-            raise EOFError("the data ends before the end of the gzip stream")
-        parts.append(part)
-        rest = stream.unused_data.lstrip(b"\x00")
-    return b"".join(parts)
+        fed = 0
+        while not stream.eof:
+            pending = stream.unconsumed_tail
+            if not pending:
+                # zlib took all it was given: feed it the next slice (all of the input at
+                # once would have it copy what it leaves over, megabytes, at every step).
+                pending = memoryview(rest)[fed:fed + GUNZIP_PIECE]
+                fed += len(pending)
+            # Ask for one byte more than allowed: getting it proves there is too much.
+            part = stream.decompress(pending, min(GUNZIP_PIECE, size + 1 - len(out)))
+            out += part
+            if len(out) > size:
+                raise _TooLarge(f"the gzip data decompresses to more than {size} bytes, {what}")
+            if not part and not pending:
+                raise EOFError("the data ends before the end of the gzip stream")
+        rest = (stream.unused_data + rest[fed:]).lstrip(b"\x00")
+    return out
 
 
 def _gunzip_head(blob: bytes) -> tuple[bytes, bool]:
@@ -141,7 +158,9 @@ def _idx_size(head: bytes) -> int | None:
 
 
 def parse_idx(data: bytes, name: str) -> np.ndarray:
-    """Check the IDX header of ``data`` against its size; return a read-only view of the values.
+    """Check the IDX header of ``data`` against its size; return a view of the values.
+
+    The view is writable if ``data`` is (a bytearray), read-only if it is bytes.
 
     name: the file's name, which starts every ``MnistDataError`` message.
     """

@@ -8,7 +8,7 @@
 Each model carries its recipe, the training settings chosen on the validation
 split: ``MODELS[name].RECIPE``. ``trained(name, data)`` returns the model trained
 by its recipe on the 50,000 images of the training split and scored on the
-10,000 held out (``data.train_val_split``): from the cache if it is there, else
+10,000 held out (``data.validation_split``): from the cache if it is there, else
 trained now and saved. The first training takes about a second (softmax), 15 s
 (MLP) or 2 min (CNN) on two cores; loading takes a fraction of a second.
 
@@ -47,7 +47,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import __version__, cnn, mlp, modelfile, softmax_regression
-from .data import default_cache_dir, train_val_split
+from .data import default_cache_dir, validation_rows, validation_set, validation_split
 from .download import remove_stale_parts, save_atomically
 from .train import accuracy_of, train
 
@@ -189,11 +189,17 @@ def data_kind(data):
 
 
 def _fingerprint(data):
-    """A hash of the training images and labels: their shapes, all labels and some 300 images."""
+    """A hash of the images the models learn from (the training split): shapes, some 300 images and labels.
+
+    The same whether ``data`` was loaded with validation=True or not; nothing large is copied.
+    """
+    x, y = np.asarray(data.x_train), np.asarray(data.y_train)
+    split = getattr(data, "x_val", None) is not None
+    rows = np.arange(len(x)) if split else validation_rows(len(x))[0]
     h = hashlib.sha256()
-    for a in (np.asarray(data.x_train), np.asarray(data.y_train)):
-        h.update(f"{a.shape} {a.dtype.str};".encode())
-        h.update(np.ascontiguousarray(a[::max(1, len(a) // 300)]).tobytes())
+    for a in (x, y):
+        h.update(f"{(len(rows), *a.shape[1:])} {a.dtype.str};".encode())
+        h.update(np.ascontiguousarray(a[rows[::max(1, len(rows) // 300)]]).tobytes())
     return h.hexdigest()[:16]
 
 
@@ -311,7 +317,8 @@ def _check_images(data):
 def trained(name, data, *, recipe=None, seed=0, cache_dir=None, progress=None, say=print):
     """Model ``name`` trained by its recipe on the training split of ``data``: a Trained.
 
-    data: ``load_mnist()``'s result (the 50,000 / 10,000 split is made here).
+    data: ``load_mnist()``'s result (the 50,000 / 10,000 split is made here, unless it was
+    loaded with validation=True).
     From the cache when it holds this model for this recipe, seed, package
     version and data; else trained now and saved there (``cache_dir``, default
     ``default_cache_dir()``; the file is in ``models/``).
@@ -338,7 +345,7 @@ def trained(name, data, *, recipe=None, seed=0, cache_dir=None, progress=None, s
         if result is None:
             if why:
                 say(f"{TITLES[name]}: {why}; training it again")
-            result = _train(name, model, recipe, seed, train_val_split(data.x_train, data.y_train), progress)
+            result = _train(name, model, recipe, seed, validation_split(data), progress)
             result = _keep(result, path, spec, images, say, why)
         _session[key] = result
     return result
@@ -367,10 +374,7 @@ def trained_or_untrained(name, data, **options):
 def validation_accuracy(model, params, data):
     """The accuracy of a model (e.g. ``softmax_regression``) on the 10,000 validation images of ``data``."""
     _check_images(data)
-    # The split of the indices, not of the images: no copy of the 50,000 training images.
-    index = np.arange(len(data.x_train))
-    val = train_val_split(index, index)[2]
-    return float(accuracy_of(model, params, data.x_train[val], np.asarray(data.y_train)[val]))
+    return float(accuracy_of(model, params, *validation_set(data)))
 
 
 def cached(name, data, *, recipe=None, seed=0, cache_dir=None, say=None):

@@ -1,4 +1,4 @@
-"""Tests for mnistlib.data: load_mnist on the subset and the full set, one_hot, train_val_split.
+"""Tests for mnistlib.data: load_mnist on the subset and the full set, one_hot, the validation split.
 
 The IDX format is tested in test_idx.py, the download and the cache in test_download.py.
 """
@@ -7,6 +7,8 @@ import gzip
 import hashlib
 import shutil
 import socket
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -51,8 +53,8 @@ def test_names_that_moved_to_idx_and_download_still_import_from_data():
         for name in names:
             assert getattr(data, name) is getattr(module, name), name
             assert name in data.__all__, name
-    assert {"MNIST", "SUBSET_PATH", "SHAPES", "DTYPES", "load_mnist", "one_hot",
-            "train_val_split"} <= set(data.__all__)
+    assert {"MNIST", "SUBSET_PATH", "SHAPES", "DTYPES", "load_mnist", "one_hot", "train_val_split",
+            "validation_rows", "validation_split", "validation_set"} <= set(data.__all__)
 
 
 # --- one_hot -------------------------------------------------------------------------------
@@ -276,3 +278,103 @@ def test_train_val_split_rejects_impossible_sizes(n_val):
     from mnistlib.data import train_val_split
     with pytest.raises(ValueError, match="n_val"):
         train_val_split(np.zeros((600, 784)), np.zeros(600, int), n_val=n_val)
+
+
+def test_validation_rows_are_train_val_splits_rows():
+    from mnistlib.data import train_val_split, validation_rows
+    train, val = validation_rows(600)
+    assert len(train) == 500 and len(val) == 100
+    assert np.all(np.diff(train) > 0) and np.all(np.diff(val) > 0)          # sorted, no repeats
+    assert np.array_equal(np.sort(np.concatenate([train, val])), np.arange(600))
+    rows = np.arange(600)
+    xt, _, xv, _ = train_val_split(rows, rows, n_val=37, seed=4)
+    assert [np.array_equal(a, b) for a, b in zip((xt, xv), validation_rows(600, 37, seed=4))] == [True, True]
+    with pytest.raises(ValueError, match="n_val"):
+        validation_rows(600, n_val=600)
+
+
+def split_by_hand(d):
+    """load_mnist()'s result d split as before load_mnist(validation=True): train_val_split."""
+    from mnistlib.data import train_val_split
+    return train_val_split(d.x_train, d.y_train)
+
+
+def assert_same_split(split, d):
+    """split (loaded with validation=True) holds what train_val_split makes of d (loaded without)."""
+    for got, expected in zip((split.x_train, split.y_train, split.x_val, split.y_val), split_by_hand(d)):
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    assert np.array_equal(split.x_test, d.x_test) and np.array_equal(split.y_test, d.y_test)
+    assert (split.source, split.path, split.is_full) == (d.source, d.path, d.is_full)
+
+
+@pytest.mark.parametrize("options", [{}, {"shape": "image", "dtype": "uint8"}, {"one_hot": True}])
+def test_loading_with_validation_gives_train_val_splits_sets(offline, options):
+    d = load_mnist(download=False, verbose=False, **options)
+    split = load_mnist(validation=True, download=False, verbose=False, **options)
+    assert_same_split(split, d)
+    assert len(split.x_train) == 3334 and len(split.x_val) == 666 and not split.is_full
+    assert d.x_val is None and d.y_val is None
+    split.x_train[0] = 0                # writable, as without validation
+    assert "x_val: (666," in repr(split) and "x_val" not in repr(d)
+
+
+def test_validation_split_and_set_of_either_kind_of_result(offline):
+    from mnistlib.data import validation_set, validation_split
+    d = load_mnist(download=False, verbose=False)
+    split = load_mnist(validation=True, download=False, verbose=False)
+    for got, expected in zip(validation_split(d), split_by_hand(d)):
+        assert np.array_equal(got, expected)
+    assert all(got is mine for got, mine in zip(validation_split(split), (split.x_train, split.y_train,
+                                                                          split.x_val, split.y_val)))
+    assert all(np.array_equal(a, b) for a, b in zip(validation_set(d), (split.x_val, split.y_val)))
+    assert validation_set(split)[0] is split.x_val
+
+
+@pytest.mark.parametrize("bad", [1, "yes", None])
+def test_validation_must_be_true_or_false(offline, bad):
+    with pytest.raises(ValueError, match="validation must be True or False"):
+        load_mnist(validation=bad, download=False)
+
+
+def test_full_set_with_validation_is_the_split_of_the_full_set(mnist_dir, offline):
+    d = load_mnist(mnist_dir, verbose=False)
+    split = load_mnist(mnist_dir, validation=True, verbose=False)
+    assert_same_split(split, d)
+    assert (len(split.x_train), len(split.x_val), len(split.x_test)) == (50000, 10000, 10000)
+    assert split.is_full and split.y_val[0] == 5       # image 0 (a 5) is a validation image
+
+
+PEAK_OF_LOADING = """
+import sys
+sys.path.insert(0, {root!r})
+from mnistlib.data import load_mnist
+
+def peak_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+
+before = peak_mb()
+d = load_mnist({directory!r}, validation=True, verbose=False)
+print(peak_mb() - before)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the peak memory from /proc")
+def test_loading_the_full_set_with_validation_holds_each_image_once(mnist_dir):
+    # The float32 images (188 MB of training and validation images, 31 MB of test images) and,
+    # while they are converted, the raw training and test images (55 MB): splitting after
+    # loading would add a second copy of the training images (188 MB).
+    code = PEAK_OF_LOADING.format(root=str(data.SUBSET_PATH.parents[2]), directory=str(mnist_dir))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert float(out.stdout) < 188 + 31 + 55 + 30, out.stdout
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000])
+def test_images_converted_a_chunk_at_a_time_are_the_images_converted_at_once(offline, monkeypatch, chunk):
+    # 3334 training, 666 validation and 1000 test images: chunks that end mid-set and a last short one
+    stored = load_mnist(shape="image", dtype="uint8", validation=True, download=False, verbose=False)
+    monkeypatch.setattr(data, "CONVERT_CHUNK", chunk)
+    split = load_mnist(validation=True, download=False, verbose=False)
+    for got, raw in ((split.x_train, stored.x_train), (split.x_val, stored.x_val), (split.x_test, stored.x_test)):
+        assert got.dtype == np.float32 and got.shape == (len(raw), 784)
+        np.testing.assert_array_equal(got, raw.reshape(len(raw), 784) / np.float32(255))

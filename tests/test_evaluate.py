@@ -367,3 +367,13 @@ def test_explorer_with_a_nan_model_says_so_instead_of_showing_nan_percent(subset
                   lambda: prediction_explorer(x, y, broken, b)):
         with pytest.raises(ValueError, match="finite.*did training diverge"):
             build()
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1000])
+def test_rotate_a_chunk_at_a_time_is_rotate_at_once(monkeypatch, chunk):
+    # 7 images: chunks of 1, of 3 (a short last one) and one chunk for all
+    x = np.random.default_rng(5).random((7, 784), dtype=np.float32)
+    whole = rotate(x, 23)
+    monkeypatch.setattr(evaluate, "TRANSFORM_CHUNK", chunk)
+    np.testing.assert_array_equal(rotate(x, 23), whole)
+    np.testing.assert_array_equal(rotate(x.reshape(7, 28, 28), 23), whole.reshape(7, 28, 28))

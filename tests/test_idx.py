@@ -137,6 +137,27 @@ def test_read_idx_unpacks_no_more_than_the_header_announces(tmp_path):
     np.testing.assert_array_equal(read_idx(path), np.arange(3 * 28 * 28).reshape(3, 28, 28) % 256)
 
 
+@pytest.mark.parametrize("compress", [False, True])
+def test_read_idx_holds_the_content_once(tmp_path, compress):
+    # Random pixels do not compress: the file is as large as its content (8 MB, many pieces of
+    # gzip). The array is the content itself, not a copy of it.
+    images = np.random.default_rng(0).integers(0, 256, (10700, 28, 28), dtype=np.uint8)
+    blob = gzip.compress(idx_bytes(images), 1) if compress else idx_bytes(images)
+    path = tmp_path / "images"
+    path.write_bytes(blob)
+    del blob
+    tracemalloc.start()
+    try:
+        result = read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    np.testing.assert_array_equal(result, images)
+    result[0, 0, 0] = 1                          # writable: the caller's own
+    size = path.stat().st_size
+    assert peak < size * compress + 1.2 * images.nbytes + 2**21, f"{peak / 2**20:.1f} MB"
+
+
 @pytest.fixture(scope="module")
 def scratch_file(tmp_path_factory):
     return tmp_path_factory.mktemp("fuzz") / "f"

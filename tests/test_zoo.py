@@ -109,6 +109,28 @@ def test_another_recipe_seed_or_data_is_another_file(cache):
     assert len(files) == 5 and all(p.is_file() for p in files)
 
 
+def split_in_advance(data):
+    """data as load_mnist(validation=True) would give it: the validation set already held out."""
+    x_train, y_train, x_val, y_val = train_val_split(data.x_train, data.y_train)
+    return data._replace(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val)
+
+
+def test_data_split_in_advance_finds_and_trains_the_same_models(cache, trainings):
+    data = fake_data()
+    split = split_in_advance(data)
+    first = zoo.trained("softmax", data, recipe=SHORT, cache_dir=cache)
+    zoo.forget()
+    found = zoo.cached("softmax", split, recipe=SHORT, cache_dir=cache)
+    assert found.path == first.path and len(trainings) == 1             # the same images: the same file
+    assert zoo.validation_accuracy(softmax_regression, first.params, split) == pytest.approx(first.val_acc)
+    assert zoo.validation_accuracy(softmax_regression, first.params, data) == pytest.approx(first.val_acc)
+    first.path.unlink()
+    zoo.forget()
+    again = zoo.trained("softmax", split, recipe=SHORT, cache_dir=cache)     # trained on the same split
+    assert len(trainings) == 2 and again.path == first.path and again.val_acc == first.val_acc
+    assert all(np.array_equal(again.params[k], first.params[k]) for k in first.params)
+
+
 def test_the_file_name_of_the_full_set_and_the_subset_needs_no_images():
     # the launcher finds the prepared models without loading MNIST
     full = zoo.cache_file("cnn", "full", cache_dir="/c")
