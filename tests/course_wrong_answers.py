@@ -172,6 +172,15 @@ WRONG = {
         "                dK[f] += dout[i, f, r, s] * x[i, :, r:r + kh, s:s + kw]\n"
         "return dK / n",
         "divided by the number of images"),
+    "input_gradient": (
+        "dout not padded: only the windows wholly inside it counted (a 'valid' convolution, not a 'full' one)",
+        "_, C, kh, kw = K.shape\n"
+        "n, F, oh, ow = dout.shape\n"
+        "dx = np.zeros((n, C, oh - kh + 1, ow - kw + 1))\n"
+        "for i, c, u, v in np.ndindex(dx.shape):\n"
+        "    dx[i, c, u, v] = np.sum(dout[i, :, u:u + kh, v:v + kw] * K[:, c, ::-1, ::-1])\n"
+        "return dx",
+        "dout was not padded"),
 }
 
 
@@ -360,5 +369,20 @@ RIGHT = {
         "            window = x[i, :, r:r + kh, s:s + kw]                  # (C, kh, kw)\n"
         "            dK = dK + dout[i, :, r, s][:, None, None, None] * window[None]\n"
         "return dK",
+    ],
+    "input_gradient": [
+        "n, F, oh, ow = dout.shape\n"
+        "_, C, kh, kw = K.shape\n"
+        "dx = np.zeros((n, C, oh + kh - 1, ow + kw - 1))\n"
+        "for i, f, r, s in np.ndindex(dout.shape):\n"
+        "    dx[i, :, r:r + kh, s:s + kw] += dout[i, f, r, s] * K[f]      # each window's share, sent back\n"
+        "return dx",
+        "kh, kw = K.shape[2:]\n"
+        "dx = 0.0\n"
+        "for p in range(kh):\n"
+        "    for q in range(kw):\n"
+        "        shifted = np.einsum('nfrs,fc->ncrs', dout, K[:, :, p, q])\n"
+        "        dx = dx + np.pad(shifted, ((0, 0), (0, 0), (p, kh - 1 - p), (q, kw - 1 - q)))\n"
+        "return dx",
     ],
 }
