@@ -373,16 +373,18 @@ RIGHT = {
     "input_gradient": [
         "n, F, oh, ow = dout.shape\n"
         "_, C, kh, kw = K.shape\n"
-        "dx = np.zeros((n, C, oh + kh - 1, ow + kw - 1))\n"
+        "dx = np.zeros((n, C, (oh - 1) * stride + kh, (ow - 1) * stride + kw))\n"
         "for i, f, r, s in np.ndindex(dout.shape):\n"
-        "    dx[i, :, r:r + kh, s:s + kw] += dout[i, f, r, s] * K[f]      # each window's share, sent back\n"
+        "    u, v = r * stride, s * stride                              # where the window starts\n"
+        "    dx[i, :, u:u + kh, v:v + kw] += dout[i, f, r, s] * K[f]     # its share, sent back\n"
         "return dx",
+        "n, F, oh, ow = dout.shape\n"
         "kh, kw = K.shape[2:]\n"
-        "dx = 0.0\n"
+        "dx = np.zeros((n, K.shape[1], (oh - 1) * stride + kh, (ow - 1) * stride + kw))\n"
         "for p in range(kh):\n"
         "    for q in range(kw):\n"
-        "        shifted = np.einsum('nfrs,fc->ncrs', dout, K[:, :, p, q])\n"
-        "        dx = dx + np.pad(shifted, ((0, 0), (0, 0), (p, kh - 1 - p), (q, kw - 1 - q)))\n"
+        "        rows, cols = slice(p, p + stride * oh, stride), slice(q, q + stride * ow, stride)\n"
+        "        dx[:, :, rows, cols] += np.einsum('nfrs,fc->ncrs', dout, K[:, :, p, q])\n"
         "return dx",
     ],
 }

@@ -83,7 +83,8 @@ from .nb08_choosing_honestly import check_choose_recipe
 from .nb09_error_analysis import check_confusion_matrix
 from .nb10_draw_a_digit import check_center_by_mass
 from .nb11_hidden_layer import check_mlp_gradients, check_he_init
-from .nb12_convolution import check_conv_forward_loops, check_input_gradient, check_kernel_gradient
+from .nb12_convolution import check_conv_forward_loops, check_kernel_gradient
+from .nb12_input_gradient import check_input_gradient
 
 __all__ = [
     'CheckFailed', 'exercise', 'hint', 'check_best_class', 'check_flatten', 'check_ink_box',
