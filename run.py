@@ -3,6 +3,8 @@
     python run.py lab        set up, then open JupyterLab on the notebooks
     python run.py demo       set up, then open the live demo (no code cells) for a projector
     python run.py train      set up, then train headless: prints progress, saves weights.png
+    python run.py download   set up, then download the full MNIST into the per-user cache
+                             (--cache-dir DIR: into DIR, e.g. a directory a class shares)
     python run.py test       set up, then run every test (add pytest options after it,
                              e.g. python run.py test -m "not browser")
     python run.py bench      set up, then print the benchmark table
@@ -30,8 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 TEACH_VENV = ROOT / ".venv-teach"       # nbgrader and its JupyterLab extensions live here only
-EXTRAS = {"lab": "lab", "demo": "lab,browser", "train": "", "test": "test,browser", "bench": "lab",
-          "student": "lab", "course": "teach"}
+EXTRAS = {"lab": "lab", "demo": "lab,browser", "train": "", "download": "", "test": "test,browser",
+          "bench": "lab", "student": "lab", "course": "teach"}
 VENVS = {"course": TEACH_VENV}
 TEACH_PYTHON = (3, 11)                  # nbgrader 0.9.6 needs Python 3.11 or newer
 
@@ -101,8 +103,8 @@ def main(argv):
         return run(py, "-m", "jupyter", "lab", "notebooks/00_start_here.ipynb", *rest)
     if job == "demo":
         return run(py, "-m", "mnistlib.demo", *rest)
-    if job == "train":
-        return run(py, "-m", "mnistlib", "train", *rest)
+    if job in ("train", "download"):
+        return run(py, "-m", "mnistlib", job, *rest)
     if job == "test":
         return run(py, "-m", "pytest", *rest)
     if job == "bench":

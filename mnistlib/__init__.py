@@ -30,7 +30,10 @@ One module per idea, each readable top to bottom:
                 ``chooser_widget``, ``hidden_widget`` and ``conv_widget`` re-export them for
                 notebooks saved before
 - ``checks``    checks for the notebooks' "your turn" exercises (a small package: one module per
-                notebook, and the framework they share)
+                notebook, the framework they share, and ``limits``, the budget of CPU seconds
+                that turns an endless loop into a failed check)
+- ``feedback``  the nbgrader course's feedback pages (for teachers; needs nbgrader): each
+                exercise named, the hidden tests left out, the formulas typeset offline
 - ``demo``      the live-demo page for a projector (``python -m mnistlib.demo``)
 
 ``python -m mnistlib download`` fetches the full MNIST; ``python -m mnistlib train``

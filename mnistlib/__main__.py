@@ -51,15 +51,20 @@ def non_negative(text):
     return value
 
 
-def at_least_one(text):
-    """A whole number of at least 1 (epochs, a batch size)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
+def whole_number(minimum):
+    """An argument type: a whole number of at least ``minimum`` (epochs and a batch size: 1, a seed: 0)."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+at_least_one = whole_number(1)
 
 
 # --- download -----------------------------------------------------------------------------------
@@ -83,15 +88,21 @@ def _download(args, parser):
 
 # --- train --------------------------------------------------------------------------------------
 
-def _check_out(path: str) -> str | None:
-    """Why the heatmaps could not be saved to ``path``, or None: checked before training."""
-    from matplotlib.backend_bases import FigureCanvasBase
+def out_path(path: str) -> Path:
+    """The file the heatmaps are saved to: ``path``, with ".png" added if it has no extension
+    (as matplotlib's savefig does)."""
     out = Path(path)
-    kind = out.suffix[1:].lower() or "png"
-    if kind not in FigureCanvasBase.get_supported_filetypes():
-        return f"matplotlib cannot save .{kind} files; give a file name ending in .png"
+    return out if out.suffix or out.is_dir() else out.with_name(out.name + ".png")
+
+
+def _check_out(out: Path) -> str | None:
+    """Why the heatmaps could not be saved to ``out``, or None: checked before training."""
+    from matplotlib.backend_bases import FigureCanvasBase
     if out.is_dir():
         return "this is a directory; give a file name such as weights.png"
+    kind = out.suffix[1:].lower()
+    if kind not in FigureCanvasBase.get_supported_filetypes():
+        return f"matplotlib cannot save .{kind} files; give a file name ending in .png"
     if not out.parent.is_dir():
         return f"the directory {out.parent} does not exist"
     existed = out.exists()
@@ -128,10 +139,10 @@ def _train(args, parser):
         what = "is not a directory" if Path(args.data_dir).exists() else "does not exist"
         parser.error(f"--data-dir {args.data_dir} {what}; give the directory that holds the "
                      "four MNIST files")
-    out = args.out or "weights.png"
+    out = out_path(args.out or "weights.png")
     problem = _check_out(out) if softmax else None
     if problem:
-        parser.error(f"--out {out}: {problem}")
+        parser.error(f"--out {args.out or out}: {problem}")
     try:
         data = load_mnist(args.data_dir, download=not args.no_download)
     except MnistDataError as e:
@@ -225,9 +236,11 @@ def main(argv=None):
                    help=f"learning-rate schedule ({default('schedule')})")
     t.add_argument("--weight-decay", type=non_negative, default=None,
                    help=f"lambda of the penalty lambda/2 * sum of squared weights ({default('weight_decay')})")
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=whole_number(0), default=0,
+                   help="seeds the starting weights and the order of the examples (default 0)")
     t.add_argument("--out", default=None,
-                   help="PNG file for the softmax model's weight heatmaps (default weights.png)")
+                   help="PNG file for the softmax model's weight heatmaps (default weights.png; "
+                        ".png is added to a name without an extension)")
     t.set_defaults(run=_train, parser=t)
 
     args = parser.parse_args(argv)

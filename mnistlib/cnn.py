@@ -26,14 +26,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .conv import conv2d_backward, conv2d_forward, maxpool2d_backward, maxpool2d_forward, out_size
 from .layers import (flatten_backward, flatten_forward, init_weights, linear_backward, linear_forward,
-                     relu_backward, relu_forward, softmax_cross_entropy,
+                     mean_in_chunks, relu_backward, relu_forward, softmax_cross_entropy,
                      softmax_cross_entropy_, work_arrays)
 from .model import N_CLASSES
 
 CHANNELS = (16, 32)
 KERNEL = 5
 N_HIDDEN = 100
-CHUNK = 500        # images at a time: some 80 MB of im2col columns in float32
+# Images at a time: some 80 MB of im2col columns in float32 (and some 200 MB in all for a
+# training step). Larger batches are done a chunk at a time, here and by train.sgd_step.
+CHUNK = 500
 
 # How to train it: train(x, y, model=cnn, **cnn.RECIPE). Chosen by accuracy on the
 # validation split (mnistlib.data.train_val_split: trained on 50,000 images, scored on
@@ -141,17 +143,10 @@ def loss_and_grads(params, X, y):
     and gradients are averaged, weighted by their sizes (the same numbers).
     """
     x = _images(X)
-    n = len(x)
-    if n > CHUNK:
+    if len(x) > CHUNK:
         y = np.asarray(y)
-        L, grads = 0.0, {k: np.zeros_like(v) for k, v in params.items()}
-        for i in range(0, n, CHUNK):
-            Li, gi = loss_and_grads(params, X[i:i + CHUNK], y[i:i + CHUNK])
-            w = len(X[i:i + CHUNK]) / n
-            L += w * Li
-            for k in grads:
-                grads[k] += w * gi[k]
-        return L, grads
+        return mean_in_chunks(lambda start, stop: loss_and_grads(params, X[start:stop], y[start:stop]),
+                              len(x), CHUNK)
 
     l, (conv1, relu1, pool1, conv2, relu2, pool2, flat, linear3, relu3, linear4), _ = _forward(params, x)
     L, dl = softmax_cross_entropy(l, y)

@@ -186,24 +186,27 @@ def conv2d_backward(dout, cache):
 # a valid gradient, but the loops and the fast version must make the same one.
 
 def _check_pool(x, size, stride):
+    """x as an array and the stride (the window size if None), checked: (x, stride)."""
     x = np.asarray(x)
+    stride = size if stride is None else stride
     if x.ndim != 4:
         raise ValueError(f"x must have shape (n, C, h, w); got shape {x.shape}")
     if int(size) != size or size < 1 or int(stride) != stride or stride < 1:
         raise ValueError(f"size and stride must be whole numbers >= 1; got size={size!r}, stride={stride!r}")
     if size > x.shape[2] or size > x.shape[3]:
         raise ValueError(f"the pooling window ({size}x{size}) is larger than the image {x.shape[2:]}")
-    return x
+    return x, stride
 
 
-def maxpool2d_forward_loops(x, size=2, stride=2):
+def maxpool2d_forward_loops(x, size=2, stride=None):
     """Max-pooling, one window at a time.
 
     x: (n, C, h, w) -> out: (n, C, oh, ow), oh = (h - size) // stride + 1 (rows
-    that do not fill a window are left out), ow likewise.
+    that do not fill a window are left out), ow likewise. stride: the window
+    size unless given (windows side by side, as in PyTorch).
     cache: (x, size, stride).
     """
-    x = _check_pool(x, size, stride)
+    x, stride = _check_pool(x, size, stride)
     n, C, h, w = x.shape
     oh, ow = out_size(h, size, stride), out_size(w, size, stride)
     out = np.zeros((n, C, oh, ow), dtype=x.dtype)
@@ -240,15 +243,16 @@ def _offsets(shape, size, stride):
                   slice(q, q + stride * (ow - 1) + 1, stride))
 
 
-def maxpool2d_forward(x, size=2, stride=2):
+def maxpool2d_forward(x, size=2, stride=None):
     """Max-pooling, a whole batch at once: the largest of size*size strided views of x.
 
-    x: (n, C, h, w) -> out: (n, C, oh, ow), x's dtype; same as the loops.
+    x: (n, C, h, w) -> out: (n, C, oh, ow), x's dtype; same as the loops (stride:
+    the window size unless given).
     The view for window entry (p, q) holds that entry of every window, so the
     loop runs size*size times (4 for 2x2), not once per window.
     cache: (x, out, size, stride).
     """
-    x = _check_pool(x, size, stride)
+    x, stride = _check_pool(x, size, stride)
     out = None
     for k, entry in _offsets(x.shape, size, stride):
         out = x[entry].copy() if out is None else np.maximum(out, x[entry], out=out)

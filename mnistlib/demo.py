@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -169,27 +170,45 @@ def slot(widget):
 
 
 def data_note(data, test_accuracy, model=None):
-    """Two sentences for people: which data the page uses; which model answers, and how well.
+    """Two sentences for people: which data the page uses; which model answers, why that one, and how well.
 
     data: the ``mnistlib.data.MNIST`` the page loaded; test_accuracy: in [0, 1],
-    of ``model``: its title ("the MLP"; see ``zoo.TITLES``), None for "the model".
+    of ``model``: a ``zoo.Trained`` (then the note says where it came from: the
+    cache, trained just now and why, or untrained because training failed), or
+    its title ("the MLP"; see ``zoo.TITLES``), or None for "the model".
     The models learn from the training split (``data.train_val_split``: five in six
     of the training images; the other sixth is for validation).
     """
     n_train, n_test = len(data.x_train), len(data.x_test)
     n_learn = n_train - n_train // 6
-    who = "the model" if model is None else model
+    title = model if model is None or isinstance(model, str) else model.title
+    who = "the model" if title is None else title
     who = who[0].upper() + who[1:]
+    how = "" if model is None or isinstance(model, str) else provenance(model)
     acc = f"{test_accuracy:.1%}"
     if data.is_full:
-        return (f"Data: the full MNIST, {n_train + n_test:,} handwritten digits. {who} answers "
-                f"above: it learned from {n_learn:,} of them and reads {acc} of the {n_test:,} "
-                "test digits, which it never saw, correctly.")
-    return (f"Data: a sample of {n_train + n_test:,} MNIST digits that comes with the course, "
-            "because the full set of 70,000 is not on this computer. "
-            f"{who} answers above: it learned from {n_learn:,} of them and reads {acc} of the "
-            f"{n_test:,} test digits, which it never saw, correctly (trained on the full set, "
-            "it does better).")
+        what, better = f"Data: the full MNIST, {n_train + n_test:,} handwritten digits.", ""
+    else:
+        what = (f"Data: a sample of {n_train + n_test:,} MNIST digits that comes with the course, "
+                "because the full set of 70,000 is not on this computer.")
+        better = " (trained on the full set, it does better)"
+    if getattr(model, "source", None) == "untrained":
+        return (f"{what} {who} answers above, but untrained: {how}. It reads {acc} of the {n_test:,} "
+                "test digits correctly, by chance.")
+    return (f"{what} {who} answers above{f' ({how})' if how else ''}: it learned from {n_learn:,} of "
+            f"them and reads {acc} of the {n_test:,} test digits, which it never saw, correctly{better}.")
+
+
+def provenance(model):
+    """Where a ``zoo.Trained`` came from, in words for the page: "loaded from the cache" and the like."""
+    note = model.note.split(": ", 1)[-1] if model.note else ""
+    if model.source == "cache":
+        return "loaded from the cache"
+    if model.source == "trained":
+        return f"trained just now{': ' + note if note else ''}"
+    if model.source == "untrained":
+        return note.split("; ")[0] or "training it failed"
+    return ""
 
 
 def footer(data, test_accuracy, model=None):
@@ -210,8 +229,9 @@ def footer(data, test_accuracy, model=None):
 # --- the launcher ---------------------------------------------------------------
 
 DEMO_NOTEBOOK = Path(__file__).resolve().parent.parent / "demo" / "live_demo.ipynb"
-DOWNLOAD_COMMAND = "python -m mnistlib download"
-PREPARE_COMMAND = "python -m mnistlib.demo --prepare"
+# As a teacher types them: in a plain shell, in the project's directory (run.py sets up .venv/).
+DOWNLOAD_COMMAND = "python run.py download"
+PREPARE_COMMAND = "python run.py demo --prepare"
 # The launcher names a file here; the page writes the time into it when its first
 # widget has answered the browser (see ``mark_ready``).
 READY_FILE_VAR = "MNISTLIB_DEMO_READY_FILE"
@@ -277,6 +297,9 @@ def _listening(port):
 
 def _free(port):
     with socket.socket() as s:
+        if os.name != "nt":
+            # as Voila binds: a demo stopped a moment ago leaves connections in TIME_WAIT, not a server
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True
@@ -284,17 +307,34 @@ def _free(port):
             return False
 
 
+class _Stop(Exception):
+    """The launcher was told to stop (SIGTERM, or SIGHUP when its terminal closes)."""
+
+
 def _serve(port, open_browser, extra, started, say):
-    """Run Voila; print the address when it listens and the start-up time when the page is up."""
+    """Run Voila; print the address when it listens and the start-up time when the page is up.
+
+    Ctrl+C (or SIGTERM, SIGHUP) stops Voila and its kernels, and returns once the port is
+    free, saying so in one line: exit code 130 after Ctrl+C, 0 otherwise. Voila runs in
+    a session of its own, so that only this launcher stops it, once: a Ctrl+C that
+    reached Voila too would interrupt its shutdown, with a traceback.
+    """
     ready_dir = Path(tempfile.mkdtemp(prefix="mnistlib-demo-"))
     ready_file = ready_dir / "ready"
     env = {**os.environ, READY_FILE_VAR: str(ready_file)}
-    proc = subprocess.Popen(voila_command(port=port, open_browser=open_browser, extra=extra), env=env)
+    proc = subprocess.Popen(voila_command(port=port, open_browser=open_browser, extra=extra), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace",
+                            start_new_session=True)
+    # Voila's log is passed on as it comes, until the demo stops: its shutdown is not news.
+    quiet = threading.Event()
+    threading.Thread(target=_relay, args=(proc.stdout, quiet), daemon=True).start()
     url = f"http://127.0.0.1:{port}/"
 
     def stop(signum, frame):
-        raise KeyboardInterrupt      # `kill` stops Voila and its kernels as Ctrl+C does
-    signal.signal(signal.SIGTERM, stop)
+        raise _Stop
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), stop)
     announced = False
     try:
         while proc.poll() is None:
@@ -310,39 +350,59 @@ def _serve(port, open_browser, extra, started, say):
                     break
             time.sleep(0.1)
         return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
+    except (KeyboardInterrupt, _Stop) as e:
+        # A second Ctrl+C, or python run.py passing this one on, must not cut the shutdown short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        quiet.set()
+        proc.terminate()                # Voila shuts its kernels down, then exits
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-        return 0
+            proc.wait()
+        how = "interrupted" if isinstance(e, KeyboardInterrupt) else "stopped"
+        print(f"\n{how}; the live demo has stopped and port {port} is free again", file=sys.stderr, flush=True)
+        return 130 if isinstance(e, KeyboardInterrupt) else 0
     finally:
         shutil.rmtree(ready_dir, ignore_errors=True)
+
+
+def _relay(lines, quiet):
+    """Copy Voila's output to stderr line by line, until ``quiet`` is set; read it to the end regardless."""
+    for line in lines:
+        if not quiet.is_set():
+            sys.stderr.write(line)
+            sys.stderr.flush()
 
 
 def models_note(full):
     """What the launcher says about the models: which are ready in the cache, how to prepare the rest.
 
     full: whether the page will use the full MNIST (else the bundled subset).
-    Looks for the cache files by name only (``zoo.cache_file``); the page checks
-    their contents when it loads them.
+    Reads each cache file and checks it whole, as the page does when it loads it
+    (``zoo.file_state``): a damaged file is named, with what is wrong with it.
     """
     from . import zoo
 
     kind = "full" if full else "subset"
-    missing = [name for name in zoo.NAMES if not zoo.cache_file(name, kind).is_file()]
+    states = {name: zoo.file_state(name, kind) for name in zoo.NAMES}
+    damaged = [f"{zoo.TITLES[name][0].upper()}{zoo.TITLES[name][1:]}: {why}; the page trains it again."
+               for name, (state, why) in states.items() if state == "damaged"]
+    missing = [name for name, (state, _) in states.items() if state != "ready"]
     if not missing:
         return "Models: softmax regression, the MLP and the CNN are ready in the cache."
     deep = [name for name in missing if name != "softmax"]
     if not deep:
-        return "Models: the MLP and the CNN are ready in the cache; softmax regression trains as the page opens."
+        return "\n".join(damaged + ["Models: the MLP and the CNN are ready in the cache; softmax regression "
+                                    "trains as the page opens."])
     n_train = 50000 if full else 3334
     titles = " and ".join(zoo.TITLES[name] for name in deep)
     times = ", ".join(f"{zoo.TITLES[name]} {zoo.estimate(name, n_train)}" for name in deep)
-    return (f"Models: {titles} {'are' if len(deep) > 1 else 'is'} not trained yet. On the page, "
-            f"each trains in the background when picked ({times}), while the others answer.\n"
-            f"Before class, train and keep them once:  {PREPARE_COMMAND}")
+    return "\n".join(damaged + [
+        f"Models: {titles} {'are' if len(deep) > 1 else 'is'} "
+        f"{'not ready' if damaged else 'not trained yet'}. On the page, "
+        f"each trains in the background when picked ({times}), while the others answer.",
+        f"Before class, train and keep them once:  {PREPARE_COMMAND}"])
 
 
 def prepare(say=print):
@@ -400,7 +460,14 @@ def main(argv=None):
     if args.prepare:
         if extra:
             parser.error(f"--prepare takes no other options; got {' '.join(extra)}")
-        return prepare(lambda line: print(line, flush=True))
+        try:
+            return prepare(lambda line: print(line, flush=True))
+        except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)      # a second Ctrl+C: no traceback either
+            print("\ninterrupted; the models trained so far are kept in the cache (a file is saved only "
+                  "when it is complete): run the same command again to train the rest", file=sys.stderr,
+                  flush=True)
+            return 130
     if not DEMO_NOTEBOOK.is_file():
         sys.exit(f"demo notebook not found: {DEMO_NOTEBOOK} (run from a checkout of the repository)")
     from .data import MnistDataError

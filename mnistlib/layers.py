@@ -91,17 +91,31 @@ def softmax_cross_entropy(l, y):
         dL/dl = (p - y) / n              y one-hot; the 1/n because L is a mean
 
     l: (n, k) logits; y: (n,) class indices or (n, k) one-hot.
-    L: a float, finite for any finite logits; dl: (n, k), l's dtype.
+    L: a float, never NaN for finite logits: finite wherever the true loss is below the
+    largest float64 (about 1.8e308), +inf only where it is above; dl: (n, k), l's dtype.
     """
     l = np.asarray(l)
     if l.ndim != 2:
         raise ValueError(f"softmax_cross_entropy needs logits of shape (n, k); got shape {l.shape}")
     n = l.shape[0]
     y = as_one_hot(y, l.shape[1], n=n)
-    logp = log_softmax(l)
-    L = float(-(y * logp).sum() / n)
+    # float64 inside: float16 or float32 logits whose spread overflows their own type
+    # (65504 and -65504 in float16) are exact in it.
+    logp = log_softmax(l.astype(np.float64, copy=False))
+    # Only the classes with y_j > 0 count: 0 * log p_j must be 0 even where log p_j = -inf.
+    terms = np.multiply(y, logp, out=np.zeros(logp.shape), where=y > 0)
+    L = _mean(-terms.sum(axis=1))
     dl = (np.exp(logp) - y) / n
-    return L, dl.astype(l.dtype, copy=False)
+    return L, dl.astype(l.dtype if np.issubdtype(l.dtype, np.floating) else np.float64, copy=False)
+
+
+def _mean(losses):
+    """The mean of non-negative losses, finite whenever it fits in a float64 (their sum may not)."""
+    with np.errstate(over="ignore"):
+        mean = losses.sum() / len(losses)
+    if np.isinf(mean) and np.isfinite(losses).all():
+        mean = (losses / len(losses)).sum()
+    return float(mean)
 
 
 def softmax_cross_entropy_(l, y):
@@ -171,3 +185,26 @@ def work_arrays(key, make):
             kept.pop(next(iter(kept)))
         kept[key] = make()
     return kept[key]
+
+
+# --- large batches, a chunk at a time ----------------------------------------------------
+
+def mean_in_chunks(loss_and_grads, n, chunk):
+    """(L, grads), the mean loss and gradients over n examples, computed ``chunk`` examples at a time.
+
+    loss_and_grads(start, stop) -> (L, grads) of the examples start to stop - 1, each a
+    mean over them. The mean over all n is the chunks' means weighted by their sizes: the
+    same numbers as one batch of n (up to rounding), in the memory of one chunk.
+    """
+    L, grads = 0.0, None
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        L_chunk, grads_chunk = loss_and_grads(start, stop)
+        weight = (stop - start) / n
+        L += weight * L_chunk
+        if grads is None:
+            grads = {k: weight * g for k, g in grads_chunk.items()}
+        else:
+            for k, g in grads_chunk.items():
+                grads[k] += weight * g
+    return L, grads

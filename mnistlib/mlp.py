@@ -19,6 +19,9 @@ from .layers import (init_weights, linear_backward, linear_forward, relu_backwar
 from .model import N_CLASSES, N_PIXELS
 
 N_HIDDEN = 256
+# Examples at a time for batches larger than this (train.sgd_step splits them): some 60 MB
+# of hidden-layer arrays in float32, where the full batch of 50,000 would take 300 MB.
+CHUNK = 10000
 
 # How to train it: train(x, y, model=mlp, **mlp.RECIPE). Chosen by accuracy on the
 # validation split (mnistlib.data.train_val_split: trained on 50,000 images, scored on

@@ -86,10 +86,11 @@ def _check_logits(l):
 def cross_entropy(p, y, *, from_logits=False):
     """L = -sum_j y_j log p_j, averaged over the batch (a float).
 
-    p: probabilities (10,) or (n, 10); with ``from_logits=True``, logits instead,
-    and log p comes from log_softmax so it is finite even when p underflows to 0:
-    finite for any finite logits whose spread (largest minus smallest) is below the
-    largest float64, about 1.8e308.
+    p: probabilities (10,) or (n, 10), each in [0, 1] and each row summing to 1
+    (else a ValueError: logits that happen to lie in [0, 1] are not probabilities);
+    with ``from_logits=True``, logits instead, and log p comes from log_softmax so it
+    is finite even when p underflows to 0: finite for any finite logits whose spread
+    (largest minus smallest) is below the largest float64, about 1.8e308.
     y: class indices or one-hot rows (non-negative, each summing to 1).
     """
     p = np.asarray(p)
@@ -106,17 +107,31 @@ def cross_entropy(p, y, *, from_logits=False):
         # overflows in their own precision.
         logp = log_softmax(np.asarray(p, dtype=np.float64))
     else:
-        if not np.isfinite(p).all() or (p < 0).any() or (p > 1 + 1e-6).any():
-            raise ValueError("p must hold probabilities between 0 and 1 (the output of softmax); got "
-                             f"values from {np.nanmin(p):.4g} to {np.nanmax(p):.4g}"
-                             + (" and NaN" if np.isnan(p).any() else "")
-                             + ". Logits? Use from_logits=True")
+        _check_probabilities(p)
         # p can round to exactly 0; the smallest positive float keeps log() finite.
         logp = np.log(np.maximum(p, np.finfo(np.result_type(p, np.float32)).tiny))
     # Only the classes with y_j > 0 count: 0 * log p_j must be 0 even where log p_j = -inf.
     terms = np.multiply(y, logp, out=np.zeros(np.broadcast_shapes(y.shape, logp.shape)), where=y > 0)
     per_example = -terms.sum(axis=-1)
     return float(np.mean(per_example))
+
+
+def _check_probabilities(p):
+    """A ValueError unless every entry of p is in [0, 1] and every row sums to 1 (up to rounding)."""
+    if not np.isfinite(p).all() or (p < 0).any() or (p > 1 + 1e-6).any():
+        raise ValueError("p must hold probabilities between 0 and 1 (the output of softmax); got "
+                         f"values from {np.nanmin(p):.4g} to {np.nanmax(p):.4g}"
+                         + (" and NaN" if np.isnan(p).any() else "")
+                         + ". Logits? Use from_logits=True")
+    # Rounding: softmax's rows sum to 1 within a few units of the last place of p's float type.
+    tol = max(1e-6, 32 * np.finfo(np.result_type(p.dtype, np.float16)).eps)
+    sums = p.sum(axis=-1, dtype=np.float64).reshape(-1)
+    bad = np.flatnonzero(np.abs(sums - 1) > tol)
+    if bad.size:
+        where = f"row {bad[0]} of p sums" if p.ndim == 2 else "p sums"
+        raise ValueError(f"p must be probabilities whose rows each sum to 1 (the output of softmax); "
+                         f"{where} to {sums[bad[0]]:.6g}. Logits that happen to lie between 0 and 1? "
+                         "Use from_logits=True")
 
 
 # --- backward pass ----------------------------------------------------------

@@ -31,6 +31,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import softmax_regression, validate
+from .layers import mean_in_chunks
 from .model import gradients, log_softmax
 
 METHODS = ("example", "minibatch", "full")
@@ -47,6 +48,11 @@ ONE_THREAD_MAX_BATCH = 1000
 # Accuracy is measured this many examples at a time, so that a model whose
 # layers make large intermediate arrays (a convolution) stays within memory.
 EVAL_CHUNK = 2000
+
+
+# A weight decay whose factor 1 - lr * weight_decay is at most this (negative, or near 0) is
+# named as the cause when training diverges.
+WEIGHT_DECAY_FACTOR_MIN = 0.1
 
 
 class DivergenceError(RuntimeError):
@@ -128,19 +134,38 @@ def step(x, y, W, b, lr):
     return W - lr * dW, b - lr * db, loss
 
 
-def sgd_step(model, params, X, y, lr, weight_decay=0.0):
+def sgd_step(model, params, X, y, lr, weight_decay=0.0, index=None):
     """One gradient-descent update of ``params``, in place; returns the batch's loss.
 
         params[k] <- params[k] - lr * (dL/dparams[k] + weight_decay * params[k])
 
     (weight decay for weights only: parameters with two or more dimensions, not
-    biases). X: (n, 784); y: (n,) class indices. Uses the model's own fused
-    ``sgd_step`` if it has one, else ``model.loss_and_grads``.
+    biases). X: (n, 784); y: (n,) class indices; index: the rows of X and y that
+    make the batch (default: all). Uses the model's own fused ``sgd_step`` if it
+    has one, else ``model.loss_and_grads``. A batch larger than the model's
+    ``CHUNK`` (the MLP's, the CNN's) is done a chunk at a time with
+    ``model.loss_and_grads`` (``layers.mean_in_chunks``): the same gradient as one
+    big batch, in the memory of one chunk, and no copy of the batch's images.
     """
+    chunk = getattr(model, "CHUNK", None)
+    n = len(X) if index is None else len(index)
+    if chunk is not None and n > chunk:
+        def rows(start, stop):
+            return slice(start, stop) if index is None else index[start:stop]
+
+        loss, grads = mean_in_chunks(lambda start, stop: model.loss_and_grads(
+            params, X[rows(start, stop)], y[rows(start, stop)]), n, chunk)
+        return _update(params, loss, grads, lr, weight_decay)
+    if index is not None:
+        X, y = X[index], y[index]
     fused = getattr(model, "sgd_step", None)
     if fused is not None:
         return fused(params, X, y, lr, weight_decay)
-    loss, grads = model.loss_and_grads(params, X, y)
+    return _update(params, *model.loss_and_grads(params, X, y), lr, weight_decay)
+
+
+def _update(params, loss, grads, lr, weight_decay):
+    """params[k] -= lr * (grads[k] + weight_decay * params[k] for weights), in place; returns the loss."""
     _check_grads(grads, params)
     for k, g in grads.items():
         if weight_decay and params[k].ndim >= 2:
@@ -225,7 +250,8 @@ def train(X, y, *, model=None, params=None, method="minibatch", lr=0.5, epochs=5
     run.start_loss = float(-log_softmax(first)[np.arange(start), y[:start]].mean())
     run.limit = run.divergence_factor * max(run.start_loss, math.log(10))
     run.alpha = min(1.0, m / 1000)          # average the loss over roughly 1000 examples
-    threads = 1 if m <= ONE_THREAD_MAX_BATCH else None     # None: no limit
+    # a batch done in chunks (see sgd_step) multiplies matrices of one chunk at a time
+    threads = 1 if min(m, getattr(model, "CHUNK", m)) <= ONE_THREAD_MAX_BATCH else None     # None: no limit
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
             threadpool_limits(threads, user_api="blas"):
         for epoch in range(1, run.epochs + 1):
@@ -304,13 +330,10 @@ class _Run:
         """One pass over X in the given order, m examples an update; returns the mean loss."""
         total, count = 0.0, 0
         for begin in range(0, len(X), m):
-            if self.method == "full":
-                xb, yb = X, y         # the order does not matter for the full batch
-            else:
-                idx = order[begin:begin + m]
-                xb, yb = X[idx], y[idx]
+            # the order does not matter for the full batch; a mini-batch is gathered by sgd_step
+            idx = None if self.method == "full" else order[begin:begin + m]
             lr_now = self.lr if self.schedule == "constant" else self.lr * (1 - self.update / self.total_updates)
-            loss = sgd_step(model, params, xb, yb, lr_now, self.weight_decay)
+            loss = sgd_step(model, params, X, y, lr_now, self.weight_decay, index=idx)
             self.update += 1
             total += loss
             count += 1
@@ -327,8 +350,17 @@ class _Run:
         return total / count
 
     def diverged(self, epoch, loss, history, params):
-        return DivergenceError(
-            f"Training diverged in epoch {epoch} after {self.update} updates: the loss reached "
-            f"{loss:.4g} (it started at {self.start_loss:.3g}). The learning rate lr={self.lr:g} is too "
-            f"large for {self.method} gradient descent; try lr={self.lr / 10:g}.",
-            history, params)
+        what = (f"Training diverged in epoch {epoch} after {self.update} updates: the loss reached "
+                f"{loss:.4g} (it started at {self.start_loss:.3g}). ")
+        decay = 1 - self.lr * self.weight_decay
+        if self.weight_decay and decay <= WEIGHT_DECAY_FACTOR_MIN:
+            # Each update multiplies the weights by this factor before the gradient step: at or
+            # below 0 they flip sign (and grow, below -1); the learning rate is not to blame.
+            why = (f"The weight decay is the cause: each update multiplies the weights by "
+                   f"1 - lr * weight_decay = 1 - {self.lr:g} * {self.weight_decay:g} = {decay:.3g}, "
+                   "which should be just below 1 (weight decays of 1e-4 to 1e-3 are usual). "
+                   f"With lr={self.lr:g}, keep the weight decay well below 1/lr = {1 / self.lr:g}.")
+        else:
+            why = (f"The learning rate lr={self.lr:g} is too large for {self.method} gradient descent; "
+                   f"try lr={self.lr / 10:g}.")
+        return DivergenceError(what + why, history, params)

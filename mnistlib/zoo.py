@@ -20,10 +20,11 @@ package version, and the images themselves unless they are the full MNIST or
 the subset). Another recipe is another file. Files are written as the data
 files are: complete or not at all, readable by everyone (as the umask allows),
 so a teacher can prepare a cache that the class only reads. Loading checks the
-file (its arrays' names, shapes and finite numbers, and what it was trained
-on); a file that fails is trained again, and one line says why. A cache that
-cannot be written costs only time: the model is kept for this session, and one
-line says so. Within one Python session each model is trained at most once:
+file whole (``mnistlib.modelfile``: a sha256 of its arrays, their shapes before
+anything is allocated; FIFOs and devices are not opened), its numbers finite and
+what it was trained on; a file that fails, whatever is wrong with it, is named in
+one line and trained again, and the good file replaces it. A cache that cannot be
+written costs only time: the model is kept for this session, and one line says so. Within one Python session each model is trained at most once:
 ``trained`` remembers what it returned, and a caller that asks while another
 one trains the same model waits for it.
 
@@ -34,12 +35,10 @@ widgets show.
 
 import hashlib
 import inspect
-import io
 import json
 import math
 import threading
 import time
-import zipfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -47,7 +46,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import __version__, cnn, mlp, softmax_regression
+from . import __version__, cnn, mlp, modelfile, softmax_regression
 from .data import default_cache_dir, train_val_split
 from .download import remove_stale_parts, save_atomically
 from .train import accuracy_of, train
@@ -73,7 +72,8 @@ class Trained:
     name: "softmax", "mlp" or "cnn"; model: its module or class (``MODELS[name]``);
     params: its arrays; val_acc: accuracy on the 10,000 validation images (None
     if unknown); seconds: how long its training took; source: "cache", "trained"
-    (just now) or "given"; path: its cache file (None if it is not in one);
+    (just now), "given" or "untrained" (training failed: see
+    ``trained_or_untrained``); path: its cache file (None if it is not in one);
     recipe: how it was trained; note: the line said about the cache, if any.
     """
 
@@ -203,9 +203,9 @@ def _shapes(name):
 
 
 def _spec(name, recipe, seed, kind, images):
-    """Everything that decides what training gives, as a dict that JSON can store."""
+    """Everything that decides what training gives (and how the file is written), as a dict that JSON can store."""
     return {"name": name, "recipe": recipe, "seed": seed, "shapes": _shapes(name),
-            "version": __version__, "data": kind,
+            "version": __version__, "data": kind, "format": modelfile.FORMAT,
             # the full MNIST and the subset are always the same images: their name is enough
             "images": images if kind == "other" else None}
 
@@ -220,48 +220,30 @@ def cache_file(name, kind="full", *, recipe=None, seed=0, cache_dir=None, images
     return models_dir(cache_dir) / f"{name}-{kind}-{digest}.npz"
 
 
-class CacheFileError(ValueError):
-    """A model file that cannot be used: damaged, or made for something else."""
+# A model file that cannot be used: damaged, or made for something else (the message says which).
+CacheFileError = modelfile.ModelFileError
 
 
 def _encode(trained, spec, images):
     meta = {"spec": spec, "trained_on": images, "val_acc": trained.val_acc, "seconds": trained.seconds}
-    buffer = io.BytesIO()
-    np.savez(buffer, meta=np.array(json.dumps(meta)),
-             **{f"param.{k}": np.asarray(v, np.float32) for k, v in trained.params.items()})
-    return buffer.getvalue()
+    return modelfile.encode(meta, trained.params)
 
 
 def read_model_file(path, name, spec, images):
-    """The Trained stored in ``path``, checked against what it should hold.
+    """The Trained stored in ``path``, checked whole (``modelfile.read``) and against what it should hold.
 
-    Raises FileNotFoundError (or NotADirectoryError) if there is none,
-    PermissionError if it cannot be read, CacheFileError (saying what is wrong) if it is damaged or was made for
-    other settings or other images.
+    images: the fingerprint of the images it must have been trained on (None: not checked).
+    Raises FileNotFoundError (or NotADirectoryError) if there is none, PermissionError
+    if it cannot be read, CacheFileError (saying what is wrong) for anything else: a
+    damaged file, or one made for other settings or other images.
     """
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if "meta" not in npz.files:
-                raise CacheFileError("it has no description of what it holds")
-            meta = json.loads(str(npz["meta"]))
-            params = {k[len("param."):]: npz[k] for k in npz.files if k.startswith("param.")}
-    except (FileNotFoundError, NotADirectoryError, PermissionError, IsADirectoryError):
-        raise
-    except CacheFileError:
-        raise
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as e:
-        raise CacheFileError(f"it cannot be read as a model file ({type(e).__name__}: {e})") from None
-    if not isinstance(meta, dict) or meta.get("spec") != spec:
+    shapes = {k: tuple(v) for k, v in _shapes(name).items()}
+    meta, params = modelfile.read(path, shapes)
+    if meta.get("spec") != spec:
         raise CacheFileError("it was made for other settings")
-    if meta.get("trained_on") != images:
+    if images is not None and meta.get("trained_on") != images:
         raise CacheFileError("it was trained on other images")
-    shapes = _shapes(name)
-    if sorted(params) != sorted(shapes):
-        raise CacheFileError(f"it holds the arrays {', '.join(sorted(params)) or 'none'}; "
-                             f"{name} needs {', '.join(sorted(shapes))}")
     for k, v in params.items():
-        if list(v.shape) != shapes[k] or v.dtype != np.float32:
-            raise CacheFileError(f"its {k} is {v.dtype} {v.shape}; expected float32 {tuple(shapes[k])}")
         if not np.isfinite(v).all():
             raise CacheFileError(f"its {k} holds NaN or inf")
     val_acc, seconds = meta.get("val_acc"), meta.get("seconds")
@@ -270,6 +252,35 @@ def read_model_file(path, name, spec, images):
         raise CacheFileError("its validation accuracy or training time is missing or not a number")
     return Trained(name, model_of(name), params, val_acc=val_acc, seconds=float(seconds),
                    source="cache", path=Path(path), recipe=spec["recipe"])
+
+
+def _load(path, name, spec, images):
+    """(the Trained in the cache file, "") or (None, why it cannot be used; "" if there is none).
+
+    Every Exception is caught, whatever its class (KeyboardInterrupt is not one).
+    """
+    try:
+        return read_model_file(path, name, spec, images), ""
+    except (FileNotFoundError, NotADirectoryError):      # not there (or no cache at all)
+        return None, ""
+    except PermissionError as e:
+        return None, f"cannot read {path} ({e.strerror or e})"
+    except CacheFileError as e:
+        return None, f"the file {path} in the cache is damaged or out of date: {e}"
+    except Exception as e:  # noqa: BLE001 - a disk error, or what no one foresaw: never the page's end
+        return None, f"cannot read {path} ({type(e).__name__}: {e})"
+
+
+def file_state(name, kind="full", *, recipe=None, seed=0, cache_dir=None):
+    """Whether the cache holds model ``name`` for data of this kind: ("ready" | "missing" | "damaged", why).
+
+    Reads the file and checks it whole, as loading does, but not which images it was
+    trained on (that needs the data): for the launcher, which does not load MNIST.
+    """
+    recipe = recipe_of(name, recipe)
+    path = cache_file(name, kind, recipe=recipe, seed=seed, cache_dir=cache_dir)
+    found, why = _load(path, name, _spec(name, recipe, seed, kind, None), None)
+    return ("ready" if found else "damaged" if why else "missing"), why
 
 
 # --- trained(): from the cache, or trained now -------------------------------------------
@@ -323,15 +334,7 @@ def trained(name, data, *, recipe=None, seed=0, cache_dir=None, progress=None, s
     with _lock(key):            # one training per model at a time; the others wait for it
         if key in _session:
             return _session[key]
-        result, why = None, ""
-        try:
-            result = read_model_file(path, name, spec, images)
-        except (FileNotFoundError, NotADirectoryError):      # not there (or no cache at all)
-            pass
-        except (PermissionError, IsADirectoryError) as e:
-            why = f"cannot read {path} ({e.strerror or e})"
-        except CacheFileError as e:
-            why = f"the file {path.name} in the cache is damaged or out of date: {e}"
+        result, why = _load(path, name, spec, images)
         if result is None:
             if why:
                 say(f"{TITLES[name]}: {why}; training it again")
@@ -339,6 +342,26 @@ def trained(name, data, *, recipe=None, seed=0, cache_dir=None, progress=None, s
             result = _keep(result, path, spec, images, say, why)
         _session[key] = result
     return result
+
+
+def trained_or_untrained(name, data, **options):
+    """``trained(name, data, **options)``; if that fails, whatever the error, the model untrained.
+
+    For a page that must come up whatever happens (the live demo, the model menus):
+    the untrained model has source "untrained", no validation accuracy, and the note
+    "<title>: training it failed (<error>); it answers untrained, guessing", which
+    ``say`` (as for ``trained``) also gets. A bad name or recipe is still a ValueError.
+    """
+    model = model_of(name)
+    recipe_of(name, options.get("recipe"))
+    try:
+        return trained(name, data, **options)
+    except Exception as e:  # noqa: BLE001 - no memory, a full disk, a bug: the page still comes up
+        note = f"{TITLES[name]}: training it failed ({type(e).__name__}: {e}); it answers untrained, guessing"
+        say = options.get("say", print)
+        if say:
+            say(note)
+        return Trained(name, model, model.init_params(), source="untrained", note=note)
 
 
 def validation_accuracy(model, params, data):
@@ -350,8 +373,12 @@ def validation_accuracy(model, params, data):
     return float(accuracy_of(model, params, data.x_train[val], np.asarray(data.y_train)[val]))
 
 
-def cached(name, data, *, recipe=None, seed=0, cache_dir=None):
-    """Model ``name`` as ``trained`` would return it, if that needs no training; else None."""
+def cached(name, data, *, recipe=None, seed=0, cache_dir=None, say=None):
+    """Model ``name`` as ``trained`` would return it, if that needs no training; else None.
+
+    say(line): gets one line naming a file in the cache that cannot be used (damaged,
+    out of date or unreadable), which ``trained`` will train again; None for silence.
+    """
     _check_images(data)
     kind = data_kind(data)
     images = _fingerprint(data)
@@ -359,10 +386,10 @@ def cached(name, data, *, recipe=None, seed=0, cache_dir=None):
     path = cache_file(name, kind, recipe=recipe, seed=seed, cache_dir=cache_dir, images=images)
     if str(path) in _session:
         return _session[str(path)]
-    try:
-        return read_model_file(path, name, _spec(name, recipe, seed, kind, images), images)
-    except (OSError, CacheFileError):
-        return None
+    found, why = _load(path, name, _spec(name, recipe, seed, kind, images), images)
+    if why and say:
+        say(f"{TITLES[name]}: {why}; it is trained again when it is asked for")
+    return found
 
 
 def _train(name, model, recipe, seed, split, progress):

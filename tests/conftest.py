@@ -1,5 +1,6 @@
 """Shared pytest fixtures (``mnist_dir``, the full MNIST's directory, is in the root conftest.py)."""
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -8,6 +9,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(scope="session")
@@ -76,3 +80,31 @@ def shared_dir():
     for p in [path, *path.rglob("*")]:
         p.chmod(0o755 if p.is_dir() else 0o644)
     shutil.rmtree(path)
+
+
+def _cannot_run(reason):
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: this test must run, not skip)")
+    pytest.skip(reason)
+
+
+def _load_run_py():
+    spec = importlib.util.spec_from_file_location("run_py", REPO_ROOT / "run.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def teach_python():
+    """The Python of .venv-teach, where the teach extra (nbgrader) is installed (the course's tests:
+    tests/test_course.py, tests/browser/test_feedback.py). Skips where it cannot be set up; fails in CI."""
+    run = _load_run_py()
+    if sys.version_info < run.TEACH_PYTHON:
+        _cannot_run(f"nbgrader 0.9.6 needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    try:
+        run.setup("teach", run.TEACH_VENV)
+    except (subprocess.CalledProcessError, OSError) as e:
+        _cannot_run(f"could not install the teach extra (nbgrader) into .venv-teach: {e}. It needs the "
+                    "package registry once: run `python run.py course` while online")
+    return run.venv_python(run.TEACH_VENV)

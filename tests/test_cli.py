@@ -49,6 +49,23 @@ def test_train_with_a_diverging_rate_says_what_to_do(tmp_path, offline):
     assert "Traceback" not in r.stderr and "RuntimeWarning" not in r.stderr
 
 
+def test_train_diverging_by_weight_decay_names_the_weight_decay(tmp_path, offline):
+    r = run_cli("train", "--weight-decay", "1e30", "--lr", "1e-6", "--epochs", "1",
+                "--out", str(tmp_path / "w.png"), env=offline)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "diverged" in r.stderr and "The weight decay is the cause" in r.stderr
+    assert "1 - lr * weight_decay = 1 - 1e-06 * 1e+30 = -1e+24" in r.stderr
+    assert "learning rate" not in r.stderr and "try lr=" not in r.stderr
+
+
+def test_out_without_an_extension_says_the_file_it_really_wrote(tmp_path, offline):
+    r = run_cli("train", "--epochs", "1", "--out", str(tmp_path / "weights"), env=offline)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[-1] == f"weight heatmaps saved to {tmp_path / 'weights.png'}"
+    assert (tmp_path / "weights.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (tmp_path / "weights").exists()
+
+
 def test_download_offline_fails_in_one_clear_message(tmp_path, offline):
     r = run_cli("download", "--timeout", "2", env=offline)
     assert r.returncode == 1
@@ -90,6 +107,8 @@ BAD_TRAIN_ARGUMENTS = {
                                    "--out {tmp}/nowhere/w.png: the directory {tmp}/nowhere does "
                                    "not exist"),
     "out is a directory": (["--out", "{tmp}"], "--out {tmp}: this is a directory"),
+    "negative seed": (["--seed", "-1"], "argument --seed: must be at least 0, got '-1'"),
+    "fractional seed": (["--seed", "0.5"], "argument --seed: expected a whole number, got '0.5'"),
     "out of unknown type": (["--out", "{tmp}/w.txt"],
                             "--out {tmp}/w.txt: matplotlib cannot save .txt files; give a file "
                             "name ending in .png"),

@@ -226,3 +226,15 @@ def test_convolution_says_what_is_wrong():
         conv2d_forward(np.zeros((2, 1, 28, 28)), K, b, stride=0)
     with pytest.raises(ValueError, match="larger than the image"):
         maxpool2d_forward(np.zeros((1, 1, 2, 2)), 3, 1)
+
+
+@pytest.mark.parametrize("forward, backward", POOLS)
+def test_max_pool_stride_defaults_to_the_window_size(forward, backward):
+    # as PyTorch's default: windows side by side. A 9x9 image in 3x3 windows gives 3x3 maxima,
+    # each the bottom-right number of its window (the numbers grow along rows and columns).
+    x = np.arange(81, dtype=np.float64).reshape(1, 1, 9, 9)
+    out, cache = forward(x, 3)
+    np.testing.assert_array_equal(out[0, 0], [[20, 23, 26], [47, 50, 53], [74, 77, 80]])
+    dx = backward(np.ones_like(out), cache)
+    assert dx.sum() == 9 and dx[0, 0, 2, 2] == dx[0, 0, 8, 8] == 1
+    assert forward(x, 3, 3)[0].shape == out.shape and forward(x, 3, 2)[0].shape == (1, 1, 4, 4)

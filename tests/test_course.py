@@ -15,14 +15,16 @@ nbgrader's gradebook. Where it cannot run (Python 3.10, no registry the first
 time) it is skipped with the reason; with CI=true it fails instead.
 """
 
-import importlib.util
+import html
 import json
 import os
 import re
 import subprocess
 import sys
 import textwrap
+import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -31,6 +33,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from mnistlib import checks
+from mnistlib.checks import limits
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
@@ -40,9 +43,6 @@ import markers  # noqa: E402
 from student_version import student_notebook  # noqa: E402
 
 from course_wrong_answers import RIGHT, wrong_answer  # noqa: E402
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
 
 def exercises_of(path):
     return markers.find_exercises(nbformat.read(path, as_version=4), path.name)
@@ -83,9 +83,10 @@ def test_check_cell_becomes_a_strict_graded_cell(check_source):
                        "schema_version": 3, "solution": False, "task": False}
     assert meta[4] is None                                            # learners may edit and experiment
     assert course.cells[2].source == FLATTEN
-    check = check_source.split("=")[-1].split("(")[0].strip()
-    assert f"    flatten = {check}(flatten, strict=True)" in course.cells[3].source
-    assert f"    flatten = {check}.reference()" in course.cells[3].source
+    graded = course.cells[3].source
+    # mnistlib's check, by its module path, whichever way the notebook called it
+    assert "\nfrom mnistlib.checks import check_flatten\ntry:\n    flatten = check_flatten(flatten, strict=True)\n" in graded
+    assert graded.endswith("\nexcept BaseException:\n    flatten = check_flatten.reference()\n    raise")
     assert course.cells[4].source == "x = flatten(image)"
 
 
@@ -98,21 +99,34 @@ def test_points_marker_and_hidden_tests():
     cell = course.cells[1]
     assert cell.metadata.nbgrader["points"] == 3
     assert "# points" not in cell.source and "Graded, 3 points" in cell.source
-    assert cell.source.endswith("### BEGIN HIDDEN TESTS\nassert flatten(np.zeros((28, 28), np.uint8)).dtype "
-                                "== np.float32\n### END HIDDEN TESTS")
+    # inside the try, after the check, with a CPU budget of their own
+    assert cell.source.endswith("    flatten = check_flatten(flatten, strict=True)\n"
+                                "    ### BEGIN HIDDEN TESTS\n"
+                                "    from mnistlib.checks.limits import cpu_limit\n"
+                                "    with cpu_limit():\n"
+                                "        assert flatten(np.zeros((28, 28), np.uint8)).dtype == np.float32\n"
+                                "    ### END HIDDEN TESTS\n"
+                                "except BaseException:\n    flatten = check_flatten.reference()\n    raise")
     student, _ = student_notebook(notebook(("code", FLATTEN), ("code", check)))
     assert "HIDDEN" not in student.cells[1].source and "dtype" not in student.cells[1].source
 
 
-def _run_graded_cell(source, flatten):
-    """Run a graded check cell as the kernel would, with the learner's ``flatten``."""
-    namespace = {"np": np, "flatten": flatten, "check_flatten": checks.check_flatten}
+def _run_graded_cell(source, flatten, **answer_cell):
+    """Run a graded check cell as the kernel would, after an answer cell that defined ``flatten``
+    (and whatever else is in ``answer_cell``)."""
+    namespace = {"np": np, "flatten": flatten, "check_flatten": checks.check_flatten, **answer_cell}
     error = None
     try:
         exec(source, namespace)
-    except Exception as e:          # the cell's error is what nbgrader sees
+    except BaseException as e:      # the cell's error is what nbgrader sees
         error = e
     return namespace["flatten"], error
+
+
+def _handed_on(now, learners):
+    """The name now holds mnistlib's flatten, and it works."""
+    assert now is not learners and getattr(now, "_mnistlib_reference", False)
+    np.testing.assert_allclose(now(np.full((28, 28), 255, np.uint8)), np.ones(784))
 
 
 @pytest.fixture(scope="module")
@@ -138,9 +152,47 @@ def test_graded_cell_raises_and_hands_on_mnistlibs_version(graded_flatten_cell, 
     exec(f"def flatten(image):\n    {body}", namespace)
     now, error = _run_graded_cell(graded_flatten_cell, namespace["flatten"])
     assert isinstance(error, checks.CheckFailed) and message in str(error)
-    assert now is not namespace["flatten"] and getattr(now, "_mnistlib_reference", False)
-    image = np.full((28, 28), 255, np.uint8)
-    np.testing.assert_allclose(now(image), np.ones(784))          # the cells below get a working flatten
+    _handed_on(now, namespace["flatten"])                          # the cells below get a working flatten
+
+
+def test_a_check_redefined_in_an_answer_cell_changes_nothing(graded_flatten_cell):
+    def flatten(image):
+        return image.reshape(784)                                  # wrong: values up to 255
+
+    def check_flatten(fn, strict=False):                           # the learner's own "check"
+        return fn
+
+    now, error = _run_graded_cell(graded_flatten_cell, flatten, check_flatten=check_flatten)
+    assert isinstance(error, checks.CheckFailed) and "expected values in [0, 1]" in str(error)
+    _handed_on(now, flatten)
+
+
+def test_an_endless_loop_scores_0_and_hands_on_mnistlibs_version(graded_flatten_cell, monkeypatch):
+    monkeypatch.setenv(limits.ENV, "0.3")
+
+    def flatten(image):
+        while True:
+            image = image + 0
+
+    now, error = _run_graded_cell(graded_flatten_cell, flatten)
+    assert isinstance(error, checks.CheckFailed) and "used more than 0.3 s of CPU time" in str(error)
+    _handed_on(now, flatten)
+
+
+@pytest.mark.parametrize("stuck", ["while True:\n            image = image + 0", "raise KeyboardInterrupt"])
+def test_stuck_in_a_hidden_test_scores_0_and_hands_on_mnistlibs_version(stuck, monkeypatch):
+    """An answer the visible check passes, stuck on the hidden test's input: looping, or interrupted
+    (nbgrader's timeout) while the hidden tests run."""
+    monkeypatch.setenv(limits.ENV, "0.3")
+    check = ("flatten = check_flatten(flatten)\n### BEGIN HIDDEN TESTS\n"
+             "flatten(np.full((28, 28), 7, np.uint8))\n### END HIDDEN TESTS")
+    source = make_course.course_notebook(notebook(("code", FLATTEN), ("code", check)))[0].cells[1].source
+    namespace = {"np": np}
+    exec(f"def flatten(image):\n    if image.min() == 7:\n        {stuck}\n"
+         "    return image.reshape(784).astype(np.float32) / 255", namespace)
+    now, error = _run_graded_cell(source, namespace["flatten"])
+    assert isinstance(error, (limits.CPUTimeExceeded, KeyboardInterrupt)), error
+    _handed_on(now, namespace["flatten"])
 
 
 @pytest.mark.parametrize("cells, problem", [
@@ -174,7 +226,8 @@ def test_course_notebook_keeps_the_series_and_marks_the_exercises(path):
             assert after.outputs == [] and after.execution_count is None
         if i in graded:
             assert meta["grade"] and meta["locked"] and meta["points"] == graded[i].points
-            assert f"{graded[i].name} = {graded[i].check}({graded[i].name}, strict=True)" in after.source
+            check = graded[i].check.split(".")[-1]
+            assert f"from mnistlib.checks import {check}\ntry:\n    {graded[i].name} = {check}({graded[i].name}, strict=True)" in after.source
             assert markers.strip_hidden_tests(before.source).count("\n") < after.source.count("\n")
             continue
         assert after.source == before.source
@@ -312,33 +365,6 @@ def test_rerun_keeps_a_teachers_edits_to_source(tmp_path, capsys):
 
 # --- part 2: nbgrader for real -----------------------------------------------------------
 
-def _cannot_run(reason):
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: this test must run, not skip)")
-    pytest.skip(reason)
-
-
-def _load_run_py():
-    spec = importlib.util.spec_from_file_location("run_py", REPO_ROOT / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def teach_python():
-    """The Python of .venv-teach, where the teach extra (nbgrader) is installed."""
-    run = _load_run_py()
-    if sys.version_info < run.TEACH_PYTHON:
-        _cannot_run(f"nbgrader 0.9.6 needs Python 3.11 or newer; this is {sys.version.split()[0]}")
-    try:
-        run.setup("teach", run.TEACH_VENV)
-    except (subprocess.CalledProcessError, OSError) as e:
-        _cannot_run(f"could not install the teach extra (nbgrader) into .venv-teach: {e}. It needs the "
-                    "package registry once: run `python run.py course` while online")
-    return run.venv_python(run.TEACH_VENV)
-
-
 # A notebook whose hidden test catches what the visible check lets through (float64 pixels):
 # the mechanism, shown on an exercise of its own.
 HIDDEN_DEMO = notebook(
@@ -348,9 +374,18 @@ HIDDEN_DEMO = notebook(
     ("code", "flatten = check_flatten(flatten)\n# points: 2\n### BEGIN HIDDEN TESTS\n"
              "assert flatten(np.zeros((28, 28), np.uint8)).dtype == np.float32, 'float32 pixels, please'\n"
              "### END HIDDEN TESTS"),
+    ("code", "assert flatten(np.full((28, 28), 255, np.uint8)).max() == 1"),    # runs on whichever flatten
 )
 HIDDEN_DEMO_WRONG = "return image.reshape(784) / 255"        # float64: the visible check accepts it
 STUDENTS = ("solutions", "blank", "wrong")
+
+# The notebook handed in with every answer an endless loop, and with a check redefined: the one
+# whose hidden tests used to miss what its visible check tests (minibatch_epoch's shuffling).
+CHEATED = "minibatch_epoch"
+LOOPING = next(p for p in EXERCISE_NOTEBOOKS if CHEATED in [e.name for e in exercises_of(p)])
+ENDLESS = ["while True: pass"]
+WAITS = ["import time", "while True:", "    time.sleep(0.05)"]        # no CPU time: nbgrader's timeout stops it
+SHORT_TIMEOUT = 10                   # nbgrader's seconds per cell, for the answer that waits
 
 
 def _offline_subset_env(tmp_path, teach_python):
@@ -358,6 +393,7 @@ def _offline_subset_env(tmp_path, teach_python):
     env.pop("MNIST_DATA_DIR", None)
     env["MNIST_MIRRORS"] = "http://127.0.0.1:9/"              # a download fails at once
     env["MNISTLIB_CACHE_DIR"] = str(tmp_path / "empty-cache")
+    env.pop(limits.ENV, None)                                 # the course's nbgrader_config.py sets it
     env["PATH"] = os.pathsep.join([str(teach_python.parent), env.get("PATH", "")])
     return env
 
@@ -376,7 +412,27 @@ def _submitted_cell(source_cell, student, first):
     return None
 
 
-def _hand_in(course, assignment, student):
+def _answers(placeholder, extra=None):
+    """answer(name, source cell) for _hand_in: every solution replaced by the lines ``placeholder``,
+    and ``extra[name]`` (code) added after the function of exercise ``name``."""
+    def answer(name, cell):
+        body = placeholder(name) if callable(placeholder) else placeholder
+        return markers.strip_solutions(cell.source, placeholder=body)[0] + (extra or {}).get(name, "")
+    return answer
+
+
+def _cheat(name):
+    """answer() for _hand_in: the worked answers, but exercise ``name`` wrong and its check redefined
+    in the answer cell, to say yes to anything."""
+    wrong = _answers(wrong_answer(name)[1].split("\n"),
+                     {name: f"\n\n\ndef check_{name}(fn, strict=False):\n    return fn"})
+    return lambda grade_id, cell: (wrong(grade_id, cell) if grade_id == name
+                                   else _submitted_cell(cell, "solutions", False))
+
+
+def _hand_in(course, assignment, student, answer=None):
+    """Hand in the release of ``assignment`` as ``student``. Each solution cell is ``answer(grade id,
+    source cell)``; without ``answer``, _submitted_cell says what the student wrote."""
     source = nbformat.read(next((course / "source" / assignment).glob("*.ipynb")), as_version=4)
     path = next((course / "release" / assignment).glob("*.ipynb"))
     release = nbformat.read(path, as_version=4)
@@ -386,7 +442,9 @@ def _hand_in(course, assignment, student):
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("solution"):
             source_cell = by_id[meta["grade_id"]]
-            if assignment == "hidden_demo" and student == "wrong":
+            if answer is not None:
+                new = answer(meta["grade_id"], source_cell)
+            elif assignment == "hidden_demo" and student == "wrong":
                 new = markers.strip_solutions(source_cell.source, placeholder=[HIDDEN_DEMO_WRONG])[0]
             else:
                 new = _submitted_cell(source_cell, student, first)
@@ -412,9 +470,32 @@ print(json.dumps(out))
 """
 
 
+@dataclass
+class Graded:
+    course: Path          # the course directory
+    scores: dict          # {"<assignment>/<student>": {"score", "max_score", "cells": {grade id: [score, max]}}}
+    said: str             # what `python run.py course` printed
+    stuck_seconds: float  # how long autograding LOOPING with every answer an endless loop took
+    stuck_cpu: float      # the CPU seconds that took (nbgrader and its kernel), whatever the machine's load
+
+
+def _nbgrader(teach_python, course, env, *args, timeout=1800):
+    done = subprocess.run([str(teach_python), "-m", "nbgrader", *args], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-6000:]
+    return done
+
+
 @pytest.fixture(scope="module")
 def graded(teach_python, tmp_path_factory):
-    """The course made by `python run.py course`, three submissions per notebook, autograded."""
+    """The course made by `python run.py course`, three submissions per notebook and three special
+    ones, autograded; and the feedback pages of LOOPING.
+
+    The special ones: LOOPING with CHEATED wrong and its check redefined in the answer cell
+    ("cheat"), LOOPING with every answer an endless loop ("stuck", autograded on its own and
+    timed, with the course's own settings), and hidden_demo with an answer that waits without using
+    the CPU ("waits", autograded with nbgrader's timeout per cell cut to SHORT_TIMEOUT seconds).
+    """
     tmp = tmp_path_factory.mktemp("course")
     course = tmp / "course"
     demo = tmp / "hidden_demo.ipynb"
@@ -427,13 +508,28 @@ def graded(teach_python, tmp_path_factory):
     for assignment in assignments:
         for student in STUDENTS:
             _hand_in(course, assignment, student)
+    _hand_in(course, LOOPING.stem, "cheat", _cheat(CHEATED))
     env = _offline_subset_env(tmp, teach_python)
-    autograde = subprocess.run([str(teach_python), "-m", "nbgrader", "autograde", "*"], cwd=course, env=env,
-                               capture_output=True, text=True, timeout=1800)
-    assert autograde.returncode == 0, autograde.stdout[-3000:] + autograde.stderr[-6000:]
+    _nbgrader(teach_python, course, env, "autograde", "*")
+
+    _hand_in(course, LOOPING.stem, "stuck", _answers(ENDLESS))
+    start, cpu = time.perf_counter(), _children_cpu()
+    _nbgrader(teach_python, course, env, "autograde", LOOPING.stem, "--student", "stuck")
+    stuck_seconds, stuck_cpu = time.perf_counter() - start, _children_cpu() - cpu
+    _hand_in(course, "hidden_demo", "waits", _answers(WAITS))
+    _nbgrader(teach_python, course, env, "autograde", "hidden_demo", "--student", "waits",
+              f"--Execute.timeout={SHORT_TIMEOUT}")
+    _nbgrader(teach_python, course, env, "generate_feedback", LOOPING.stem)
     read = subprocess.run([str(teach_python), "-c", GRADEBOOK], cwd=course, env=env,
                           capture_output=True, text=True, timeout=120, check=True)
-    return course, json.loads(read.stdout), made.stdout
+    return Graded(course, json.loads(read.stdout), made.stdout, stuck_seconds, stuck_cpu)
+
+
+def _children_cpu():
+    """CPU seconds used so far by the processes this one started and waited for (and theirs;
+    0 on Windows, which does not count them)."""
+    used = os.times()
+    return used.children_user + used.children_system
 
 
 def _autograded(course, assignment, student):
@@ -456,7 +552,7 @@ def _errors(nb):
 
 @pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
 def test_autograde_gives_full_zero_and_partial_marks(graded, path):
-    course, scores, _ = graded
+    course, scores = graded.course, graded.scores
     exercises = exercises_of(path)
     cells = {f"check_{e.name}": e.points for e in exercises}
     total = sum(cells.values())
@@ -486,7 +582,7 @@ def test_autograde_gives_full_zero_and_partial_marks(graded, path):
 
 
 def test_the_series_scores_full_zero_and_partial(graded):
-    _, scores, _ = graded
+    scores = graded.scores
     names = [p.stem for p in EXERCISE_NOTEBOOKS]
     total = {s: sum(scores[f"{n}/{s}"]["score"] for n in names) for s in STUDENTS}
     max_score = sum(scores[f"{n}/solutions"]["max_score"] for n in names)
@@ -502,7 +598,7 @@ def test_the_series_scores_full_zero_and_partial(graded):
 
 
 def test_hidden_tests_are_run_by_autograde_only(graded):
-    course, scores, _ = graded
+    course, scores = graded.course, graded.scores
     released = nbformat.read(course / "release" / "hidden_demo" / "hidden_demo.ipynb", as_version=4)
     assert "HIDDEN" not in released.cells[3].source and "float32 pixels" not in released.cells[3].source
     assert scores["hidden_demo/solutions"]["score"] == 2
@@ -515,10 +611,95 @@ def test_hidden_tests_are_run_by_autograde_only(graded):
         [("AssertionError", "float32 pixels, please")]
 
 
+def test_every_answer_an_endless_loop_scores_0_for_exactly_those_exercises(graded):
+    """LOOPING with `while True: pass` for every answer, graded with the course's own settings: each
+    exercise scores 0 after its budget of CPU seconds, every other cell runs (on mnistlib's
+    versions) without an error, and the whole notebook is graded in minutes, not hours."""
+    stuck = graded.scores[f"{LOOPING.stem}/stuck"]
+    assert stuck["score"] == 0
+    assert stuck["cells"] == {f"check_{e.name}": [0, e.points] for e in exercises_of(LOOPING)}
+    errors, never_ran = _errors(_autograded(graded.course, LOOPING.stem, "stuck"))
+    assert never_ran == [] and set(errors) == set(stuck["cells"]), errors
+    budget = f"your function used more than {limits.DEFAULT_SECONDS:g} s of CPU time and was stopped"
+    assert all(e[0] == "CheckFailed" and budget in e[1] for e in errors.values()), errors
+    print(f"\nautograding {LOOPING.name} with every answer an endless loop took {graded.stuck_seconds:.0f} s "
+          f"({graded.stuck_cpu:.0f} s of CPU time)")
+    # About a minute on a quiet machine; before the limit, each stuck cell waited for nbgrader's
+    # timeout of 600 s, and so did every later cell that called a stuck function.
+    assert graded.stuck_seconds < 600 and graded.stuck_cpu < 180
+
+
+def test_a_check_redefined_in_an_answer_cell_gains_nothing(graded):
+    """A wrong answer whose cell also defines a check that passes anything scores 0: the graded
+    cell imports mnistlib's check, which tests the shuffling the hidden tests do not."""
+    cheat = graded.scores[f"{LOOPING.stem}/cheat"]
+    assert cheat["cells"] == {f"check_{e.name}": [0 if e.name == CHEATED else e.points, e.points]
+                              for e in exercises_of(LOOPING)}
+    errors, never_ran = _errors(_autograded(graded.course, LOOPING.stem, "cheat"))
+    assert never_ran == [] and set(errors) == {f"check_{CHEATED}"}, errors
+    ename, evalue = errors[f"check_{CHEATED}"]
+    assert ename == "CheckFailed" and wrong_answer(CHEATED)[2] in evalue
+
+
+def test_an_answer_stopped_by_nbgraders_timeout_scores_0_and_the_rest_runs_on(graded):
+    """An answer that waits forever uses no CPU time: nbgrader's timeout per cell interrupts the
+    kernel, the exercise scores 0, and the cell after it runs on mnistlib's flatten (the waiting
+    one would time out there too)."""
+    assert graded.scores["hidden_demo/waits"]["cells"] == {"check_flatten": [0, 2]}
+    nb = _autograded(graded.course, "hidden_demo", "waits")
+    errors = {o.ename: o.evalue for o in nb.cells[3].outputs if o.output_type == "error"}
+    assert "CellTimeoutError" in errors, errors
+    assert "CheckFailed" not in errors or "was interrupted before it returned" in errors["CheckFailed"]
+    assert nb.cells[4].execution_count is not None
+    assert not [o for o in nb.cells[4].outputs if o.output_type == "error"]
+
+
+@pytest.mark.parametrize("student", ["cheat", "stuck"])
+def test_feedback_names_each_exercise_and_keeps_the_hidden_tests_hidden(graded, student):
+    page = (graded.course / "feedback" / student / LOOPING.stem / f"{LOOPING.stem}.html").read_text(encoding="utf-8")
+    text = html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"<(script|style)\b.*?</\1>", "", page, flags=re.S)))
+    scores = graded.scores[f"{LOOPING.stem}/{student}"]["cells"]
+    for e in exercises_of(LOOPING):
+        score, points = scores[f"check_{e.name}"]
+        title = f"{e.name} ({points:g} point{'' if points == 1 else 's'})"
+        assert f'<a href="#check_{e.name}">{title}</a>: score {score:g} / {points:g}' in page
+        assert f'<span class="nbgrader-label exercise-title">{title}</span>' in page
+    assert "Test cell" not in page and "Grade cell" not in page
+    # no line of the hidden tests that is not also somewhere else in the notebook
+    nb = nbformat.read(LOOPING, as_version=4)
+    shown = "\n".join(markers.strip_hidden_tests(cell.source) for cell in nb.cells)
+    secret = {line.strip() for e in exercises_of(LOOPING) if e.hidden_tests
+              for line in _hidden_block(nb.cells[e.check_cell].source).split("\n")
+              if len(line.strip()) > 12 and line.strip() not in shown}
+    assert len(secret) > 10 and "HIDDEN TESTS" not in text
+    assert not [line for line in secret if line in text]
+    # errors as their one line: no traceback, which would quote the lines that raised
+    failed = [e.name for e in exercises_of(LOOPING) if scores[f"check_{e.name}"][0] == 0]
+    for name in failed:
+        assert f"CheckFailed: {name}: " in text
+    assert "Traceback" not in text and "Cell In[" not in text and "framework.py" not in text
+    # nothing fetched: MathJax is in the page
+    assert not re.findall(r"<(?:script|link|img)[^>]+(?:src|href)=[\"']https?:", page)
+    assert "cdnjs" not in page and "MathJax (django-static-mathjax)" in page
+
+
+def test_feedback_settings_leave_formgraders_own_pages_alone(graded, teach_python):
+    """The course's settings change the exporter of the feedback pages only: Formgrader shows
+    submissions through an HTMLExporter of its own, with its own templates."""
+    show = ("from traitlets.config.loader import PyFileConfigLoader\n"
+            "from nbconvert.exporters import HTMLExporter\n"
+            "config = PyFileConfigLoader('nbgrader_config.py', path='.').load_config()\n"
+            "print(HTMLExporter(config=config).template_name == HTMLExporter().template_name,\n"
+            "      config.GenerateFeedback.HTMLExporter.template_name)")
+    shown = subprocess.run([str(teach_python), "-c", show], cwd=graded.course, capture_output=True, text=True,
+                           timeout=120, check=True)
+    assert shown.stdout.split() == ["True", "mnistlib_feedback"]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_release_is_the_student_copy_but_for_the_graded_cells(graded, path):
     """Both copies come from the same markers: nbgrader's release and `python run.py student` agree."""
-    course, _, _ = graded
+    course = graded.course
     released = nbformat.read(course / "release" / path.stem / path.name, as_version=4)
     student, _ = student_notebook(nbformat.read(path, as_version=4), path.name)
     graded_cells = {e.check_cell for e in exercises_of(path)}
@@ -531,7 +712,7 @@ def test_release_is_the_student_copy_but_for_the_graded_cells(graded, path):
 
 
 def test_course_command_says_what_it_wrote(graded):
-    _, _, said = graded
+    said = graded.said
     for path in EXERCISE_NOTEBOOKS:
         names = ", ".join(f"{e.name} ({e.points})" for e in exercises_of(path))
         assert f"{path.stem}: " in said and names in said

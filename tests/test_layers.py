@@ -133,3 +133,36 @@ def test_check_layer_works_in_float64_whatever_it_is_given():
                 b=rng.standard_normal(4).astype(np.float32))
     assert max(check_layer(linear_forward, linear_backward, **args).values()) < TOL
     assert args["x"].dtype == np.float32                     # the caller's arrays are left alone
+
+
+# --- at the limits of the float types ------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_softmax_cross_entropy_at_the_float_limits_is_never_nan(dtype):
+    # l = [M, -M, 0] with M the largest float of the type: p = [1, 0, 0] (up to e^-M), so by hand
+    #   class 0: L = log(1 + e^-2M + e^-M) = 0
+    #   class 2: L = M + log(1 + e^-M + e^-3M) = M
+    #   class 1: L = 2M + log(1 + e^-2M + e^-M) = 2M, which is above the largest float64 only for float64
+    M = float(np.finfo(dtype).max)
+    l = np.array([[M, -M, 0.0]], dtype=dtype)
+    for y, expected in [(0, 0.0), (2, M), (1, 2 * M if dtype != np.float64 else np.inf)]:
+        L, dl = softmax_cross_entropy(l, [y])
+        assert L == expected, (y, L)
+        assert dl.dtype == dtype
+        np.testing.assert_array_equal(dl, (np.array([1.0, 0.0, 0.0]) - np.eye(3)[y])[None].astype(dtype))
+
+
+def test_softmax_cross_entropy_is_finite_when_the_mean_fits_though_the_sum_does_not():
+    M = float(np.finfo(np.float64).max)
+    l = np.array([[M, 0.0], [M, 0.0]])
+    L, _ = softmax_cross_entropy(l, [1, 1])       # each example's loss is M, and so is their mean
+    assert L == M
+
+
+def test_softmax_cross_entropy_of_the_issue_is_finite_for_the_two_classes_within_range():
+    # the logits that gave NaN: [1e308, -1e308, 0]
+    l = np.array([[1e308, -1e308, 0.0]] * 3)
+    L, dl = softmax_cross_entropy(l, [0, 2, 0])
+    assert L == pytest.approx(1e308 / 3, rel=1e-15)          # losses 0, 1e308, 0
+    assert np.isfinite(dl).all()
+    assert softmax_cross_entropy(l, [1, 0, 0])[0] == np.inf  # 2e308 is above the largest float64

@@ -181,7 +181,7 @@ def test_launcher_without_the_full_set_says_how_to_get_it_before_class(no_mnist)
         os.killpg(proc.pid, signal.SIGKILL)
     out = "".join(lines)
     assert "the page uses the 5,000-digit sample" in out, out
-    assert "Before class, download the full set once" in out and "python -m mnistlib download" in out
+    assert "Before class, download the full set once" in out and "python run.py download" in out
     assert f"open http://127.0.0.1:{port}/" in out
     assert not any(no_mnist.glob("*ubyte*")), "the launcher downloaded something"
 

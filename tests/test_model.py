@@ -243,3 +243,26 @@ def test_nan_images_are_named_by_logits_predict_and_accuracy():
     for f in (lambda: logits(x, W, b), lambda: predict(x, W, b), lambda: accuracy(x, np.zeros(5, int), W, b)):
         with pytest.raises(ValueError, match=r"NaN or infinite.*example 2, pixel 7"):
             f()
+
+
+def test_cross_entropy_refuses_logits_that_lie_between_0_and_1():
+    from mnistlib.model import cross_entropy
+    l = np.array([[0.9, 0.6, 0.1]])         # logits between 0 and 1, summing to 1.6: not probabilities
+    with pytest.raises(ValueError, match=r"row 0 of p sums to 1\.6\. Logits .* Use from_logits=True"):
+        cross_entropy(l, [0])
+    with pytest.raises(ValueError, match=r"p sums to 0\.5\..*from_logits=True"):
+        cross_entropy(np.array([0.25, 0.25]), 1)
+    # as logits, by hand: L = log(e^0.9 + e^0.6 + e^0.1) - 0.9 = log(2.459603 + 1.822119 + 1.105171) - 0.9
+    #                                                    = log(5.386893) - 0.9 = 0.783969
+    assert cross_entropy(l, [0], from_logits=True) == pytest.approx(0.783969, abs=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_cross_entropy_takes_softmax_outputs_in_every_float_type(dtype):
+    from mnistlib.model import cross_entropy
+    l = np.random.default_rng(0).normal(size=(1000, 10)) * 4
+    p = softmax(l.astype(dtype))            # rows that sum to 1 up to the type's rounding
+    assert p.dtype == dtype
+    L = cross_entropy(p, np.zeros(1000, int))
+    if dtype != np.float16:                 # in float16 the small p round to 0, and log p is clipped
+        assert L == pytest.approx(cross_entropy(l, np.zeros(1000, int), from_logits=True), rel=1e-5)

@@ -42,8 +42,8 @@ def conda_requirements(filename="environment.yml"):
     for line in (ROOT / filename).read_text().splitlines():
         if line.startswith("dependencies:"):
             in_deps = True
-        elif in_deps and re.match(r"  - [A-Za-z]", line):
-            name, spec = _name_and_spec(line[4:])
+        elif in_deps and re.match(r"  - [A-Za-z]|      - [A-Za-z]", line):    # conda's, or pip's
+            name, spec = _name_and_spec(line.strip()[2:])
             if name not in ("python", "pip"):
                 reqs[name] = spec
     return reqs

@@ -13,12 +13,17 @@ The exercise markers (tools/markers.py) are the only source. For each exercise:
 
 - the cell with ``# BEGIN SOLUTION`` becomes a solution cell (grade id: the function's name);
 - the check cell after it becomes an autograded test cell (grade id ``check_<name>``, locked,
-  worth the ``# points: N`` line in that cell, 1 without one). Its check runs strictly: a wrong
-  answer raises ``CheckFailed`` and the cell scores 0. Before re-raising, the cell hands
-  mnistlib's version of the function to the cells below, as the self-study copy does, so a
-  wrong answer costs its own exercise's points and no others;
-- hidden tests (``### BEGIN HIDDEN TESTS``) stay in the test cell: nbgrader removes them from
-  release/ and runs them when it autogrades.
+  worth the ``# points: N`` line in that cell, 1 without one). The cell imports the check from
+  ``mnistlib.checks`` (a ``check_<name>`` an answer cell defines changes nothing) and runs it
+  strictly: a wrong answer raises ``CheckFailed`` and the cell scores 0, and so does one that
+  runs past its budget of CPU seconds (mnistlib/checks/limits.py: an endless loop) or is
+  interrupted (nbgrader's timeout per cell). On any of these, before re-raising, the cell
+  hands mnistlib's version of the function to the cells below, as the self-study copy does,
+  so a wrong or stuck answer costs its own exercise's points and no others;
+- hidden tests (``### BEGIN HIDDEN TESTS``) move into that cell's ``try``, after the check,
+  in a CPU budget of their own: a failing or endless hidden test costs the exercise and
+  hands on mnistlib's version too. nbgrader removes them from release/ and from the
+  feedback pages (mnistlib/feedback), and runs them when it autogrades.
 
 Markdown cells and the set-up cell (the one with ``%matplotlib inline``) are locked, so that
 the instructions and the imports every graded cell relies on stay as written (autograde
@@ -59,10 +64,11 @@ except ImportError:     # run outside the project's environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # tools/, also when imported by tests
 import keep_edits  # noqa: E402
-from markers import (CHECK_CALL, PLACEHOLDER, POINTS, MarkerError,  # noqa: E402
-                     find_exercises)
+from markers import (BEGIN_HIDDEN, CHECK_CALL, END_HIDDEN, PLACEHOLDER, POINTS,  # noqa: E402
+                     MarkerError, find_exercises)
 
 from mnistlib import checks  # noqa: E402
+from mnistlib.checks import limits  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORD_KEY = "course_source"
@@ -73,14 +79,31 @@ CONFIG = f'''\
 
 Edit freely: make_course.py writes this file only when it is missing.
 """
+import os
+
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
 c.CourseDirectory.course_id = "mnist-from-scratch"
 # The placeholder of the self-study copy too: the checks answer "not implemented yet" to it.
 c.ClearSolutions.code_stub = {{"python": {chr(10).join(PLACEHOLDER)!r}}}
-# Seconds per cell when autograding. The longest cells train for a few seconds on the full
-# MNIST; a server busy with a whole class's submissions needs more.
+
+# CPU seconds for each exercise's check, and again for its hidden tests (mnistlib/checks/limits.py).
+# An answer that loops forever is stopped there and scores 0 for that exercise; the cells below
+# use mnistlib's version. CPU time, not the clock: a busy server does not fail right answers.
+# "0" for no limit. The kernels that autograde inherit it from here.
+os.environ.setdefault("{limits.ENV}", "{limits.DEFAULT_SECONDS:g}")
+# Seconds by the clock per cell when autograding: the last resort, for what the CPU limit cannot
+# stop (code that waits without computing, one endless call into numpy). nbgrader then interrupts
+# the kernel, and a graded cell takes that as a failure of its exercise, with the same hand-over.
+# The longest cells train for a few seconds on the full MNIST; a server busy with a whole class's
+# submissions needs more.
 c.Execute.timeout = 600
+
+# Feedback pages that name each exercise, leave the hidden tests out and typeset the formulas
+# without a network (mnistlib/feedback).
+from mnistlib import feedback  # noqa: E402
+
+feedback.configure(c)
 '''
 
 
@@ -93,20 +116,44 @@ def _nbgrader(grade_id, *, solution=False, grade=False, locked=False, points=Non
 
 
 def graded_check_source(source, exercise):
-    """The check cell's source for the course: the check strict, the name rebound on failure."""
-    lines = source.split("\n")
-    call = CHECK_CALL.match(lines[exercise.check_line])
-    fn, check, indent = exercise.name, exercise.check, call.group("indent")
+    """The check cell's source for the course (see the module docstring): mnistlib's check by its
+    module path, strict; the hidden tests in a CPU budget; the name rebound on any failure."""
+    lines, at = source.split("\n"), exercise.check_line
+    indent = CHECK_CALL.match(lines[at]).group("indent")
+    before, after = ([line for line in part if not POINTS.match(line)] for part in (lines[:at], lines[at + 1:]))
+    fn, check = exercise.name, exercise.check.split(".")[-1]
+    hidden, rest = _hidden_lines(after)
     points = f"{exercise.points} point{'' if exercise.points == 1 else 's'}"
-    block = [f"# Graded, {points}: a wrong answer raises CheckFailed here and the cell scores 0.",
-             f"# The cells below then use mnistlib's {fn}, so no other exercise loses points for it.",
+    block = [f"# Graded, {points}. The check is mnistlib's own (imported here: a {check} defined in an",
+             "# answer cell changes nothing), run strictly: a wrong answer raises CheckFailed and the cell",
+             "# scores 0; so does one stopped after its CPU time (an endless loop) or interrupted. The cells",
+             f"# below then use mnistlib's {fn}, so no other exercise loses points for it.",
+             f"from mnistlib.checks import {check}",
              "try:",
-             f"    {fn} = {check}({fn}, strict=True)",
-             "except Exception:",
-             f"    {fn} = {check}.reference()",
-             "    raise"]
-    new = lines[:exercise.check_line] + [indent + b for b in block] + lines[exercise.check_line + 1:]
-    return "\n".join(line for line in new if not POINTS.match(line))
+             f"    {fn} = {check}({fn}, strict=True)"]
+    if hidden:
+        # Inside the try: a hidden test that fails hands on mnistlib's version too.
+        block += ["    ### BEGIN HIDDEN TESTS",
+                  "    from mnistlib.checks.limits import cpu_limit",
+                  "    with cpu_limit():",
+                  *[f"        {line.removeprefix(indent)}" if line.strip() else "" for line in hidden],
+                  "    ### END HIDDEN TESTS"]
+    # BaseException: KeyboardInterrupt too, when nbgrader's timeout interrupts the kernel.
+    block += ["except BaseException:",
+              f"    {fn} = {check}.reference()",
+              "    raise"]
+    return "\n".join(before + [indent + b if b else b for b in block] + rest).rstrip("\n")
+
+
+def _hidden_lines(lines):
+    """(the lines inside the hidden-test blocks, the other lines), both in order."""
+    hidden, rest, inside = [], [], False
+    for line in lines:
+        if BEGIN_HIDDEN.match(line) or END_HIDDEN.match(line):
+            inside = bool(BEGIN_HIDDEN.match(line))
+        else:
+            (hidden if inside else rest).append(line)
+    return hidden, rest
 
 
 def _ends_with_expression(source):

@@ -16,6 +16,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from . import limits
 from .hints import Ladder, hint, record_failure, record_pass, register
 from .watch import Watch, label, origin, python_function
 
@@ -63,7 +64,13 @@ def exercise(name, reference, *, hints, reveal, shortcuts=None):
                     fail(name, f"this is mnistlib's own {name}, which the check handed back after your "
                                "function failed.", "run the cell that defines your function again, then "
                                "this cell.")
-                n = verify(fn)
+                try:
+                    # A budget of CPU seconds: an endless loop fails the check instead of
+                    # hanging the notebook (or nbgrader); the stop button counts the same.
+                    with limits.cpu_limit():
+                        n = verify(fn)
+                except (limits.CPUTimeExceeded, KeyboardInterrupt) as stop:
+                    fail(name, *limits.stopped(name, stop))
             except CheckFailed as failure:
                 record_failure(name, failure)
                 if strict:

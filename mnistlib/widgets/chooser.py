@@ -56,7 +56,7 @@ def chooser_status(answering, names, ready, *, selected=None, training=None, err
     if waiting:
         later = (f" Not trained yet: {' and '.join(waiting)}; "
                  f"{'each trains' if len(waiting) > 1 else 'it trains'} here when picked.")
-    return f"{now}{how}.{later}", "ok"
+    return f"{now}{how}.{later}", ("error" if answering.source == "untrained" else "ok")
 
 
 def model_chooser(choices, data=None, *, cache_dir=None, css="mnistlib-model", description="model"):
@@ -79,11 +79,11 @@ def model_chooser(choices, data=None, *, cache_dir=None, css="mnistlib-model", d
     """
     names, models = _choices(choices, data)
     notes = []          # what zoo said while loading or training (e.g. that the cache cannot be written)
-    if names[0] not in models:
-        models[names[0]] = zoo.trained(names[0], data, cache_dir=cache_dir, say=notes.append)
+    if names[0] not in models:     # whatever goes wrong, a model answers and the status line says why
+        models[names[0]] = zoo.trained_or_untrained(names[0], data, cache_dir=cache_dir, say=notes.append)
     for name in names[1:]:
         if name not in models:
-            found = zoo.cached(name, data, cache_dir=cache_dir)
+            found = zoo.cached(name, data, cache_dir=cache_dir, say=notes.append)
             if found is not None:
                 models[name] = found
 

@@ -127,5 +127,5 @@ def test_launcher_says_when_the_page_is_ready(voila_server, page):
     if "the full MNIST" in expected_data_words():
         assert "Data: the full MNIST, from" in log
     else:
-        assert "python -m mnistlib download" in log
+        assert "python run.py download" in log
     assert log.index("open http://") < m.start()
