@@ -69,14 +69,10 @@ def _gathered(padded, K):
 
 def _scattered_with_assignment(dout, K):
     """Each window's share assigned to dx (=), not added (+=): the last window wins."""
-    n, F, oh, ow = dout.shape
-    _, C, kh, kw = K.shape
-    dx = np.zeros((n, C, oh + kh - 1, ow + kw - 1))
-    for i in range(n):
-        for f in range(F):
-            for r in range(oh):
-                for s in range(ow):
-                    dx[i, :, r:r + kh, s:s + kw] = dout[i, f, r, s] * K[f]
+    kh, kw = K.shape[2:]
+    dx = np.zeros(_input_gradient_reference(dout, K).shape)
+    for i, f, r, s in np.ndindex(dout.shape):
+        dx[i, :, r:r + kh, s:s + kw] = dout[i, f, r, s] * K[f]
     return dx
 
 

@@ -63,12 +63,13 @@ def padded(dout, K):
     return np.pad(dout, ((0, 0), (0, 0), (kh - 1, kh - 1), (kw - 1, kw - 1)))
 
 
-def dx_gather(dout, K):
-    """The full convolution, pixel by pixel: the padded dout against the flipped kernels."""
+def dx_gather(dout, K, short=0):
+    """The full convolution, pixel by pixel: the padded dout against the flipped kernels (dx ``short``
+    rows and columns too small, for a test below)."""
     n, F, oh, ow = dout.shape
     _, C, kh, kw = K.shape
     dp = padded(dout, K)
-    dx = np.zeros((n, C, oh + kh - 1, ow + kw - 1))
+    dx = np.zeros((n, C, oh + kh - 1 - short, ow + kw - 1 - short))
     for i, c, u, v in np.ndindex(dx.shape):
         dx[i, c, u, v] = np.sum(dp[i, :, u:u + kh, v:v + kw] * K[:, c, ::-1, ::-1])
     return dx
@@ -87,12 +88,11 @@ def dx_with_mnistlibs_forward(dout, K):
 
 def dx_kernel_offsets(dout, K):
     """A loop over the kernel's entries: each sends a shifted copy of dout back."""
-    n, F, oh, ow = dout.shape
-    _, C, kh, kw = K.shape
-    dx = np.zeros((n, C, oh + kh - 1, ow + kw - 1))
-    for p in range(kh):
-        for q in range(kw):
-            dx[:, :, p:p + oh, q:q + ow] += np.einsum("nfrs,fc->ncrs", dout, K[:, :, p, q])
+    kh, kw = K.shape[2:]
+    dx = 0.0
+    for p, q in np.ndindex(kh, kw):
+        shifted = np.einsum("nfrs,fc->ncrs", dout, K[:, :, p, q])
+        dx = dx + np.pad(shifted, ((0, 0), (0, 0), (p, kh - 1 - p), (q, kw - 1 - q)))
     return dx
 
 
@@ -106,14 +106,23 @@ def dx_float32(dout, K):
     return dx_scatter(dout.astype(np.float32), K.astype(np.float32)).astype(np.float32)
 
 
-def dx_scatter_strided(dout, K, stride=1):
-    """cs231n's loops with the stride: window (r, s) starts at (r * stride, s * stride)."""
+def scatter(dout, K, stride=1, step=None, size=None, assign=False):
+    """Each output number sends dout times its kernel back to its window, with the mistakes of the
+    tests below: windows ``step`` pixels apart (the stride), dx of ``size`` (h, w), ``=`` for ``+=``."""
     n, F, oh, ow = dout.shape
     _, C, kh, kw = K.shape
-    dx = np.zeros((n, C, (oh - 1) * stride + kh, (ow - 1) * stride + kw))
+    step = stride if step is None else step
+    h, w = size or ((oh - 1) * stride + kh, (ow - 1) * stride + kw)
+    dx = np.zeros((n, C, h, w))
     for i, f, r, s in np.ndindex(dout.shape):
-        dx[i, :, r * stride:r * stride + kh, s * stride:s * stride + kw] += dout[i, f, r, s] * K[f]
+        window = (i, slice(None), slice(r * step, r * step + kh), slice(s * step, s * step + kw))
+        dx[window] = (0 if assign else dx[window]) + dout[i, f, r, s] * K[f]
     return dx
+
+
+def dx_scatter_strided(dout, K, stride=1):
+    """cs231n's loops with the stride: window (r, s) starts at (r * stride, s * stride)."""
+    return scatter(dout, K, stride)
 
 
 def dx_gather_strided(dout, K, stride=1):
@@ -172,35 +181,16 @@ def dx_scatter_flipped(dout, K):
 
 
 def dx_windows_overwritten(dout, K):
-    n, F, oh, ow = dout.shape
-    _, C, kh, kw = K.shape
-    dx = np.zeros((n, C, oh + kh - 1, ow + kw - 1))
-    for i in range(n):
-        for f in range(F):
-            for r in range(oh):
-                for s in range(ow):
-                    dx[i, :, r:r + kh, s:s + kw] = dout[i, f, r, s] * K[f]
-    return dx
+    return scatter(dout, K, assign=True)
 
 
 def dx_one_short(dout, K):
-    n, F, oh, ow = dout.shape
-    _, C, kh, kw = K.shape
-    dp = padded(dout, K)
-    dx = np.zeros((n, C, oh + kh - 2, ow + kw - 2))
-    for i, c, u, v in np.ndindex(dx.shape):
-        dx[i, c, u, v] = np.sum(dp[i, :, u:u + kh, v:v + kw] * K[:, c, ::-1, ::-1])
-    return dx
+    return dx_gather(dout, K, short=1)
 
 
 def dx_scatter_too_small(dout, K):
     """dx of dout's size plus kh - 2: the last window does not fit."""
-    n, F, oh, ow = dout.shape
-    _, C, kh, kw = K.shape
-    dx = np.zeros((n, C, oh + kh - 2, ow + kw - 2))
-    for i, f, r, s in np.ndindex(dout.shape):
-        dx[i, :, r:r + kh, s:s + kw] += dout[i, f, r, s] * K[f]
-    return dx
+    return scatter(dout, K, size=(dout.shape[2] + K.shape[2] - 2, dout.shape[3] + K.shape[3] - 2))
 
 
 def dx_kernels_not_swapped_with_mnistlib(dout, K):
@@ -324,12 +314,7 @@ def test_input_gradient_failure_hands_back_mnistlibs(capsys):
 
 def dx_windows_one_pixel_apart(dout, K, stride=1):
     """dx of the right size, but each window sent back to (r, s), not (r * stride, s * stride)."""
-    n, F, oh, ow = dout.shape
-    _, C, kh, kw = K.shape
-    dx = np.zeros((n, C, (oh - 1) * stride + kh, (ow - 1) * stride + kw))
-    for i, f, r, s in np.ndindex(dout.shape):
-        dx[i, :, r:r + kh, s:s + kw] += dout[i, f, r, s] * K[f]
-    return dx
+    return scatter(dout, K, stride, step=1)
 
 
 def dx_spread_too_far(dout, K, stride=1):
@@ -339,12 +324,7 @@ def dx_spread_too_far(dout, K, stride=1):
 
 def dx_strided_windows_in_a_small_dx(dout, K, stride=1):
     """The windows strided, but dx sized as for stride 1: the last windows are cut short."""
-    n, F, oh, ow = dout.shape
-    _, C, kh, kw = K.shape
-    dx = np.zeros((n, C, oh + kh - 1, ow + kw - 1))
-    for i, f, r, s in np.ndindex(dout.shape):
-        dx[i, :, r * stride:r * stride + kh, s * stride:s * stride + kw] += dout[i, f, r, s] * K[f]
-    return dx
+    return scatter(dout, K, stride, size=(dout.shape[2] + K.shape[2] - 1, dout.shape[3] + K.shape[3] - 1))
 
 
 @pytest.mark.parametrize("fn, phrases", [
