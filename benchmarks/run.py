@@ -1,6 +1,6 @@
 """Is the series fast enough to train live?  Times the training loop, the widgets and the notebooks.
 
-    MNIST_DATA_DIR=/path/to/mnist python benchmarks/run.py [--quick] [--skip-models] [--notebooks | --classroom]
+    MNIST_DATA_DIR=/path/to/mnist python benchmarks/run.py [--quick] [--skip-models] [--notebooks | --classroom | --hub]
 
 Prints the machine (cores, CPU, numpy, BLAS), then a Markdown table: one row per
 measurement, with its target and whether it was met. benchmarks/README.md says
@@ -8,7 +8,7 @@ what each row measures. --quick: fewer repeats, for checking the script itself.
 --skip-models: without the MLP and CNN rows. --notebooks: also execute every
 notebook headless (not written back), each in a fresh kernel whose peak memory
 and CPU time are read, and size a classroom server from them. --classroom: those
-rows only.
+rows only. --hub: the classroom hub's load test (hub_load.py), 30 students at once.
 
 The numbers only count on the full MNIST; the script says so loudly when
 load_mnist fell back to the bundled subset. Run it on a quiet machine: the load
@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))    # this checko
 import classroom            # noqa: E402
 import demo_startup         # noqa: E402
 import harness              # noqa: E402
+import hub_load             # noqa: E402
 import mlp_and_cnn          # noqa: E402
 import pytorch_epoch        # noqa: E402
 import softmax_regression   # noqa: E402
@@ -41,6 +42,9 @@ def parse(argv):
                         help="leave out the MLP and CNN rows (they train for a few minutes)")
     parser.add_argument("--classroom", action="store_true",
                         help="only the notebooks and the classroom-server rows (what a JupyterHub needs)")
+    parser.add_argument("--hub", action="store_true",
+                        help="only the load test of the classroom hub: 30 students at once (needs root and "
+                             "`python run.py hub --install-only`; see hub_load.py)")
     return parser.parse_args(argv)
 
 
@@ -59,6 +63,8 @@ def softmax_and_widget_rows(table, d, quick):
 
 def main(argv=None):
     args = parse(argv)
+    if args.hub:
+        return hub_load.main(["--students", "30"])
     load_before = harness.load()
     d, said = harness.load_data()
     header = harness.machine_lines() + [pytorch_epoch.version_line(), harness.openblas_line(), f"data: {said}"]

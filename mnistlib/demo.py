@@ -83,8 +83,8 @@ img.mnistlib-explorer-contrib {{ width: min({contrib}px, 62%) !important; }}
 
 /* a dropdown as wide as its longest choice, never a sliver */
 .widget-dropdown.mnistlib-explorer-compare, .widget-dropdown.mnistlib-draw-compare,
-.widget-dropdown.mnistlib-demo-model-choice {{ width: auto !important; }}
-.mnistlib-explorer-compare select, .mnistlib-draw-compare select,
+.widget-dropdown.mnistlib-draw-pick, .widget-dropdown.mnistlib-demo-model-choice {{ width: auto !important; }}
+.mnistlib-explorer-compare select, .mnistlib-draw-compare select, .mnistlib-draw-pick select,
 .mnistlib-demo-model-choice select {{ flex: 0 0 auto; width: auto; min-width: 7em; }}
 /* the model bar: the chooser, then its status line, wrapping below it when long */
 .mnistlib-demo-model-choice-status {{ flex: 1 1 24em; min-width: 0; margin-left: 0.6em; }}
@@ -106,6 +106,19 @@ img.mnistlib-draw-contrib {{ width: min({draw_contrib}px, 60%) !important; }}
 .mnistlib-demo-model {{ font-size: {status}px; margin: 0.3em 0 0.6em 0; }}
 .mnistlib-demo-footer {{ font-size: {small}px; color: #555; margin-top: 2em;
   border-top: 1px solid #ccc; padding-top: 0.5em; }}
+/* zoomed in (400 % of 1280 px is 320 px): the canvas shrinks to fit, as a picture would
+   (a stroke's position is scaled back to the canvas's own pixels), labels go above controls */
+.mnistlib-draw-canvas {{ max-width: 100% !important; height: auto !important; }}
+@media (max-width: 600px) {{
+  /* a control as wide as its box, plus its margins, would scroll the box by those few pixels */
+  .jupyter-widgets.widget-box > .jupyter-widgets {{ margin-left: 0 !important; margin-right: 0 !important; }}
+  /* a label, its control and a readout that no longer fit on one line wrap, and the row grows */
+  .jupyter-widgets.widget-inline-hbox {{ flex-wrap: wrap; max-width: 100%; height: auto !important;
+    min-height: var(--jp-widgets-inline-height); }}
+  .jupyter-widgets.widget-inline-hbox > .widget-label {{ width: auto !important; max-width: 100%; }}
+  .widget-slider .slider-container {{ min-width: 0; }}
+  .jupyter-widgets.widget-slider, .widget-dropdown select {{ max-width: 100%; }}
+}}
 @media (max-width: 1100px) {{   /* narrower than a projector: one picture per row */
   .mnistlib-lr-explorer.widget-vbox, .mnistlib-live.widget-vbox {{ grid-template-columns: 100%; }}
   img.mnistlib-explorer-probs, img.mnistlib-explorer-contrib,
@@ -229,6 +242,10 @@ def footer(data, test_accuracy, model=None):
 # --- the launcher ---------------------------------------------------------------
 
 DEMO_NOTEBOOK = Path(__file__).resolve().parent.parent / "demo" / "live_demo.ipynb"
+# The page's own Voila template: Voila's lab template with a main landmark (see its file).
+# Voila looks for templates on the Jupyter data path, so the launcher puts this folder first.
+DEMO_TEMPLATE = "mnistlib-demo"
+DEMO_DATA_PATH = DEMO_NOTEBOOK.parent / "share"
 # As a teacher types them: in a plain shell, in the project's directory (run.py sets up .venv/).
 DOWNLOAD_COMMAND = "python run.py download"
 PREPARE_COMMAND = "python run.py demo --prepare"
@@ -280,11 +297,17 @@ def voila_command(notebook=DEMO_NOTEBOOK, port=8866, open_browser=False, extra=(
     extra: more Voila options, e.g. ["--token=..."].
     """
     voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
-    cmd = [voila, str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1",
+    cmd = [voila, str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1", f"--template={DEMO_TEMPLATE}",
            "--theme=light", "--strip_sources=True", "--show_tracebacks=False"]
     if not open_browser:
         cmd.append("--no-browser")
     return cmd + list(extra)
+
+
+def with_demo_template(env):
+    """The environment ``env`` with the demo's template folder first on JUPYTER_PATH, for Voila."""
+    paths = [p for p in env.get("JUPYTER_PATH", "").split(os.pathsep) if p]
+    return {**env, "JUPYTER_PATH": os.pathsep.join([str(DEMO_DATA_PATH), *paths])}
 
 
 def _listening(port):
@@ -488,6 +511,7 @@ def main(argv=None):
     else:
         print(f"Data: the full MNIST, from {where}", flush=True)
     print(models_note(where is not None), flush=True)
+    os.environ.update(with_demo_template(os.environ))
     return _serve(args.port, args.open, extra, started, lambda line: print(line, flush=True))
 
 

@@ -26,7 +26,7 @@ with a round brush, as a canvas widget does.
 import numpy as np
 from matplotlib.figure import Figure
 
-from .plots import heatmap_tiles_png, rgb_png
+from .plots import described, heatmap_tiles_png, rgb_png
 
 BOX = 20          # the longer side of the digit after size normalisation
 FRAME = 28        # the MNIST image is FRAME x FRAME
@@ -373,4 +373,6 @@ def steps_figure(steps, *, fig=None):
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    return fig
+    return described(fig, f"Preprocessing a drawing in four steps: the {steps['ink'].shape[0]}x{steps['ink'].shape[1]} "
+                          f"canvas with the box around its ink, the crop ({h}x{w}), fitted into 20x20 ({h2}x{w2}), "
+                          f"and the 28x28 image with its centre of mass at ({cy:.1f}, {cx:.1f})")

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from . import validate
 from .model import predict
+from .plots import described
 from .validate import N_CLASSES, SIDE
 
 
@@ -273,7 +274,10 @@ def confusion_figure(C, *, fig=None, title=None):
             ax.text(j, i, str(int(C[i, j])), ha="center", va="center", fontsize=8,
                     fontweight=bold, color=colour)
     ax.set_title(title if title is not None else "confusion matrix (diagonal = correct)")
-    return fig
+    worst = np.unravel_index(np.argmax(off), off.shape)
+    return described(fig, f"Confusion matrix of {int(C.sum()):,} images, true class down and predicted class "
+                          f"across: {int(np.trace(C)):,} on the diagonal are right; the commonest mistake is a "
+                          f"{worst[0]} read as {worst[1]}, {int(off.max())} times")
 
 
 def coverage_figure(cov, *, title=None):
@@ -289,7 +293,10 @@ def coverage_figure(cov, *, title=None):
     ax.legend(loc="lower left")
     if title is not None:
         ax.set_title(title)
-    return fig
+    t, c, a = cov.thresholds, cov.coverage, cov.accuracy
+    return described(fig, f"Coverage and accuracy on the answered images against the confidence threshold, from "
+                          f"{t[0]:g} to {t[-1]:g}: coverage goes from {c[0]:.0%} to {c[-1]:.0%}, accuracy on the "
+                          f"answered from {a[0]:.1%} to {a[-1]:.1%}")
 
 
 def robustness_figure(panels, *, title=None):
@@ -304,4 +311,5 @@ def robustness_figure(panels, *, title=None):
     axes[0].set_ylabel("test accuracy")
     if title is not None:
         fig.suptitle(title)
-    return fig
+    return described(fig, "Test accuracy against " + "; against ".join(
+        f"{xlabel}: {acc[0]:.0%} at {values[0]:g}, {acc[-1]:.0%} at {values[-1]:g}" for values, acc, xlabel in panels))

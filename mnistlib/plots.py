@@ -5,6 +5,12 @@ is shown twice and nothing piles up in pyplot's list of open figures. Pass the
 figure back in (``fig=...``) to redraw it in place: the images and lines are
 updated instead of a new figure being made, which keeps widgets fast and lets
 a notebook update one picture through a display handle.
+
+Every figure carries a text alternative, ``fig.alt``: what it shows and what it
+says now ("Training loss against epoch, 8 points: falls from 2.30 to 0.41"), set
+again at each redraw. Shown in a notebook, it goes out as the "alt" of the PNG's
+display metadata (see ``DescribedFigure``). The ``describe_*`` functions write
+these texts; the widgets use them for their PNG pictures too.
 """
 
 import functools
@@ -14,6 +20,111 @@ import numpy as np
 from matplotlib.figure import Figure
 
 CLASSES = tuple(range(10))
+
+
+class DescribedFigure(Figure):
+    """A matplotlib Figure with a text alternative ``alt``, which Jupyter gets as the PNG's metadata.
+
+    IPython asks ``_repr_mimebundle_`` first and lets its usual PNG formatter
+    (``%matplotlib inline``) add the picture: the output is the PNG with
+    ``{"image/png": {"alt": alt}}`` as metadata, and its text/plain stays
+    "<Figure size ...>". nbconvert's classic HTML template writes that alt into
+    the <img>; JupyterLab 4 does not yet (see TEACHING.md, "Accessibility").
+    """
+
+    alt = None
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {}, ({"image/png": {"alt": self.alt}} if self.alt else {})
+
+    def __repr__(self):
+        # the text/plain of a figure in a stored notebook, which nbval compares: "<Figure size ...>"
+        return super().__repr__().replace(type(self).__name__, "Figure", 1)
+
+
+def described(fig, alt):
+    """The figure ``fig``, drawn in a notebook cell, with the text alternative ``alt``; returns fig.
+
+    End the cell with it (or ``display`` it) and the PNG goes out with ``alt`` in its
+    metadata, as the figures of this module do.
+    """
+    if not isinstance(fig, DescribedFigure):
+        fig.__class__ = DescribedFigure        # the same figure, now able to say what it shows
+    fig.alt = alt
+    return fig
+
+
+def listing(items, most=12):
+    """"5, 0, 4 and 1" (at most ``most`` items, then "and N more")."""
+    items = [str(i) for i in items]
+    if len(items) > most:
+        return ", ".join(items[:most]) + f" and {len(items) - most} more"
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def describe_curve(x, y, *, what="training loss", against="update"):
+    """A curve in words: "Training loss against update, 120 points: falls from 2.30 to 0.41".
+
+    x, y: the points, in order; empty: "no points yet". Non-finite values count as a blow-up.
+    """
+    x, y = np.asarray(x, dtype=float).reshape(-1), np.asarray(y, dtype=float).reshape(-1)
+    head = f"{what[0].upper()}{what[1:]} against {against}"
+    if len(y) == 0:
+        return f"{head}: no points yet"
+    if len(y) == 1:
+        return f"{head}, one point: {y[0]:.3g} at {x[0]:g}"
+    start, end = y[0], y[-1]
+    if not np.isfinite(end) or end > 10 * max(start, 1e-12):
+        trend = f"blows up from {start:.3g} to {end:.3g}" if np.isfinite(end) else f"blows up from {start:.3g}"
+    elif abs(end - start) <= 0.02 * max(abs(start), 1e-12):
+        trend = f"stays near {start:.3g}"
+    else:
+        trend = f"{'falls' if end < start else 'rises'} from {start:.3g} to {end:.3g}"
+    low = int(np.nanargmin(np.where(np.isfinite(y), y, np.nan))) if np.isfinite(y).any() else None
+    best = "" if low is None or low in (0, len(y) - 1) else f"; lowest {y[low]:.3g} at {x[low]:g}"
+    return f"{head}, {len(y)} points from {x[0]:g} to {x[-1]:g}: {trend}{best}"
+
+
+def describe_weights(W, *, title=None, shared_scale=True, what="weights"):
+    """Ten weight heatmaps in words: the scale, and which class's map is strongest.
+
+    W: (784, 10). An all-zero W is said as such (before training).
+    """
+    W = np.asarray(W, dtype=float)
+    strength = np.abs(W).max(axis=0)
+    head = (f"{title}: the " if title else "The ") + (f"{what} of the ten classes 0 to 9 as 28x28 heatmaps "
+                                                     "(red raises that class's logit, blue lowers it)")
+    if not strength.any():
+        return f"{head}; all zero, so every map is white"
+    scale = (f"on one scale up to ±{strength.max():.2g}" if shared_scale
+             else f"each on its own scale, from ±{strength.min():.2g} to ±{strength.max():.2g}")
+    strongest = int(np.argmax(strength))
+    return f"{head}, {scale}; strongest: class {strongest}"
+
+
+def describe_probabilities(p, *, true=None, what="Prediction"):
+    """"Prediction: 7, 94 %; next 9, 4 %" (and "; true class 3" when given). p: (10,)."""
+    p = np.asarray(p, dtype=float).reshape(-1)
+    order = np.argsort(p)[::-1]
+    text = f"{what}: {order[0]}, {p[order[0]]:.0%}; next {order[1]}, {p[order[1]]:.0%}"
+    if true is not None:
+        text += f"; true class {int(true)}" + (" (right)" if int(true) == order[0] else " (wrong)")
+    return text.replace("%", " %")
+
+
+def describe_contributions(x, W, j, k, *, image="the image", shows_image=True):
+    """The contributions picture in words: its panels, and which class the pixels favour.
+
+    x: (784,), W: (784, 10), classes j and k; image: what x is ("test image 7");
+    shows_image: whether the picture shows x itself before the three panels.
+    """
+    x, W = np.asarray(x, dtype=float).reshape(-1), np.asarray(W, dtype=float)
+    gap = float(x @ (W[:, j] - W[:, k]))
+    head = (f"{image[0].upper()}{image[1:]} and its pixel contributions" if shows_image
+            else f"Pixel contributions of {image}")
+    return (f"{head}: x times W[:, {j}], x times W[:, {k}], and {j} minus {k}, red pushing towards {j} "
+            f"and blue towards {k}; together the pixels favour {j if gap >= 0 else k} by {abs(gap):.2f} "
+            "in the logits (bias left out)")
 
 
 def fig_to_png(fig, dpi=None):
@@ -40,7 +151,7 @@ def digit_grid(X, y=None, *, ncols=10, titles=None, fig=None):
     n = len(X)
     nrows = -(-n // ncols)
     if fig is None:
-        fig = Figure(figsize=(ncols * 0.9, nrows * 1.0 + 0.2), layout="constrained")
+        fig = DescribedFigure(figsize=(ncols * 0.9, nrows * 1.0 + 0.2), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
         for ax in axes:
             ax.set_axis_off()
@@ -53,6 +164,9 @@ def digit_grid(X, y=None, *, ncols=10, titles=None, fig=None):
     if labels is not None:
         for ax, t in zip(fig.axes, labels):
             ax.set_title(t, fontsize=10)
+    digits = "one handwritten digit" if n == 1 else f"{n} handwritten digits"
+    fig.alt = f"{digits[0].upper()}{digits[1:]}" + ("" if labels is None else
+                                                  f", titled {listing(list(labels)[:n], most=20)}")
     return fig
 
 
@@ -70,7 +184,7 @@ def weight_heatmaps(W, *, fig=None, title=None, shared_scale=True, label="weight
         raise ValueError(f"W must have shape (784, 10); got shape {W.shape}")
     vmax_all = float(np.abs(W).max()) or 1.0
     if fig is None:
-        fig = Figure(figsize=(10.6 if shared_scale else 10, 4.6), layout="constrained")
+        fig = DescribedFigure(figsize=(10.6 if shared_scale else 10, 4.6), layout="constrained")
         axes = fig.subplots(2, 5).ravel()
         for ax in axes:
             ax.imshow(np.zeros((28, 28)), cmap="RdBu_r", vmin=-1, vmax=1)
@@ -85,13 +199,14 @@ def weight_heatmaps(W, *, fig=None, title=None, shared_scale=True, label="weight
         ax.set_title(f"class {j}" if shared_scale else f"class {j}: ±{vmax:.2g}", fontsize=10)
     if title is not None:
         fig.suptitle(title if shared_scale else f"{title} (each map on its own scale)")
+    fig.alt = describe_weights(W, title=title, shared_scale=shared_scale, what=f"{label}s")
     return fig
 
 
 def loss_curve(x, loss, *, fig=None, xlabel="epoch", ylabel="training loss", label=None, title=None):
     """A loss curve; with ``fig``, the first line is replaced by the new data."""
     if fig is None:
-        fig = Figure(figsize=(6, 3.6), layout="constrained")
+        fig = DescribedFigure(figsize=(6, 3.6), layout="constrained")
         ax = fig.subplots()
         ax.plot([], [], marker="o" if len(loss) < 30 else None, label=label)
         ax.set_xlabel(xlabel)
@@ -107,6 +222,7 @@ def loss_curve(x, loss, *, fig=None, xlabel="epoch", ylabel="training loss", lab
     ax.autoscale_view()
     if title is not None:
         ax.set_title(title)
+    fig.alt = describe_curve(x, loss, what=title or ylabel, against=xlabel)
     return fig
 
 
@@ -116,7 +232,7 @@ def probability_bars(p, *, true=None, fig=None, title=None):
     if p.shape != (10,):
         raise ValueError(f"p must have 10 probabilities; got shape {p.shape}")
     if fig is None:
-        fig = Figure(figsize=(5, 3), layout="constrained")
+        fig = DescribedFigure(figsize=(5, 3), layout="constrained")
         ax = fig.subplots()
         ax.bar(CLASSES, np.zeros(10), color="#9ab")
         ax.set_xticks(CLASSES)
@@ -131,6 +247,7 @@ def probability_bars(p, *, true=None, fig=None, title=None):
         bar.set_edgecolor("black" if true is not None and j == int(true) else "none")
         bar.set_linewidth(2)
     ax.set_title(title if title is not None else f"prediction: {best} ({p[best]:.0%})")
+    fig.alt = describe_probabilities(p, true=true, what=title or "Prediction")
     return fig
 
 
@@ -152,7 +269,7 @@ def contributions_figure(x, W, j, k, *, fig=None):
     vmax = float(max(np.abs(cj).max(), np.abs(ck).max())) or 1.0
     dmax = float(np.abs(diff).max()) or 1.0
     if fig is None:
-        fig = Figure(figsize=(8.4, 2.5), layout="constrained")
+        fig = DescribedFigure(figsize=(8.4, 2.5), layout="constrained")
         axes = fig.subplots(1, 4)
         axes[0].imshow(np.zeros((28, 28)), cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
         for ax in axes[1:]:
@@ -168,6 +285,7 @@ def contributions_figure(x, W, j, k, *, fig=None):
     ax_j.set_title(f"x · W[:, {j}]", fontsize=10)
     ax_k.set_title(f"x · W[:, {k}]", fontsize=10)
     ax_d.set_title(f"{j} minus {k}", fontsize=10)
+    fig.alt = describe_contributions(x, W, j, k)
     return fig
 
 

@@ -58,13 +58,14 @@ WRONG = {
         "return np.outer(p, x), p",
         "returned dW of shape (10, 784); expected (784, 10)"),
     "update_step": (
-        "a step up the gradient",
+        "the predicted change without the biases' terms",
         "l = X @ W + b\n"
-        "p = np.exp(l - l.max(axis=1, keepdims=True))\n"
-        "p = p / p.sum(axis=1, keepdims=True)\n"
-        "p[np.arange(len(y)), y] -= 1\n"
-        "return W + lr * X.T @ p / len(X), b + lr * p.mean(axis=0)",
-        "climbs up the loss instead of down"),
+        "P = np.exp(l - l.max(axis=1, keepdims=True))\n"
+        "P = P / P.sum(axis=1, keepdims=True)\n"
+        "P[np.arange(len(y)), y] -= 1\n"
+        "dW, db = X.T @ P / len(X), P.mean(axis=0)\n"
+        "return W - lr * dW, b - lr * db, -lr * np.sum(dW ** 2)",
+        "leaves out the biases"),
     "gradient_descent": (
         "the path without its starting point",
         "w = w0\n"
@@ -117,15 +118,15 @@ WRONG = {
         "for settings in grid:\n"
         "    result = train(x_train, y_train, **settings, evaluate=False)\n"
         "    val_accs.append(accuracy(x_train, y_train, result.W, result.b))\n"
-        "return grid[int(np.argmax(val_accs))], val_accs",
+        "return grid[int(np.argmax(val_accs))], val_accs, \"C\"",
         "your scores are the accuracies on the training images"),
     "confusion_matrix": (
-        "rows and columns swapped",
+        "a loop over the images",
         "C = np.zeros((10, 10), dtype=int)\n"
         "for t, p in zip(y_true, y_pred):\n"
-        "    C[p, t] += 1\n"
+        "    C[t, p] += 1\n"
         "return C",
-        "has rows and columns swapped"),
+        "goes through the images one at a time"),
     "center_by_mass": (
         "the offsets not rounded to whole pixels",
         "h, w = patch.shape\n"
@@ -225,13 +226,17 @@ RIGHT = {
         "from mnistlib.train import train\n"
         "models = [train(x_train, y_train, evaluate=False, **g) for g in grid]\n"
         "val_accs = [accuracy(x_val, y_val, m.W, m.b) for m in models]\n"
-        "return max(zip(grid, val_accs), key=lambda pair: pair[1])[0], val_accs",
+        "return max(zip(grid, val_accs), key=lambda pair: pair[1])[0], val_accs, 'c'",
     ],
     "confusion_matrix": [
         "C = np.zeros((10, 10), dtype=np.int64)\n"
         "np.add.at(C, (y_true, y_pred), 1)\n"
         "return C",
         "return np.bincount(10 * np.asarray(y_true) + np.asarray(y_pred), minlength=100).reshape(10, 10)",
+        "C = np.zeros((10, 10), dtype=int)\n"
+        "for i in range(10):                  # a loop over the classes, not the images\n"
+        "    C[i] = np.bincount(y_pred[y_true == i], minlength=10)\n"
+        "return C",
     ],
     "numerical_gradient": [
         "a = a.copy()\n"
@@ -258,7 +263,9 @@ RIGHT = {
         "P = np.exp(l - l.max(axis=1, keepdims=True))\n"
         "P = P / P.sum(axis=1, keepdims=True)\n"
         "P[np.arange(len(y)), y] -= 1\n"
-        "return W - lr * np.einsum('ni,nj->ij', X, P) / len(X), b - lr * P.sum(axis=0) / len(X)",
+        "dW, db = np.einsum('ni,nj->ij', X, P) / len(X), P.sum(axis=0) / len(X)\n"
+        "g = np.concatenate([dW.ravel(), db])\n"
+        "return W - lr * dW, b - lr * db, -lr * (g @ g)",
     ],
     "gradient_descent": [
         "path = np.empty((steps + 1,) + np.shape(w0))\n"

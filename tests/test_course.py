@@ -24,6 +24,7 @@ import sys
 import textwrap
 import time
 import warnings
+from copy import deepcopy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from mnistlib.checks import limits
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO_ROOT / "notebooks").glob("*.ipynb"))
 sys.path.insert(0, str(REPO_ROOT / "tools"))
+import fold  # noqa: E402
 import make_course  # noqa: E402
 import markers  # noqa: E402
 from student_version import student_notebook  # noqa: E402
@@ -220,6 +222,8 @@ def test_course_notebook_keeps_the_series_and_marks_the_exercises(path):
     course, exercises = make_course.course_notebook(original, path.name)
     graded = {e.check_cell: e for e in exercises}
     assert len(course.cells) == len(original.cells)
+    original = deepcopy(original)
+    fold.fold_answers(original, path.name)           # explanations folded as in the student copy
     for i, (before, after) in enumerate(zip(original.cells, course.cells)):
         meta = after.metadata.get("nbgrader")
         if after.cell_type == "code":
@@ -708,7 +712,7 @@ def test_release_is_the_student_copy_but_for_the_graded_cells(graded, path):
         if i in graded_cells:
             assert "strict=True" in a.source and "HIDDEN" not in a.source
         else:
-            assert a.source == b.source, f"cell {i}"
+            assert (a.cell_type, a.source) == (b.cell_type, b.source), f"cell {i}"     # folds included
 
 
 def test_course_command_says_what_it_wrote(graded):

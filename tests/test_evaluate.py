@@ -265,6 +265,12 @@ def test_explorer_widget_builds_and_follows_the_index(subset):
     assert box.probs_image.value == probs                # only the contributions change
 
 
+def test_explorer_index_box_says_which_images(subset):
+    x, y, W, b = subset
+    assert prediction_explorer(x, y, W, b).index.description == "test image"
+    assert prediction_explorer(x, y, W, b, description="validation image").index.description == "validation image"
+
+
 def test_explorer_next_mistake(subset):
     x, y, W, b = subset
     wrong = np.flatnonzero(np.argmax(logits(x, W, b), axis=1) != y)

@@ -13,6 +13,7 @@ are refused; a folder that cannot be written is one line; an interrupted write
 leaves no half-written notebook.
 """
 
+import copy
 import errno
 import importlib.util
 import os
@@ -44,6 +45,7 @@ def _load_tool():
 
 
 tool = _load_tool()
+import fold  # noqa: E402  (tools/, on the path once the tool is loaded)
 
 
 def has_solution(cell):
@@ -123,11 +125,19 @@ def test_every_notebook_is_written(student_dir):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_solutions_and_outputs_are_gone(student_dir, path):
+    """Solutions, hidden tests and outputs are gone, the explanations folded (tools/fold.py, tested in
+    test_fold.py); every other cell is as in the worked notebook."""
     original = nbformat.read(path, as_version=4)
     student = nbformat.read(student_dir / path.name, as_version=4)
+    with_folds = copy.deepcopy(original)
+    folded = [i for cells in fold.fold_answers(with_folds, path.name).values() for i in cells]
     assert len(student.cells) == len(original.cells)
     assert "widgets" not in student.metadata
-    for before, after in zip(original.cells, student.cells):
+    for i, (before, after) in enumerate(zip(original.cells, student.cells)):
+        if i in folded:
+            assert after.cell_type == "markdown" and after.source.startswith("<details>")
+            assert after.source == with_folds.cells[i].source
+            continue
         assert after.cell_type == before.cell_type
         if after.cell_type != "code":
             assert after.source == before.source
@@ -135,7 +145,7 @@ def test_solutions_and_outputs_are_gone(student_dir, path):
         assert after.outputs == [] and after.execution_count is None
         assert "BEGIN SOLUTION" not in after.source and "END SOLUTION" not in after.source
         if not has_solution(before):
-            assert after.source == tool.strip_hidden_tests(before.source)
+            assert after.source == tool.strip_hidden_tests(with_folds.cells[i].source)
             continue
         assert "# YOUR CODE HERE" in after.source
         assert 'raise NotImplementedError("your turn")' in after.source

@@ -25,6 +25,9 @@ The exercise markers (tools/markers.py) are the only source. For each exercise:
   hands on mnistlib's version too. nbgrader removes them from release/ and from the
   feedback pages (mnistlib/feedback), and runs them when it autogrades.
 
+The cells after an exercise that explain its answer (tagged ``answer``) are folded as in the
+self-study copy (tools/fold.py), in source/ and so in release/.
+
 Markdown cells and the set-up cell (the one with ``%matplotlib inline``) are locked, so that
 the instructions and the imports every graded cell relies on stay as written (autograde
 restores them). The other code cells stay editable: the notebooks ask learners to change
@@ -64,6 +67,7 @@ except ImportError:     # run outside the project's environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # tools/, also when imported by tests
 import keep_edits  # noqa: E402
+from fold import fold_answers  # noqa: E402
 from markers import (BEGIN_HIDDEN, CHECK_CALL, END_HIDDEN, PLACEHOLDER, POINTS,  # noqa: E402
                      MarkerError, find_exercises)
 
@@ -187,6 +191,7 @@ def course_notebook(nb, name="notebook"):
     """
     exercises = find_exercises(nb, name)
     nb = copy.deepcopy(nb)
+    fold_answers(nb, name, exercises)
     for i, cell in enumerate(nb.cells):
         cell.metadata.pop("nbgrader", None)
         cell.metadata.pop("execution", None)   # nbclient's timings from the last run

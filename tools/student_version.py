@@ -14,6 +14,11 @@ With no notebooks named, converts every notebook in notebooks/ into DIR
 and the lines from ``### BEGIN HIDDEN TESTS`` to ``### END HIDDEN TESTS`` are
 removed (they are for grading). These are nbgrader's own markers, read by
 tools/markers.py for both this copy and the graded course (tools/make_course.py).
+The cells after an exercise that explain its answer (tagged ``answer``) are
+folded, as in the course (tools/fold.py): each into a closed ``<details>``
+block (a code cell's code and what it printed, as text that does not run); the
+set-up cell tells the checks, so that a check that passes says where its
+explanation is.
 Everything else is kept as it is; outputs, execution counts and saved widget
 state are cleared, so the learner starts from a clean notebook. The cell
 after each exercise calls a check from ``mnistlib.checks``, which reports "not
@@ -65,6 +70,7 @@ except ImportError:     # run outside the project's environment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))     # tools/, also when imported by tests
 import keep_edits  # noqa: E402
+from fold import fold_answers  # noqa: E402
 from markers import BEGIN, MarkerError, find_exercises, strip_hidden_tests, strip_solutions  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,9 +82,11 @@ class Refused(Exception):
 
 
 def student_notebook(nb, name="notebook"):
-    """A copy of ``nb`` with solutions replaced and all outputs cleared; returns (notebook, n_exercises)."""
-    find_exercises(nb, name)          # the markers must fit together, as for the course
+    """A copy of ``nb`` with solutions replaced, explanations folded and all outputs cleared; returns
+    (notebook, n_exercises)."""
+    exercises = find_exercises(nb, name)          # the markers must fit together, as for the course
     nb = copy.deepcopy(nb)
+    fold_answers(nb, name, exercises)
     total = 0
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":

@@ -50,7 +50,8 @@ Adding a check (in its notebook's module, in the same style)::
   changed an input, and turns a missing ``return``, ``NotImplementedError`` or any
   other exception into a failure. ``explain(error)`` (or ``explain(error, watch)``)
   may return a (hint, more[, reveal]) that fits the exception, or None. ``watch``, a
-  ``Watch``, keeps what the run did (``steps``: compare two batch sizes to see a loop).
+  ``Watch``, keeps what the run did (``steps``: compare two batch sizes to see a loop;
+  ``loop_over_items(name, fn, small, large)`` does that comparison and says where the loop is).
 - ``compare(name, got, expected, call=..., hint=, more=, reveal=, rtol=, atol=, floating=)``
   checks, in order, that ``got`` is numeric, its shape, nan/inf, floating dtype
   (optional), and the values; a wrong value is described (a factor off, or where

@@ -5,23 +5,26 @@ number of checks passed) into the ``check_<name>(fn, strict=False)`` a notebook
 calls, and registers the exercise's hints (``hints.py``) and the library
 functions it may not call (watched while it runs: ``watch.py``). The tools
 ``verify`` uses are ``run``, ``compare`` and ``fail``, with ``as_array``, ``fmt``,
-``factor_text``, ``identical`` and ``seeded_rng`` for the details (the package
+``factor_text``, ``identical`` and ``seeded_rng`` for the details, and
+``loop_over_items`` to tell a loop over the examples by the work it does (the package
 docstring, ``mnistlib/checks/__init__.py``, shows how to add a check).
 """
 
 import functools
 import inspect
+import linecache
 import warnings
 from fractions import Fraction
 
 import numpy as np
 
 from . import limits
+from .explained import where_explained
 from .hints import Ladder, hint, record_failure, record_pass, register
 from .watch import Watch, label, origin, python_function
 
 __all__ = ["CheckFailed", "exercise", "hint", "run", "compare", "fail", "as_array", "fmt", "factor_text",
-           "identical", "seeded_rng", "Watch", "line_of"]
+           "identical", "seeded_rng", "Watch", "line_of", "loop_over_items"]
 
 
 class CheckFailed(AssertionError):
@@ -83,7 +86,7 @@ def exercise(name, reference, *, hints, reveal, shortcuts=None):
                       "notebook runs on. Fix yours, then run its cell and this one again.")
                 return _as_reference(reference())
             record_pass(name)
-            print(f"✓ {name}: all {n} checks passed")
+            print(f"✓ {name}: all {n} checks passed{where_explained(name)}")
             return fn
         check.exercise = name
         # mnistlib's version: the graded course's check cells hand it to the cells below
@@ -311,3 +314,33 @@ def compare(name, got, expected, *, call, hint=None, more=None, reveal=None, rto
 def seeded_rng():
     """A new numpy Generator with the checks' fixed seed: the same inputs on every run."""
     return np.random.default_rng(12345)
+
+
+def loop_over_items(name, fn, small, large, *, item="example", explain=None):
+    """Does ``fn`` go through its input one item at a time? Judged by its work, not its code.
+
+    ``small`` and ``large`` are (n, args, call): the same kind of input with n items
+    (examples, images) each. ``fn`` runs on both (with ``run``, so a wrong run fails as
+    usual); if its Python steps (lines and calls) grow by at least one per added item,
+    the answer is (what, where, times): "a for loop", "line 3 of it", "13 times for a
+    batch of 12 examples, 3 for a batch of 2" (the busiest line, or call); else None.
+    A loop whose length does not depend on n (over the 10 classes, say) is not one.
+    """
+    watches = []
+    for _, args, call in (small, large):
+        watches.append(Watch())
+        run(name, fn, *args, call=call, explain=explain, watch=watches[-1])
+    (n_small, few), (n_large, many) = ((n, w) for (n, _, _), w in zip((small, large), watches))
+    if many.steps - few.steps < n_large - n_small:
+        return None
+    busiest = many.busiest_line()
+    if busiest is not None and busiest[1] >= n_large:
+        (code, line), times = busiest
+        text = linecache.getline(code.co_filename, line).strip()
+        what = ("a for loop" if text.startswith("for ") else "a while loop" if text.startswith("while ")
+                else "a comprehension (a for loop in brackets)" if " for " in f" {text}" else "a loop")
+        where, before = line_of(fn, code, line), few.lines[(code, line)]
+    else:
+        code, times = many.busiest_call()
+        what, where, before = "a loop in disguise", f"{code.co_name}(), called once per {item}", few.calls[code]
+    return what, where, f"{times} times for a batch of {n_large} {item}s, {before} for a batch of {n_small}"

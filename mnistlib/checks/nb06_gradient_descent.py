@@ -145,9 +145,14 @@ def check_bowl_lr(fn):
     return 2                                  # a positive number; the goal reached
 
 
-def _step_reference(x, y, W, b, lr):
-    from ..train import step
-    return step(x, y, W, b, lr)[:2]
+def _predicted_change(dW, db, lr):
+    """What the linear approximation predicts for the step -lr g: the loss changes by g . (-lr g) = -lr |g|^2."""
+    return -lr * float(np.sum(np.square(dW, dtype=np.float64)) + np.sum(np.square(db, dtype=np.float64)))
+
+
+def _step_reference(X, y, W, b, lr):
+    dW, db, _ = model.gradients(X, y, W, b)
+    return W - lr * dW, b - lr * db, _predicted_change(dW, db, lr)
 
 
 def _step_shortcuts():
@@ -156,18 +161,29 @@ def _step_shortcuts():
     return {train.step: what, train.sgd_step: what, softmax_regression.sgd_step: what}
 
 
+STEP_LR = 0.3
+
+
 @exercise("update_step", reference=lambda: _step_reference, shortcuts=_step_shortcuts, hints=[
-    "one step moves every parameter by −lr times its gradient: get the gradients of the batch first.",
-    "gradients(X, y, W, b) returns three values, dW, db and the loss. Make the new W and b as new arrays "
-    "from them, so that the W and b you were given stay as they were.",
-], reveal="dW, db, _ = gradients(X, y, W, b); return W - lr * dW, b - lr * db")
+    "two parts. The step: every parameter moves by −lr times its own partial derivative; gradients(X, y, W, b) "
+    "gives them (dW, db, and the loss). The prediction: put the step, Δ = −lr g, into the linear "
+    "approximation L(w + Δ) ≈ L(w) + g · Δ.",
+    "g · Δ is a sum over every parameter, the 7840 of W and the 10 of b: its partial derivative times its "
+    "change. With Δ = −lr g, what does each term become? Add them all up: one number.",
+    "each term is −lr times a partial derivative times itself, so none of them is positive. Both dW and db "
+    "hold terms of the sum.",
+], reveal="change = -lr * (np.sum(dW ** 2) + np.sum(db ** 2)); return W - lr * dW, b - lr * db, change")
 def check_update_step(fn):
-    """fn(X, y, W, b, lr) -> (W_new, b_new): one gradient-descent step on the batch (X, y); W, b unchanged."""
+    """fn(X, y, W, b, lr) -> (W_new, b_new, change): one gradient-descent step on the batch (X, y), W and b
+    unchanged, and the change of the batch's loss that the linear approximation predicts for it."""
     X, y, W, b = gradient_inputs()
-    _verify_step(fn, X, y, W, b, "update_step(X, y, W, b, lr=0.5) with X (5, 784), y = [3, 0, 7, 9, 1]")
-    _verify_step(fn, X[:1], y[:1], W, b, "update_step(X, y, W, b, lr=0.5) with a batch of one, X (1, 784), y = [3]",
+    lr = f"lr={STEP_LR}"
+    _verify_step(fn, X, y, W, b, f"update_step(X, y, W, b, {lr}) with X (5, 784), y = [3, 0, 7, 9, 1]")
+    _verify_step(fn, X[:1], y[:1], W, b, f"update_step(X, y, W, b, {lr}) with a batch of one, X (1, 784), y = [3]",
                  explain=_batch_of_one_advice)
-    return 4
+    # Faint images: small pixel values make dW small, so that b's share of |g|^2 is large.
+    _verify_step(fn, 0.05 * X, y, W, b, f"update_step(X, y, W, b, {lr}) with faint images, X (5, 784) in [0, 0.05)")
+    return 9
 
 
 def _batch_of_one_advice(error, watch=None):
@@ -181,20 +197,22 @@ def _batch_of_one_advice(error, watch=None):
 
 
 def _verify_step(fn, X, y, W, b, call, explain=unpack_advice):
-    from ..train import step
-
     name = "update_step"
-    lr = 0.5
-    W1, b1, _ = step(X, y, W, b, lr)
+    lr = STEP_LR
     dW, db, _ = model.gradients(X, y, W, b)
+    W1, b1 = W - lr * dW, b - lr * db
     got = run(name, fn, X, y, W, b, lr, call=call, explain=explain)
-    if not (isinstance(got, (tuple, list)) and len(got) == 2):
+    if isinstance(got, (tuple, list)) and len(got) == 2:
+        fail(name, f"{call} returned two values; expected three: the new W, the new b, and the change of the "
+                   "loss that you predict for this step.", "end with `return W_new, b_new, change`.")
+    if not (isinstance(got, (tuple, list)) and len(got) == 3):
         fail(name, f"{call} returned {type(got).__name__}"
-             f"{f' of {len(got)} values' if isinstance(got, (tuple, list)) else ''}; expected a pair (W_new, b_new).",
-             "end with `return W_new, b_new`.")
+             f"{f' of {len(got)} values' if isinstance(got, (tuple, list)) else ''}; expected three values "
+             "(W_new, b_new, change).", "end with `return W_new, b_new, change`.")
     gW, gb = as_array(name, got[0], call + " (W)"), as_array(name, got[1], call + " (b)")
     if gW.shape == b.shape and gb.shape == W.shape:
-        fail(name, f"{call} returned (b_new, W_new); expected (W_new, b_new), in that order.", "return W_new, b_new")
+        fail(name, f"{call} returned (b_new, W_new, ...); expected (W_new, b_new, change), in that order.",
+             "return W_new, b_new, change")
     step_reveal = "W_new = W - lr * dW, with dW, db, _ = gradients(X, y, W, b)"
     if gW.shape == W.shape and np.all(np.isfinite(gW)):
         for w, why, nudge in [
@@ -210,3 +228,52 @@ def _verify_step(fn, X, y, W, b, call, explain=unpack_advice):
         fail(name, f"{call}: the new b is the old b.", "the biases take a step too, with their own gradient db.",
              reveal="b_new = b - lr * db")
     compare(name, gb, b1, call=call + " (b)", hint="the new b is b − lr ∂L/∂b.", reveal="b_new = b - lr * db")
+    _verify_prediction(name, got[2], X, y, W, b, call + " (the predicted change)")
+
+
+def _prediction_mistakes(X, y, W, b, lr):
+    """[(value, what is wrong with it, hint)]: the predictions of the loss change learners get wrong."""
+    dW, db, loss = model.gradients(X, y, W, b)
+    sw, sb = float(np.sum(dW ** 2)), float(np.sum(db ** 2))
+    after = model.cross_entropy(model.logits(X, W - lr * dW, b - lr * db), y, from_logits=True)
+    per_term = "g · Δ adds up, over every parameter, its partial derivative times its change."
+    return [
+        (lr * (sw + sb), "has the wrong sign: it promises that the loss goes up",
+         "the step goes against the gradient: Δ = −lr g. What sign does each term g_k Δ_k have?"),
+        (-(sw + sb), "leaves out the learning rate", "each parameter changes by −lr times its partial derivative."),
+        (-lr ** 2 * (sw + sb), "has lr twice: lr²", "g · Δ is the gradient times the step: one factor lr."),
+        (-lr * np.sqrt(sw + sb), "uses the length of the gradient, not its square",
+         per_term + " Each term is a partial derivative times −lr times itself."),
+        (-lr * sw, "leaves out the biases: b takes a step too, and its 10 partial derivatives are part of g",
+         per_term + " Both dW and db hold terms."),
+        (-lr * sb, "leaves out W: only the biases' terms are in it", per_term + " Both dW and db hold terms."),
+        (loss - lr * (sw + sb), "is the loss the approximation predicts after the step, not its change",
+         "the change is the loss after minus the loss before."),
+        (after - loss, f"is the change the step really makes ({after - loss:.4g}), measured after it. The exercise "
+                       "asks what the linear approximation predicts before the step; the cells below compare "
+                       "the two", "put Δ = −lr g into L(w + Δ) ≈ L(w) + g · Δ."),
+        (-lr * (float(np.sum(dW)) + float(np.sum(db))), "adds up the partial derivatives themselves",
+         per_term),
+        (-lr * (sw + sb) / (dW.size + db.size), "is the mean of the terms, not their sum", per_term),
+        (-lr * (float(np.mean(dW ** 2)) + float(np.mean(db ** 2))), "averages the terms of W and of b instead of "
+                                                                     "adding them all up", per_term),
+    ]
+
+
+def _verify_prediction(name, got, X, y, W, b, call):
+    """Fail unless ``got`` is -lr |g|^2 for the batch (X, y) at (W, b), naming the mistake if it is a known one."""
+    lr = STEP_LR
+    dW, db, _ = model.gradients(X, y, W, b)
+    expected = _predicted_change(dW, db, lr)
+    got = as_array(name, got, call)
+    if got.size != 1:
+        fail(name, f"{call} is an array of shape {got.shape}; expected one number, the change of the batch's loss.",
+             "g · Δ is a single number: add up all its terms.")
+    value = float(got.reshape(-1)[0])
+    reveal = "change = -lr * (np.sum(dW ** 2) + np.sum(db ** 2))"
+    if np.isfinite(value) and not np.isclose(value, expected, rtol=1e-6, atol=0):
+        for wrong, why, hint in _prediction_mistakes(X, y, W, b, lr):
+            if np.isclose(value, wrong, rtol=1e-6, atol=1e-12) and not np.isclose(wrong, expected, rtol=1e-6):
+                fail(name, f"{call}: your prediction, {value:.6g}, {why}.", hint, reveal=reveal)
+    compare(name, got.reshape(()), expected, call=call, rtol=1e-6, atol=0, reveal=reveal,
+            hint="the linear approximation L(w + Δ) ≈ L(w) + g · Δ, with the step Δ = −lr g.")

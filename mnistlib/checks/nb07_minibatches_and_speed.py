@@ -1,11 +1,9 @@
 """Checks for the exercises of notebook 07, Mini-batches and speed (``notebooks/07_minibatches_and_speed.ipynb``)."""
 
-import linecache
-
 import numpy as np
 
 from .. import model
-from .framework import CheckFailed, Watch, as_array, compare, exercise, fail, line_of, run, seeded_rng
+from .framework import CheckFailed, as_array, compare, exercise, fail, loop_over_items, run, seeded_rng
 from .nb05_gradients import gradient_inputs, gradient_shortcuts, unpack_advice
 
 
@@ -23,28 +21,10 @@ def _batch(n):
 
 def _per_example(name, fn):
     """(what, where, how often) if fn's work grows with the batch, one step (a Python line or
-    call) or more per example, else None. Judged by running fn on batches of SMALL and LARGE
-    examples; "how often" says how often the busiest line (or call) ran for each."""
-    watches = {}
-    for n in (SMALL, LARGE):
-        X, y, W, b = _batch(n)
-        watches[n] = Watch()
-        run(name, fn, X, y, W, b, call=f"{name}(X, y, W, b) with a batch X of shape ({n}, 784)",
-            explain=unpack_advice, watch=watches[n])
-    small, large = watches[SMALL], watches[LARGE]
-    if large.steps - small.steps < LARGE - SMALL:
-        return None
-    busiest = large.busiest_line()
-    if busiest is not None and busiest[1] >= LARGE:
-        (code, line), times = busiest
-        text = linecache.getline(code.co_filename, line).strip()
-        what = ("a for loop" if text.startswith("for ") else "a while loop" if text.startswith("while ")
-                else "a comprehension (a for loop in brackets)" if " for " in f" {text}" else "a loop")
-        where, before = line_of(fn, code, line), small.lines[(code, line)]
-    else:
-        code, times = large.busiest_call()
-        what, where, before = "a loop in disguise", f"{code.co_name}(), called once per example", small.calls[code]
-    return what, where, f"{times} times for a batch of {LARGE} examples, {before} for a batch of {SMALL}"
+    call) or more per example, else None (``loop_over_items`` on batches of SMALL and LARGE)."""
+    small, large = ((n, _batch(n), f"{name}(X, y, W, b) with a batch X of shape ({n}, 784)")
+                    for n in (SMALL, LARGE))
+    return loop_over_items(name, fn, small, large, item="example", explain=unpack_advice)
 
 
 def _gradients_loop_reference(X, y, W, b):

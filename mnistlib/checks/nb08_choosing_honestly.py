@@ -180,33 +180,77 @@ class _Sealer:
         return False
 
 
-@exercise("choose_recipe", reference=lambda: _evaluate().choose_recipe,
+# The question of the exercise: the winner's accuracy on new images, against its validation accuracy.
+# The notebook lists the four answers; a learner's function returns the letter of one.
+WHY_LOWER = "C"
+_NOT_SO = {
+    "A": ("each candidate's validation accuracy, taken alone, is an honest estimate: true. But the winner's is "
+          "not taken alone: it is the largest of several, and it was picked for being the largest.",
+          "every score is part skill, part luck with the particular images it is measured on. Which candidate's "
+          "luck does picking the highest score select?"),
+    "B": ("no model saw a validation image in training: each one is trained on (x_train, y_train) only, so "
+          "something else makes the winner's validation score flatter it.",
+          "every score is part skill, part luck with the particular images it is measured on. Which candidate's "
+          "luck does picking the highest score select?"),
+    "D": ("for one set of new images either can happen, yes; but not with equal odds. The winner was picked "
+          "because its validation score was the highest, and that choice is not neutral.",
+          "every score is part skill, part luck with the particular images it is measured on. Which candidate's "
+          "luck does picking the highest score select, and will new images repeat it?"),
+}
+
+
+def _reference(grid, x_train, y_train, x_val, y_val):
+    best, val_accs = _evaluate().choose_recipe(grid, x_train, y_train, x_val, y_val)
+    return best, val_accs, WHY_LOWER
+
+
+@exercise("choose_recipe", reference=lambda: _reference,
           shortcuts=lambda: {_evaluate().choose_recipe: "which does the whole job"}, hints=[
     "go through grid one settings dict at a time: train a model on the training data with exactly those "
-    "settings, then measure it on the validation data. Keep every score, in the order of grid.",
+    "settings, then measure it on the validation data. Keep every score, in the order of grid. Then the "
+    "question: think of the experiment at the top of the notebook, the best of 30 models.",
     "train(x_train, y_train, **settings) trains with one dict, and accuracy(x_val, y_val, W, b) measures "
     "the result. The best candidate has the largest validation accuracy: return that dict itself, with "
-    "the list of scores.",
+    "the list of scores, and the letter of your answer.",
+    "for the question: a score measured on 10,000 images is part skill, part luck with those images. Which "
+    "candidate does picking the highest score favour, and do new images repeat its luck?",
 ], reveal="result = train(x_train, y_train, **settings, evaluate=False); val_accs.append(accuracy(x_val, y_val, "
-          "result.W, result.b)); after the loop: best = grid[int(np.argmax(val_accs))]")
+          "result.W, result.b)); after the loop: best = grid[int(np.argmax(val_accs))]; return best, val_accs, "
+          f"\"{WHY_LOWER}\"")
 def check_choose_recipe(fn):
-    """fn(grid, x_train, y_train, x_val, y_val) -> (best, val_accs): train each candidate of
-    grid on the training data, measure it on the validation data, return the best and all scores."""
+    """fn(grid, x_train, y_train, x_val, y_val) -> (best, val_accs, why): train each candidate of grid on the
+    training data, measure it on the validation data, return the best, all the scores, and the letter of the
+    answer to the notebook's question (the winner's accuracy on new images against its validation accuracy)."""
     name = "choose_recipe"
-    x_tr, y_tr, x_va, y_va = _recipe_data()
     train_accs, val_accs = _recipe_scores()
     grid = [dict(s) for s in _RECIPE_GRID]
     call = ("choose_recipe(grid, x_train, y_train, x_val, y_val) with 5 candidates, "
             "300 training and 1000 validation images")
-    score_hint = ("for each settings dict: train on (x_train, y_train) with exactly those settings, "
-                  "then measure the accuracy of that model on (x_val, y_val).")
-    score_reveal = ("result = train(x_train, y_train, **settings); "
-                  "val_accs.append(accuracy(x_val, y_val, result.W, result.b))")
+    got = _run_sealed(name, fn, grid, call)
+    if grid != [dict(s) for s in _RECIPE_GRID]:
+        fail(name, f"{call}: your function changed the grid it was given (now {grid!r:.200}).",
+             "read each settings dict without changing it: train(x_train, y_train, **settings).")
+    best, accs, why = _unpack(name, got, len(grid), call)
+    _verify_scores(name, accs, val_accs, train_accs, call)
+    _verify_choice(name, best, grid, val_accs, train_accs, call)
+    _verify_why(name, why)
+    return 4
+
+
+_SCORE_REVEAL = ("result = train(x_train, y_train, **settings); "
+                 "val_accs.append(accuracy(x_val, y_val, result.W, result.b))")
+
+
+def _run_sealed(name, fn, grid, call):
+    """fn(grid, 300 training images, their labels, 1000 validation images, their labels), with every data set
+    of the notebook sealed (``_Sealer``): fail, naming it, if fn used one instead of its arguments."""
+    x_tr, y_tr, x_va, y_va = _recipe_data()
     sealer, got = _Sealer(fn), None
     try:
         with sealer:
-            got = run(name, fn, grid, x_tr, y_tr, x_va, y_va, call=call, hint=score_hint,
-                      reveal=score_reveal)
+            got = run(name, fn, grid, x_tr, y_tr, x_va, y_va, call=call, reveal=_SCORE_REVEAL,
+                      hint="for each settings dict: train on (x_train, y_train) with exactly those settings, "
+                           "then measure the accuracy of that model on (x_val, y_val).")
     except CheckFailed:
         if not sealer.touched:
             raise
@@ -224,21 +268,24 @@ def check_choose_recipe(fn):
         fail(name, f"your function used {used} instead of only its arguments. It must decide from what "
                    "it is given, so that it works on any data, and surely does not see the test set.",
              "use only grid, x_train, y_train, x_val and y_val inside the function.")
-    if grid != [dict(s) for s in _RECIPE_GRID]:
-        fail(name, f"{call}: your function changed the grid it was given (now {grid!r:.200}).",
-             "read each settings dict without changing it: train(x_train, y_train, **settings).")
+    return got
 
-    # What came back: (best, val_accs)
+
+def _unpack(name, got, n, call):
+    """(best, val_accs as an array, why) from what fn returned, or a failure saying what is amiss."""
+    ending = "end with `return best, val_accs, why`: the winning settings, the list of all the scores, and the " \
+             "letter of your answer to the question."
     if isinstance(got, dict):
-        fail(name, f"{call} returned only the settings {got}; expected a pair (best, val_accs).",
-             "end with `return best, val_accs`: the winning settings and the list of all the scores.")
-    if not (isinstance(got, (tuple, list)) and len(got) == 2):
-        fail(name, f"{call} returned {type(got).__name__} {got!r:.80}; expected a pair (best, val_accs).",
-             "end with `return best, val_accs`: the winning settings and the list of all the scores.")
-    best, accs = got
+        fail(name, f"{call} returned only the settings {got}; expected (best, val_accs, why).", ending)
+    if isinstance(got, (tuple, list)) and len(got) == 2:
+        fail(name, f"{call} returned two values; expected three: best, val_accs, and the letter of your answer "
+                   "to the question about the winner's accuracy on new images.", ending)
+    if not (isinstance(got, (tuple, list)) and len(got) == 3):
+        fail(name, f"{call} returned {type(got).__name__} {got!r:.80}; expected (best, val_accs, why).", ending)
+    best, accs, why = got
     if isinstance(accs, dict) and not isinstance(best, dict):
-        fail(name, f"{call} returned (val_accs, best); expected (best, val_accs), the settings first.",
-             "return best, val_accs")
+        fail(name, f"{call} returned (val_accs, best, ...); expected (best, val_accs, why), the settings first.",
+             "return best, val_accs, why")
     if isinstance(best, (int, np.integer)) and not isinstance(best, bool):
         fail(name, f"{call} returned the number {best} as best; expected the settings dict itself.",
              "return grid[i], the dict, rather than its position i.")
@@ -246,60 +293,79 @@ def check_choose_recipe(fn):
         fail(name, f"{call} returned {type(best).__name__} {best!r:.60} as best; expected one of the "
                    "settings dicts of grid.", "return the dict from grid that scored best.")
     accs = as_array(name, accs, call + " (val_accs)")
-    if accs.shape != (len(grid),):
+    if accs.shape != (n,):
         fail(name, f"{call} returned val_accs of shape {accs.shape}; expected one accuracy per candidate, "
-                   f"shape ({len(grid)},).",
-             "append one validation accuracy to the list for every settings dict in grid.")
+                   f"shape ({n},).", "append one validation accuracy to the list for every settings dict in grid.")
+    return best, accs, why
 
-    # The scores: each candidate's accuracy on the validation images
-    tol = 0.5 / len(y_va)                # half an image: the same predictions, counted another way
-    if not np.allclose(accs, val_accs, rtol=0, atol=tol):
-        shown = f"\n  expected {fmt(val_accs)}\n  got      {fmt(accs)}"
-        if np.allclose(accs, train_accs, rtol=0, atol=0.5 / len(y_tr)):
-            fail(name, f"{call}: your scores are the accuracies on the training images.{shown}\n"
-                       "A model can fit its training images ever better while getting worse on new ones; "
-                       "only images it never trained on show how well it generalises.",
-                 "measure each model on (x_val, y_val), not on (x_train, y_train).")
-        if np.allclose(accs, 100 * val_accs, rtol=0, atol=100 * tol):
-            fail(name, f"{call}: your scores are percentages.{shown}",
-                 "keep accuracies as fractions between 0 and 1, as accuracy() returns them.")
-        if np.ptp(accs) == 0:
-            fail(name, f"{call}: every candidate got the same score, {fmt(accs[0])}.{shown}",
-                 "train a new model inside the loop, with that candidate's settings, and measure that model.",
-                 reveal=score_reveal)
-        fail(name, f"{call}: your validation accuracies are not those of the candidates.{shown}",
-             "train with all the settings of each candidate (lr, epochs, batch_size, weight_decay, ...) and "
-             "nothing else: train(x_train, y_train, **settings); then measure on (x_val, y_val).",
-             reveal=score_reveal)
 
-    # The choice: the candidate with the highest validation accuracy
+def _verify_scores(name, accs, val_accs, train_accs, call):
+    """Fail unless ``accs`` are the candidates' validation accuracies (within half an image)."""
+    n_val, n_train = len(_recipe_data()[3]), len(_recipe_data()[1])
+    tol = 0.5 / n_val                # half an image: the same predictions, counted another way
+    if np.allclose(accs, val_accs, rtol=0, atol=tol):
+        return
+    shown = f"\n  expected {fmt(val_accs)}\n  got      {fmt(accs)}"
+    if np.allclose(accs, train_accs, rtol=0, atol=0.5 / n_train):
+        fail(name, f"{call}: your scores are the accuracies on the training images.{shown}\n"
+                   "A model can fit its training images ever better while getting worse on new ones; "
+                   "only images it never trained on show how well it generalises.",
+             "measure each model on (x_val, y_val), not on (x_train, y_train).")
+    if np.allclose(accs, 100 * val_accs, rtol=0, atol=100 * tol):
+        fail(name, f"{call}: your scores are percentages.{shown}",
+             "keep accuracies as fractions between 0 and 1, as accuracy() returns them.")
+    if np.ptp(accs) == 0:
+        fail(name, f"{call}: every candidate got the same score, {fmt(accs[0])}.{shown}",
+             "train a new model inside the loop, with that candidate's settings, and measure that model.",
+             reveal=_SCORE_REVEAL)
+    fail(name, f"{call}: your validation accuracies are not those of the candidates.{shown}",
+         "train with all the settings of each candidate (lr, epochs, batch_size, weight_decay, ...) and "
+         "nothing else: train(x_train, y_train, **settings); then measure on (x_val, y_val).", reveal=_SCORE_REVEAL)
+
+
+def _verify_choice(name, best, grid, val_accs, train_accs, call):
+    """Fail unless ``best`` is the candidate of ``grid`` with the highest validation accuracy."""
     if best not in grid:
         fail(name, f"{call} returned best = {best}, which is not one of the candidates of grid.",
              "return the settings dict from grid itself.")
-    i = grid.index(best)
-    j = int(np.argmax(val_accs))
-    if val_accs[i] < val_accs[j]:
-        why = (f"your choice, candidate {i} ({best}), scores {fmt(val_accs[i])} on validation, "
-               f"but candidate {j} ({grid[j]}) scores {fmt(val_accs[j])}")
-        if i == int(np.argmax(train_accs)):
-            fail(name, f"{call}: {why}. You picked the best on the training images "
-                       f"({train_accs[i]:.1%} of them right): it fits them best by memorising them, not by "
-                       "generalising.",
-                 "pick by the validation accuracies you computed, not by training accuracy.",
-                 reveal="best = grid[int(np.argmax(val_accs))], with val_accs measured on (x_val, y_val).")
-        if i == len(grid) - 1:
-            fail(name, f"{call}: {why}. You returned the last candidate tried.",
-                 "keep the best so far: update best only when a candidate beats it (check the "
-                 "indentation of the line that sets best).",
-                 reveal="best = grid[int(np.argmax(val_accs))] after the loop does it in one line.")
-        if i == int(np.argmin(val_accs)):
-            fail(name, f"{call}: {why}. You returned the worst candidate.",
-                 "higher accuracy is better: take the largest, not the smallest.",
-                 reveal="best = grid[int(np.argmax(val_accs))]: argmax, not argmin.")
-        if i == 0:
-            fail(name, f"{call}: {why}. You returned the first candidate.",
-                 "compare each candidate's score with the best so far, and keep the better one.",
-                 reveal="best = grid[int(np.argmax(val_accs))] after the loop.")
-        fail(name, f"{call}: {why}.", "return the candidate with the highest validation accuracy.",
-             reveal="best = grid[int(np.argmax(val_accs))]")
-    return 3
+    i, j = grid.index(best), int(np.argmax(val_accs))
+    if val_accs[i] >= val_accs[j]:
+        return
+    why = (f"your choice, candidate {i} ({best}), scores {fmt(val_accs[i])} on validation, "
+           f"but candidate {j} ({grid[j]}) scores {fmt(val_accs[j])}")
+    if i == int(np.argmax(train_accs)):
+        fail(name, f"{call}: {why}. You picked the best on the training images "
+                   f"({train_accs[i]:.1%} of them right): it fits them best by memorising them, not by "
+                   "generalising.",
+             "pick by the validation accuracies you computed, not by training accuracy.",
+             reveal="best = grid[int(np.argmax(val_accs))], with val_accs measured on (x_val, y_val).")
+    if i == len(grid) - 1:
+        fail(name, f"{call}: {why}. You returned the last candidate tried.",
+             "keep the best so far: update best only when a candidate beats it (check the "
+             "indentation of the line that sets best).",
+             reveal="best = grid[int(np.argmax(val_accs))] after the loop does it in one line.")
+    if i == int(np.argmin(val_accs)):
+        fail(name, f"{call}: {why}. You returned the worst candidate.",
+             "higher accuracy is better: take the largest, not the smallest.",
+             reveal="best = grid[int(np.argmax(val_accs))]: argmax, not argmin.")
+    if i == 0:
+        fail(name, f"{call}: {why}. You returned the first candidate.",
+             "compare each candidate's score with the best so far, and keep the better one.",
+             reveal="best = grid[int(np.argmax(val_accs))] after the loop.")
+    fail(name, f"{call}: {why}.", "return the candidate with the highest validation accuracy.",
+         reveal="best = grid[int(np.argmax(val_accs))]")
+
+
+def _verify_why(name, why):
+    """Fail unless ``why`` is the letter of the right answer, saying what is wrong with another one."""
+    letters = "A, B, C or D"
+    if not isinstance(why, str) or why.strip().upper() not in ("A", "B", "C", "D"):
+        fail(name, f"your third value, {why!r:.60}, is not one of the letters {letters}: the letter of your "
+                   "answer to the question about the winner's accuracy on new images.",
+             'return it as a string, e.g. "A", after best and val_accs.')
+    letter = why.strip().upper()
+    if letter != WHY_LOWER:
+        message, more = _NOT_SO[letter]
+        fail(name, f"your scores and your choice are right; your answer to the question, {letter}, is not: "
+                   + message, more=more, hint="the experiment at the top of this notebook picked the best of 30 "
+                                              "models: what became of its score on fresh images, and why?")

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .framework import as_array, compare, exercise, fail, run, seeded_rng
+from .framework import as_array, compare, exercise, fail, loop_over_items, run, seeded_rng
+from .watch import imported
 
 
 # --- notebook 09: the confusion matrix ------------------------------------------
@@ -59,10 +60,10 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
     if expected.max() > 1 and np.array_equal(got, (expected > 0).astype(got.dtype)):
         fail(name, f"{call} counted each pair (true, predicted) at most once: a cell that should hold "
                    f"{expected.max()} holds 1.",
-             "with fancy indexing, C[y_true, y_pred] += 1 adds only once per repeated pair; "
-             "count one image at a time instead.",
-             reveal="a loop: for t, p in zip(y_true, y_pred): C[t, p] += 1; or "
-                    "np.add.at(C, (y_true, y_pred), 1).")
+             "C[y_true, y_pred] += 1 reads every cell it needs first, then writes each one once: a pair that "
+             "repeats is added once. numpy's ufuncs have an .at method that adds once per index, repeats "
+             "included; or number the 100 cells and count the numbers.",
+             reveal="np.add.at(C, (y_true, y_pred), 1), or np.bincount(10 * y_true + y_pred, minlength=100)")
     diagonal = np.diag(np.diag(expected))
     if got.sum() > 0 and np.array_equal(got, diagonal) and not np.array_equal(expected, diagonal):
         fail(name, f"{call} counted only the images predicted correctly (the diagonal).",
@@ -73,8 +74,7 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
     if got.sum() == expected.sum() - 1:
         fail(name, f"{call}: the counts add up to {got.sum()}, one short of the {expected.sum()} images: "
                    "one image was left out.",
-             "loop over every pair: zip(y_true, y_pred), or range(len(y_true)), which stops at the last "
-             "index by itself.")
+             "every image counts: does a slice or a range in your function stop one short?")
     for a, b, what in ((y_true, y_true, "y_true with itself"), (y_pred, y_pred, "y_pred with itself")):
         if not np.array_equal(expected, confusion_matrix(a, b)) and np.array_equal(got, confusion_matrix(a, b)):
             fail(name, f"{call} paired {what}.", "each image gives one pair (y_true[k], y_pred[k]).")
@@ -84,20 +84,29 @@ def _confusion_verdict(name, got, expected, y_true, y_pred, call, hint, more):
     compare(name, got, expected, call=call, hint=hint, reveal=more, floating=False)
 
 
-@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix,
-          shortcuts=lambda: {_evaluate().confusion_matrix: "which does the whole job"}, hints=[
-    "start from a 10 x 10 matrix of integer zeros: row i for the true class, column j for the predicted one.",
-    "each image adds 1 to exactly one cell, [its true class, its predicted class]: go through the pairs "
-    "(y_true[k], y_pred[k]).",
-], reveal="C = np.zeros((10, 10), dtype=int); for t, p in zip(y_true, y_pred): C[t, p] += 1")
+def _cm_shortcuts():
+    what = "which does the whole job"
+    return {f: what for f in [_evaluate().confusion_matrix] + imported("sklearn.metrics", "confusion_matrix")}
+
+
+@exercise("confusion_matrix", reference=lambda: _evaluate().confusion_matrix, shortcuts=_cm_shortcuts, hints=[
+    "each image adds 1 to one cell of a 10 × 10 matrix of integer zeros: [its true class, its predicted class]. "
+    "Without a loop, think of the 100 cells as numbered 0 to 99, row by row: which number does cell (t, p) get?",
+    "cell (t, p) is number 10 t + p. Make that number for all the images at once, with array arithmetic; then "
+    "count how often each of the 100 numbers occurs (numpy has a function that counts whole numbers), and "
+    "give the 100 counts the shape 10 × 10.",
+    "C[y_true, y_pred] += 1 looks right but is not: a pair that repeats is added only once. If you prefer "
+    "indexing to counting, numpy's ufuncs have an .at method that adds once per index, repeats included.",
+], reveal="return np.bincount(10 * y_true + y_pred, minlength=100).reshape(10, 10)")
 def check_confusion_matrix(fn):
-    """fn(y_true, y_pred) -> (10, 10) ints, C[i, j] = images of true class i predicted as j."""
+    """fn(y_true, y_pred) -> (10, 10) ints, C[i, j] = images of true class i predicted as j, without a
+    Python loop over the images."""
     from ..evaluate import confusion_matrix
 
     name = "confusion_matrix"
-    hint = ("start from a 10 x 10 matrix of integer zeros, then add 1 to the cell [true class, predicted "
-            "class] of every image, one image at a time.")
-    more = "C = np.zeros((10, 10), dtype=int); then for t, p in zip(y_true, y_pred): C[t, p] += 1"
+    hint = ("C[i, j] counts the images of true class i predicted as j: every image adds 1 to exactly one "
+            "cell, [its true class, its predicted class].")
+    more = "np.bincount(10 * y_true + y_pred, minlength=100).reshape(10, 10)"
     rng = seeded_rng()
     many = np.concatenate([np.full(300, 3), rng.integers(0, 10, 100)])     # a count above 255
     many_pred = np.concatenate([np.full(300, 3), rng.integers(0, 10, 100)])
@@ -114,8 +123,34 @@ def check_confusion_matrix(fn):
     ]
     for text, y_true, y_pred in cases:
         call = f"confusion_matrix(y_true, y_pred) with {text}"
-        got = run(name, fn, y_true, y_pred, call=call,
+        got = run(name, fn, y_true, y_pred, call=call, explain=_too_few_counts,
                   hint="an IndexError here means the matrix is too small: make it 10 x 10 whatever "
                        "labels occur. Otherwise: " + hint, reveal=more)
         _confusion_verdict(name, got, confusion_matrix(y_true, y_pred), y_true, y_pred, call, hint, more)
-    return len(cases)
+    _no_loop_over_images(name, fn)
+    return len(cases) + 1
+
+
+def _too_few_counts(error):
+    """explain: reshaping fewer than 100 counts (np.bincount counts only up to the largest number given)."""
+    if "cannot reshape array of size" in str(error):
+        return ("np.bincount returns one count per number from 0 up to the largest number it is given, so fewer "
+                "than 100 when the last cells are empty: ask it for at least 100 counts (see its minlength).", None,
+                "np.bincount(10 * y_true + y_pred, minlength=100)")
+    return None
+
+
+def _no_loop_over_images(name, fn):
+    """Fail if fn goes through the images one at a time (its Python steps grow with their number)."""
+    def labels(n):
+        rng = np.random.default_rng(n)
+        return n, (rng.integers(0, 10, n), rng.integers(0, 10, n)), f"confusion_matrix(y_true, y_pred), {n} images"
+    loop = loop_over_items(name, fn, labels(20), labels(200), item="image")
+    if loop is not None:
+        what, where, how_often = loop
+        fail(name, f"your function counts right, but it goes through the images one at a time: {what}, {where}, "
+                   f"ran {how_often}. Here numpy counts all the pairs at once.",
+             "number the 100 cells of the matrix, 0 to 99 row by row: which number does the cell of an image of "
+             "true class t predicted as p get? Counting how often each number occurs is one numpy call.",
+             "a loop over the 10 classes is fine (its length does not grow with the images); a loop over the "
+             "images is not.")

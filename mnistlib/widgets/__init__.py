@@ -15,6 +15,10 @@ Voila):
   value can never leave a silent, dead control or a traceback.
 - Each control carries a CSS class ``mnistlib-<widget>-<part>`` so the browser
   tests can find it.
+- Each widget's box holds an ``access.Access``: the accessible names of its
+  sliders and icon buttons, the alt texts of its pictures (computed by the pure
+  function, under "alt", and updated at each redraw) and its live regions, which
+  ipywidgets cannot set. Right and wrong are marked ✓ and ✗, not only coloured.
 
 The modules, one per widget, on top of ``base``:
 
@@ -28,6 +32,8 @@ The modules, one per widget, on top of ``base``:
 - ``explorer``      the prediction explorer: which pixels decided (notebook 09, the demo)
 - ``drawing``       draw a digit, watch the network answer (notebook 10, the demo)
 - ``chooser``       a model menu: softmax regression, MLP or CNN, trained in the background when picked
+- ``digit_menu``    the drawing's "try a digit" menu: real digits for the canvas, without a pointer
+- ``access``        accessible names, alt texts, live regions and a way out of the canvas, set in the browser
 - ``hidden_units``  what one hidden unit of the MLP looks for (notebook 11)
 - ``feature_maps``  the CNN's kernels and a digit's feature maps, stage by stage (notebook 12)
 

@@ -18,6 +18,7 @@ import time
 import ipywidgets
 
 from .. import zoo
+from .access import Access
 from .base import show_message, status_line
 
 
@@ -95,10 +96,13 @@ def model_chooser(choices, data=None, *, cache_dir=None, css="mnistlib-model", d
     dropdown.observe(switcher.on_pick, names="value")
     switcher.show()
 
-    box = ipywidgets.HBox([dropdown, status],
+    # a screen reader says when the status line changes: which model answers, how far a training is
+    access = Access(live=[f"{css}-status"])
+    box = ipywidgets.HBox([dropdown, status, access],
                           layout=ipywidgets.Layout(flex_flow="row wrap", align_items="center"))
     box.add_class(f"{css}-chooser")
     box.dropdown, box.status, box.models, box.lock = dropdown, status, models, switcher.lock
+    box.access = access
     box.current = switcher.current
     box.on_change = switcher.listeners.append
     box.wait, box.busy = switcher.wait, switcher.busy

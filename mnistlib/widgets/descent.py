@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import ipywidgets
 import numpy as np
-from matplotlib.figure import Figure
 
 from .. import validate
-from ..plots import Blit
+from ..plots import Blit, DescribedFigure
+from .access import Access
 from .base import guarded, png_image, show_message, status_line
 
 
@@ -194,7 +194,7 @@ def paths_figure(bowl, paths, *, titles=None):
             raise ValueError(f"the path for lr = {lr:g} must have shape (steps + 1, {bowl.dim}); "
                              f"got {p.shape}")
     n = len(paths)
-    fig = Figure(figsize=(max(3.1 * n, 4.4), 5.4 if bowl.dim == 2 else 5.6), layout="constrained")
+    fig = DescribedFigure(figsize=(max(3.1 * n, 4.4), 5.4 if bowl.dim == 2 else 5.6), layout="constrained")
     axes = fig.subplots(2, n, squeeze=False, height_ratios=[1.2, 1] if bowl.dim == 2 else [1, 1])
     max_steps = max(len(p) for p in paths.values()) - 1
     for col, (lr, path) in enumerate(paths.items()):
@@ -206,7 +206,18 @@ def paths_figure(bowl, paths, *, titles=None):
         if col:
             ax_bowl.set_ylabel("")
             ax_loss.set_ylabel("")
+    fig.alt = (f"Gradient descent on the {bowl.name} bowl, one column per learning rate: the path over the "
+               "bowl above, the loss per step (log scale) below. "
+               + "; ".join(f"lr = {lr:g}: {_outcome(bowl, lr, path)}" for lr, path in paths.items()))
     return fig
+
+
+def _outcome(bowl, lr, path):
+    """What one path did, in a few words: its kind and the loss it reached."""
+    with np.errstate(over="ignore"):
+        losses = bowl.loss(path)
+    return (f"{describe(bowl, lr)[0]}, loss from {losses[0]:.3g} to {losses[-1]:.3g} "
+            f"in {len(path) - 1} step{'' if len(path) == 2 else 's'}")
 
 
 class _ExplorerPlot:
@@ -217,7 +228,7 @@ class _ExplorerPlot:
 
     def __init__(self, bowl, max_steps):
         self.bowl, self.max_steps = bowl, max_steps
-        self.fig = Figure(figsize=(9.2, 3.6), dpi=90)
+        self.fig = DescribedFigure(figsize=(9.2, 3.6), dpi=90)
         self.fig.subplots_adjust(left=0.07, right=0.98, top=0.88, bottom=0.15, wspace=0.25)
         ax_bowl, ax_loss = self.fig.subplots(1, 2, width_ratios=[1.35, 1])
         _draw_bowl(ax_bowl, bowl)
@@ -240,7 +251,7 @@ def descent_explorer_update(lr, bowl="2-D", steps=20, *, max_steps=50, plots=Non
     figures are then redrawn in place (a few ms instead of a full drawing).
     Returns a dict: png (bytes), fig (the Figure), path ((steps + 1, dim)),
     losses ((steps + 1,)), kind and message (from ``describe``, with the loss
-    reached), diverged (bool), plots (for the next call).
+    reached), diverged (bool), plots (for the next call), alt (the picture in words).
     Bad input (lr <= 0, unknown bowl, steps outside 0..max_steps) raises ValueError.
     """
     b, lr = _bowl(bowl), validate.learning_rate(lr, example=0.1)
@@ -263,8 +274,11 @@ def descent_explorer_update(lr, bowl="2-D", steps=20, *, max_steps=50, plots=Non
     colour = _COLOURS[kind]
     title = f"lr = {lr:.3g}, step {steps}: {kind}"
     png = plots[key].png(path, title, colour)
+    alt = (f"Gradient descent on the {b.name} bowl with lr = {lr:.3g}: the path of {steps} steps over the bowl "
+           f"(left) and the loss per step on a log scale (right); it {kind}: {reached}")
+    plots[key].fig.alt = alt
     return {"png": png, "fig": plots[key].fig, "path": path, "losses": losses, "kind": kind,
-            "message": message, "diverged": kind == "diverges", "plots": plots}
+            "message": message, "diverged": kind == "diverges", "plots": plots, "alt": alt}
 
 
 def descent_explorer(bowl="2-D", *, lr=0.08, steps=20, max_steps=50, lr_min=1e-3, lr_max=3.0):
@@ -287,9 +301,12 @@ def descent_explorer(bowl="2-D", *, lr=0.08, steps=20, max_steps=50, lr_min=1e-3
     ipywidgets.jslink((play, "value"), (step_slider, "value"))
     image = png_image(state["png"], "mnistlib-descent-plot")
     status = status_line("mnistlib-descent-status")
+    access = Access(names={"mnistlib-descent-lr": "lr, the learning rate (log scale)",
+                           "mnistlib-descent-steps": "steps of gradient descent shown"})
 
     def show(result):
         image.value = result["png"]
+        access.alt("mnistlib-descent-plot", result["alt"])
         show_message(status, result["message"], "warn" if result["kind"] in ("diverges", "bounces") else "ok")
 
     @guarded(status)
@@ -301,8 +318,8 @@ def descent_explorer(bowl="2-D", *, lr=0.08, steps=20, max_steps=50, lr_min=1e-3
     for control in (choice, slider, step_slider):
         control.observe(update, names="value")
     show(state)
-    box = ipywidgets.VBox([choice, ipywidgets.HBox([slider, play, step_slider]), image, status])
+    box = ipywidgets.VBox([choice, ipywidgets.HBox([slider, play, step_slider]), image, status, access])
     box.add_class("mnistlib-descent")
     box.bowl, box.slider, box.steps, box.play = choice, slider, step_slider, play
-    box.image, box.status, box.update = image, status, update
+    box.image, box.status, box.update, box.access = image, status, update, access
     return box

@@ -17,10 +17,12 @@ import numpy as np
 
 from .. import draw, validate, zoo
 from ..model import logits, softmax
-from ..plots import Blit, probability_bars
+from ..plots import Blit, describe_contributions, describe_probabilities, probability_bars
 from .. import softmax_regression
+from .access import Access
 from .base import guarded, show_message, status_line
 from .chooser import model_chooser
+from .digit_menu import enlarge, example_digits, menu_options
 
 
 def draw_update(canvas_pixels, W=None, b=None, *, model=None, compare=None, threshold=0.5, figs=None):
@@ -40,7 +42,8 @@ def draw_update(canvas_pixels, W=None, b=None, *, model=None, compare=None, thre
     Returns a dict: x28 ((784,) float32, or None for an empty canvas), probs (10,),
     predicted, confidence, compare, sure, message, preview_png, probs_png,
     contrib_png, exact (True when the contributions are the model's own weights,
-    as for softmax regression), figs.
+    as for softmax regression), figs, alt ({"preview", "probs", "contrib"}: the
+    pictures in words).
     """
     if model is None:
         W, b = _check_model(W, b)
@@ -58,6 +61,9 @@ def draw_update(canvas_pixels, W=None, b=None, *, model=None, compare=None, thre
                       sure=False, message="Draw a digit")
         bars = (np.zeros(10), "draw a digit")
         contrib_png = draw.contributions_png(shown, np.zeros((784, 10)), 0, 1)
+        alt = {"preview": "What the network sees: nothing yet, an empty 28x28 frame",
+               "probs": "No prediction yet: draw a digit",
+               "contrib": "Pixel contributions: nothing yet, draw a digit"}
     else:
         x28 = draw.preprocess(canvas_pixels)
         if model is not None:
@@ -75,10 +81,14 @@ def draw_update(canvas_pixels, W=None, b=None, *, model=None, compare=None, thre
         shown = x28
         bars = (probs, None)
         contrib_png = draw.contributions_png(x28, W, predicted, other)
+        alt = {"preview": "What the network sees: the drawing made 28x28, centred as MNIST digits are",
+               "probs": describe_probabilities(probs) + ("" if sure else f" (below {threshold:.0%}: not sure)"),
+               "contrib": describe_contributions(x28, W, predicted, other, image="the drawing",
+                                                 shows_image=False)}
     if "bars" not in figs:
         figs["bars"] = _fast_bars()
     result.update(preview_png=draw.preview_png(shown), probs_png=_bars_png(figs["bars"], *bars),
-                  contrib_png=contrib_png, exact=exact, figs=figs)
+                  contrib_png=contrib_png, exact=exact, figs=figs, alt=alt)
     return result
 
 
@@ -108,7 +118,7 @@ def _bars_png(blit, p, title=None):
 
 
 def draw_digit(W=None, b=None, *, model=None, models=None, data=None, cache_dir=None, size=280, brush=18,
-               threshold=0.5):
+               threshold=0.5, examples=None):
     """Draw a digit with the mouse or a finger; see what the network sees and answers.
 
     Which network answers:
@@ -131,6 +141,11 @@ def draw_digit(W=None, b=None, *, model=None, models=None, data=None, cache_dir=
     The stroke points are collected in Python and rasterised with numpy
     (``draw.render_strokes``), so nothing depends on reading pixels back from the
     browser: the same code runs in JupyterLab, Notebook 7, Voila and the tests.
+
+    Without a pointer: the "try a digit" menu puts a real digit on the canvas,
+    enlarged, to be answered and drawn on. examples: (X (n, 784), y (n,)) to pick
+    them from, e.g. the validation digits; default: the test digits of the bundled
+    subset. Two of each class are offered.
     """
     W, b, model, chooser = _answering_model(W, b, model, models, data, cache_dir)
     status = status_line("mnistlib-draw-status")
@@ -140,16 +155,16 @@ def draw_digit(W=None, b=None, *, model=None, models=None, data=None, cache_dir=
     lock = threading.RLock()
     state = {"ink": np.zeros((size, size), dtype=np.float32), "strokes": [], "current": None,
              "width": brush, "figs": None, "model": model}
-    pad = _Sketchpad(size, brush, state, lock)
+    pad = _Sketchpad(size, brush, state, lock, examples)
     view = _AnswerView(state, lock, status, W, b, threshold,
                        explain=chooser is not None or (model is not None and not model.linear))
     pad.connect(guard, on_change=view.refresh)
     view.connect(guard)
-    show_message(status, "Draw a digit with the mouse or a finger.")
+    show_message(status, "Draw a digit with the mouse or a finger, or pick one to try.")
     if chooser is not None:
         chooser.on_change(guard(view.set_model))
 
-    drawn = ipywidgets.VBox([pad.canvas, ipywidgets.HBox([pad.clear, pad.brush])])
+    drawn = ipywidgets.VBox([pad.canvas, ipywidgets.HBox([pad.clear, pad.brush]), pad.pick])
     seen = ipywidgets.VBox([ipywidgets.HTML("<b>what the network sees</b> (28x28)"), view.preview,
                             view.answer], layout=ipywidgets.Layout(align_items="center"))
     box = ipywidgets.VBox(([chooser] if chooser is not None else []) + [
@@ -157,11 +172,12 @@ def draw_digit(W=None, b=None, *, model=None, models=None, data=None, cache_dir=
         ipywidgets.HBox([view.contrib, ipywidgets.VBox([view.threshold, view.compare])]),
         view.note,
         status,
+        view.access,
     ])
     box.add_class("mnistlib-draw")
     box.canvas, box.answer, box.status, box.state = pad.canvas, view.answer, status, state
     box.preview, box.probs, box.contrib, box.note = view.preview, view.probs, view.contrib, view.note
-    box.chooser, box.lock = chooser, lock
+    box.chooser, box.lock, box.pick, box.access = chooser, lock, pad.pick, view.access
     box.set_model = guard(view.set_model)
     box.model = lambda: state["model"]
     return box
@@ -205,12 +221,17 @@ class _Sketchpad:
     read back from the browser.
     """
 
-    def __init__(self, size, brush, state, lock):
+    def __init__(self, size, brush, state, lock, examples=None):
         try:
             from ipycanvas import Canvas
         except ImportError as e:  # pragma: no cover - ipycanvas is a dependency
             raise ImportError("draw_digit needs ipycanvas: pip install ipycanvas") from e
         self.size, self.state, self.lock, self.on_change = size, state, lock, None
+        state["background"], state["loaded"] = None, None   # a digit picked from the menu, drawn on
+        self.examples = example_digits(examples)
+        self.pick = ipywidgets.Dropdown(options=menu_options(self.examples[1]), value=-1,
+                                        description="try a digit", style={"description_width": "initial"})
+        self.pick.add_class("mnistlib-draw-pick")
         self.canvas = Canvas(width=size, height=size)
         self.canvas.layout.width = self.canvas.layout.height = f"{size}px"
         self.canvas.layout.border = "1px solid #888"
@@ -235,6 +256,7 @@ class _Sketchpad:
         canvas.on_touch_cancel(guard(lambda touches: self.finish()))
         canvas.on_client_ready(guard(self.repaint))
         self.clear.on_click(guard(lambda _: self.wipe()))
+        self.pick.observe(guard(lambda change: change["new"] >= 0 and self.load(change["new"])), names="value")
         self.repaint()
 
     def _paint(self, commands):
@@ -264,6 +286,9 @@ class _Sketchpad:
             self.canvas.clear()
             self.canvas.fill_style = "white"
             self.canvas.fill_rect(0, 0, self.size, self.size)
+            if self.state["background"] is not None:
+                grey = (255 * (1 - self.state["background"])).astype(np.uint8)
+                self.canvas.put_image_data(np.stack([grey] * 3, axis=-1), 0, 0)
             for points, width in self.state["strokes"]:
                 self._pen(width)
                 if len(points) > 1:
@@ -303,11 +328,25 @@ class _Sketchpad:
         self.on_change()
 
     def wipe(self):
-        """Clear: no ink, no strokes."""
+        """Clear: no ink, no strokes, no digit from the menu."""
         with self.lock:
             self.state["ink"][:] = 0
             self.state["strokes"].clear()
             self.state["current"] = None
+            self.state["background"] = self.state["loaded"] = None
+        self.pick.value = -1
+        self.repaint()
+        self.on_change()
+
+    def load(self, i):
+        """Put example i on the canvas, enlarged to fill it as a drawing would, as ink to draw on."""
+        X, y = self.examples
+        ink = enlarge(X[i], self.size)
+        with self.lock:
+            self.state["ink"][:] = ink
+            self.state["strokes"].clear()
+            self.state["current"] = None
+            self.state["background"], self.state["loaded"] = ink.copy(), f"example {i}, a {int(y[i])}"
         self.repaint()
         self.on_change()
 
@@ -327,6 +366,10 @@ class _AnswerView:
                                                 description="sure above", readout_format=".0%",
                                                 continuous_update=False)
         self.threshold.add_class("mnistlib-draw-threshold")
+        self.access = Access(names={"mnistlib-draw-brush": "brush: the pen's width in pixels",
+                                    "mnistlib-draw-threshold": "sure above: below this confidence the answer "
+                                                               "is I'm not sure"},
+                             live=["mnistlib-draw-answer"])
         # -1 stands for "the runner-up": a Dropdown shows the value None as no selection at all
         self.compare = ipywidgets.Dropdown(options=[("runner-up", -1)] + [(str(k), k) for k in range(10)],
                                            value=-1, description="why not")
@@ -340,6 +383,7 @@ class _AnswerView:
         self.preview = self._image(first["preview_png"], "170px", "mnistlib-draw-preview")
         self.probs = self._image(first["probs_png"], "340px", "mnistlib-draw-probs")
         self.contrib = self._image(first["contrib_png"], "560px", "mnistlib-draw-contrib")
+        self._describe(first)
 
     @staticmethod
     def _image(png, width, css):
@@ -368,13 +412,25 @@ class _AnswerView:
             self.probs.value = r["probs_png"]
             self.contrib.value = r["contrib_png"]
             self.answer.value = _answer_html(r) if r["x28"] is not None else "Draw a digit"
-            n = len(self.state["strokes"])
+            self._describe(r)
+            n, loaded = len(self.state["strokes"]), self.state["loaded"]
             by = f" by {self.state['model'].title}" if self.explain else ""
-            if n:
-                show_message(self.status, f"{n} stroke{'s' if n > 1 else ''}, answered{by} in "
+            strokes = f"{n} stroke{'s' if n > 1 else ''}" + (f" on {loaded}" if loaded else "")
+            if n or loaded:
+                show_message(self.status, f"{strokes if n else loaded.capitalize()}, answered{by} in "
                              f"{1000 * (time.perf_counter() - t):.0f} ms", "ok")
             else:
-                show_message(self.status, "Draw a digit with the mouse or a finger.")
+                show_message(self.status, "Draw a digit with the mouse or a finger, or pick one to try.")
+
+    def _describe(self, r):
+        """The pictures' alt texts and the canvas's name, for a screen reader."""
+        self.access.alt_all({"mnistlib-draw-preview": r["alt"]["preview"], "mnistlib-draw-probs": r["alt"]["probs"],
+                             "mnistlib-draw-contrib": r["alt"]["contrib"]})
+        n, loaded = len(self.state["strokes"]), self.state["loaded"]
+        shows = ("empty" if not (n or loaded) else
+                 ", ".join(([loaded] if loaded else []) + ([f"{n} stroke{'s' if n > 1 else ''}"] if n else [])))
+        self.access.name("mnistlib-draw-canvas", f"drawing area ({shows}): draw with the mouse or a finger, "
+                                                 "or pick a digit from the menu")
 
     def set_model(self, new):
         """Answer with ``new`` (a zoo.Trained) from now on, and answer the drawing on the canvas again."""
@@ -389,11 +445,16 @@ def _note_html(model):
     return f"<small>{html.escape(zoo.contributions_note(model))}</small>"
 
 
+# Text for screen readers only: clipped to nothing on screen, still read out.
+_SCREEN_READER_ONLY = ('<span style="position:absolute;width:1px;height:1px;overflow:hidden;'
+                       'clip-path:inset(50%);white-space:nowrap">')
+
+
 def _answer_html(result):
-    """The answer in large type; its text starts with the predicted digit when sure."""
+    """The answer in large type (its first digit is the predicted one), said in words to a screen reader."""
     if result["sure"]:
         digit = f'<span style="font-size:3em;font-weight:bold;line-height:1">{result["predicted"]}</span>'
-        return f'{digit} ({result["confidence"]:.0%})'
+        return f'{_SCREEN_READER_ONLY}The network answers </span>{digit} ({result["confidence"]:.0%})'
     return f'<span style="font-size:1.3em">{html.escape(result["message"])}</span>'
 
 

@@ -1,7 +1,8 @@
 """The prediction explorer of notebook 09: pick an image, see why the model answered as it did.
 
-For a test image, the explorer shows the probabilities and which pixels pushed
-the predicted class up against another class ("why a 3 and not an 8?").
+For an image (of the test set, or of the validation set), the explorer shows the
+probabilities and which pixels pushed the predicted class up against another class
+("why a 3 and not an 8?").
 ``prediction_explorer_update`` is the pure function; ``prediction_explorer`` the
 widget around it. The conventions every widget follows are in ``mnistlib.widgets``.
 """
@@ -14,12 +15,13 @@ import numpy as np
 
 from .. import zoo
 from ..model import logits, softmax
-from ..plots import Blit, contributions_figure, probability_bars
+from ..plots import Blit, contributions_figure, describe_contributions, describe_probabilities, probability_bars
 from ..train import EVAL_CHUNK
-from .base import IndexStepper, guarded, show_message, status_line
+from .access import Access
+from .base import MARKS, IndexStepper, guarded, show_message, status_line
 
 def prediction_explorer_update(i, X, y, W=None, b=None, compare=None, *, model=None, figs=None, render=True):
-    """Everything the explorer shows for test image i, as plain values.
+    """Everything the explorer shows for image i of X, as plain values.
 
     X: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,); or, instead
     of W and b, model: any trained model (a ``zoo.Trained``), whose pictures then
@@ -30,12 +32,13 @@ def prediction_explorer_update(i, X, y, W=None, b=None, compare=None, *, model=N
     it holds the figures "probs" and "contrib" (and their "blit" redrawers).
     render: True for PNGs of both figures, False for none, or a tuple of names.
     Returns dict(index, label, logits, probs, predicted, compare, correct,
-    figs={"probs", "contrib"}, png={name: PNG bytes}, message, kind).
+    figs={"probs", "contrib"}, png={name: PNG bytes}, message, kind,
+    alt={"probs", "contrib"}: the pictures in words).
     A bad index or class gives a message with kind "error", never an exception.
     """
     n = len(X)
     out = dict(index=i, label=None, logits=None, probs=None, predicted=None, compare=None,
-               correct=None, figs=figs, png=None, kind="error")
+               correct=None, figs=figs, png=None, kind="error", alt=None)
     if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < n:
         out["message"] = f"image index must be a whole number from 0 to {n - 1}; got {i!r}"
         return out
@@ -69,24 +72,30 @@ def prediction_explorer_update(i, X, y, W=None, b=None, compare=None, *, model=N
     gap = float(l[pred] - l[compare])
     message = (f"image {i}: label {label}, predicted {pred} with p = {p[pred]:.2f} ({verdict}); "
                f"l{pred} - l{compare} = {gap:+.2f}")
+    alt = {"probs": describe_probabilities(p, true=label, what=f"Test image {i}, label {label}: prediction"),
+           "contrib": describe_contributions(X[i], W, pred, compare, image=f"test image {i}")}
     out.update(index=i, label=label, logits=l, probs=p, predicted=pred, compare=compare,
-               correct=pred == label, figs=figs, message=message, kind="ok" if pred == label else "warn")
+               correct=pred == label, figs=figs, message=message, kind="ok" if pred == label else "warn",
+               alt=alt)
     names = ("probs", "contrib") if render is True else (render or ())
     out["png"] = {name: blits[name].png() for name in names}
     return out
 
 
 def _logits_html(l, pred):
-    cells = "".join(f'<td style="padding:0 6px;{"font-weight:bold;" if j == pred else ""}">'
-                    f"{j}: {v:+.2f}</td>" for j, v in enumerate(l))
-    return f"<table><tr><td>logits&nbsp;l<sub>j</sub></td>{cells}</tr></table>"
+    """The ten logits in a row that wraps on a narrow page; the predicted class's in bold."""
+    cells = "".join(f'<span style="white-space:nowrap;{"font-weight:bold;" if j == pred else ""}">'
+                    f"{j}: {v:+.2f}</span>" for j, v in enumerate(l))
+    return (f'<div style="display:flex;flex-wrap:wrap;gap:0 12px"><span>logits&nbsp;l<sub>j</sub></span>'
+            f"{cells}</div>")
 
 
-def prediction_explorer(X, y, W=None, b=None, *, model=None, index=0):
-    """Browse predictions on test images: index box, "next mistake", a class to compare with.
+def prediction_explorer(X, y, W=None, b=None, *, model=None, index=0, description="test image"):
+    """Browse predictions on a set of images: index box, "next mistake", a class to compare with.
 
     X: (n, 784) float images, y: (n,) labels, W: (784, 10), b: (10,); or, instead
-    of W and b, model: any trained model (a ``zoo.Trained``).
+    of W and b, model: any trained model (a ``zoo.Trained``). description labels the
+    index box: what the images are ("validation image" for images held out to choose).
     Returns the widget; ``.index``, ``.compare``, ``.probs_image``, ``.contrib_image``
     and ``.status`` are its parts (for tests and for linking); ``.set_model(m)``
     switches to another trained model (from any thread), ``.accuracy()`` is the
@@ -98,7 +107,7 @@ def prediction_explorer(X, y, W=None, b=None, *, model=None, index=0):
         raise ValueError(f"X must be (n, 784) images with y (n,) labels; got X {X.shape} and y {y.shape}")
     if model is None and (W is None or b is None):
         raise ValueError("give W and b (softmax regression), or model=")
-    parts = _Explorer(X, y, W, b, model, index)
+    parts = _Explorer(X, y, W, b, model, index, description)
 
     wrap = ipywidgets.Layout(flex_flow="row wrap")     # narrow windows put the pictures one below the other
     box = ipywidgets.VBox([
@@ -107,11 +116,12 @@ def prediction_explorer(X, y, W=None, b=None, *, model=None, index=0):
         parts.logits_line,
         parts.note,
         parts.status,
+        parts.access,
     ])
     box.add_class("mnistlib-explorer")
     box.index, box.compare, box.status = parts.index, parts.compare, parts.status
     box.probs_image, box.contrib_image = parts.probs_image, parts.contrib_image
-    box.next_mistake = parts.next_mistake
+    box.next_mistake, box.access = parts.next_mistake, parts.access
     box.set_model = guarded(parts.status)(parts.set_model)
     box.accuracy = parts.accuracy
     return box
@@ -123,7 +133,7 @@ class _Explorer:
     The model can change from a background thread (``set_model``): one redraw at a time.
     """
 
-    def __init__(self, X, y, W, b, model, index):
+    def __init__(self, X, y, W, b, model, index, description):
         self.x, self.y, self.W, self.b = X, y, W, b
         self.lock = threading.RLock()
         self.model, self.pred = model, self._predictions(model)
@@ -132,7 +142,7 @@ class _Explorer:
 
         self.status = status_line("mnistlib-explorer-status")
         self.stepper = IndexStepper(n, index, css="mnistlib-explorer", what="image", status=self.status,
-                                    description="test image", continuous_update=False)
+                                    description=description, continuous_update=False)
         self.index = self.stepper.index
         self.compare = ipywidgets.Dropdown(options=[("auto", -1)] + [(str(j), j) for j in range(10)],
                                            value=-1, description="compare with",
@@ -156,13 +166,14 @@ class _Explorer:
                                               layout=ipywidgets.Layout(width="720px"))
         self.probs_image.add_class("mnistlib-explorer-probs")
         self.contrib_image.add_class("mnistlib-explorer-contrib")
+        self.access = Access(names={"mnistlib-explorer-prev": "previous test image",
+                                    "mnistlib-explorer-next": "next test image"})
 
         guard = guarded(self.status)
         self.index.observe(guard(self.redraw), names="value")
         self.compare.observe(guard(self.redraw), names="value")
         self.next_mistake.on_click(guard(self.go_next_mistake))
-        self.logits_line.value = _logits_html(first["logits"], first["predicted"])
-        show_message(self.status, first["message"], first["kind"])
+        self._say(first)
 
     def _predictions(self, model):
         """The predicted class of every image in X: (n,)."""
@@ -184,8 +195,14 @@ class _Explorer:
         if "probs" in r["png"]:
             self.probs_image.value = r["png"]["probs"]
         self.contrib_image.value = r["png"]["contrib"]
+        self._say(r)
+
+    def _say(self, r):
+        """The logits, the status line (marked right or wrong) and the pictures' alt texts of a result."""
         self.logits_line.value = _logits_html(r["logits"], r["predicted"])
-        show_message(self.status, r["message"], r["kind"])
+        self.access.alt_all({"mnistlib-explorer-probs": r["alt"]["probs"],
+                             "mnistlib-explorer-contrib": r["alt"]["contrib"]})
+        show_message(self.status, f"{MARKS[r['correct']]} {r['message']}", r["kind"])
 
     def redraw(self, change=None):
         """Show the image in the index box, explained against the class chosen (an observer)."""

@@ -14,7 +14,8 @@ from threadpoolctl import threadpool_limits
 from .. import cnn
 from ..model import softmax
 from ..plots import label_font, rgb_png
-from .base import IndexStepper, guarded, png_image, show_message, status_line
+from .access import Access
+from .base import MARKS, IndexStepper, guarded, png_image, show_message, status_line
 
 # The stages of mnistlib.cnn the viewer can show, in order, with their names on screen.
 STAGES = {"conv1": "convolution 1, then ReLU", "pool1": "max-pooling 1",
@@ -108,11 +109,12 @@ def feature_maps_update(params, X, y, i, stage="conv1"):
     params: the CNN's parameters (``mnistlib.cnn``); X: (n, 784) images, y: (n,) labels.
     stage: one of STAGES. Returns dict(index, label, predicted, probs, stage,
     maps: (F, s, s) the stage's feature maps of image i, png={"digit", "kernels",
-    "maps"}: PNG bytes, message, kind). A bad index or stage gives a message with
-    kind "error" (and no pictures), never an exception.
+    "maps"}: PNG bytes, message, kind, alt: the same three pictures in words). A bad
+    index or stage gives a message with kind "error" (and no pictures), never an exception.
     """
     n = len(X)
-    out = dict(index=i, label=None, predicted=None, probs=None, stage=stage, maps=None, png=None, kind="error")
+    out = dict(index=i, label=None, predicted=None, probs=None, stage=stage, maps=None, png=None, kind="error",
+               alt=None)
     if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < n:
         out["message"] = f"image index must be a whole number from 0 to {n - 1}; got {i!r}"
         return out
@@ -135,11 +137,19 @@ def feature_maps_update(params, X, y, i, stage="conv1"):
            "maps": tiles_png(maps, scale=max(1, TILE // side), ncols=8, symmetric=False,
                              vmax=top or 1.0, titles=range(F))}
     verdict = "right" if pred == label else "wrong"
+    K = params["K1"] if stage in ("conv1", "pool1") else params["K2"]
+    alt = {"digit": f"Image {i}, a handwritten {label}",
+           "kernels": (f"The {K.shape[0]} kernels of convolution {1 if K is params['K1'] else 2}, "
+                       f"{K.shape[-2]}x{K.shape[-1]} each" + ("" if K.shape[1] == 1 else f", one row per kernel and "
+                                                               f"one column per input channel ({K.shape[1]})")
+                       + " (red positive, blue negative)"),
+           "maps": (f"The {F} feature maps after {STAGES[stage]} for image {i}, {side}x{side} each, dark where "
+                    f"the value is large; largest value {top:.2f}, {zeros:.0%} of the values 0")}
     message = (f"image {i}: label {label}, the network says {pred} (p = {p[pred]:.2f}, {verdict}). "
                f"{STAGES[stage]}: {F} maps of {side} x {side}, largest value {top:.2f}, "
                f"{zeros:.0%} of the values 0")
     out.update(index=i, label=label, predicted=pred, probs=p, maps=maps, png=png, message=message,
-               kind="ok" if pred == label else "warn")
+               kind="ok" if pred == label else "warn", alt=alt)
     return out
 
 
@@ -169,6 +179,8 @@ def feature_map_viewer(params, X, y, *, index=0, stage="conv1"):
     kernels_image = png_image(first["png"]["kernels"], "mnistlib-featuremaps-kernels")
     maps_image = png_image(first["png"]["maps"], "mnistlib-featuremaps-maps")
     kernels_title, maps_title = ipywidgets.HTML(), ipywidgets.HTML()
+    access = Access(names={"mnistlib-featuremaps-prev": "previous image", "mnistlib-featuremaps-next": "next image"})
+    parts = ("digit", "kernels", "maps")
 
     def titles(stage):
         which = "1" if stage in ("conv1", "pool1") else "2"
@@ -183,8 +195,9 @@ def feature_map_viewer(params, X, y, *, index=0, stage="conv1"):
         digit_image.value = r["png"]["digit"]
         kernels_image.value = r["png"]["kernels"]
         maps_image.value = r["png"]["maps"]
+        access.alt_all({f"mnistlib-featuremaps-{part}": r["alt"][part] for part in parts})
         titles(r["stage"])
-        show_message(status, r["message"], r["kind"])
+        show_message(status, f"{MARKS[r['kind'] == 'ok']} {r['message']}", r["kind"])
 
     @guarded(status)
     def redraw(_=None):
@@ -193,7 +206,8 @@ def feature_map_viewer(params, X, y, *, index=0, stage="conv1"):
     index_box.observe(redraw, names="value")
     stage_buttons.observe(redraw, names="value")
     titles(stage)
-    show_message(status, first["message"], first["kind"])
+    show_message(status, f"{MARKS[first['kind'] == 'ok']} {first['message']}", first["kind"])
+    access.alt_all({f"mnistlib-featuremaps-{part}": first["alt"][part] for part in parts})
 
     wrap = ipywidgets.Layout(flex_flow="row wrap", align_items="flex-start")
     box = ipywidgets.VBox([
@@ -203,9 +217,10 @@ def feature_map_viewer(params, X, y, *, index=0, stage="conv1"):
                          ipywidgets.VBox([kernels_title, kernels_image]),
                          ipywidgets.VBox([maps_title, maps_image])], layout=wrap),
         status,
+        access,
     ])
     box.add_class("mnistlib-featuremaps")
     box.index, box.stage, box.prev, box.next = index_box, stage_buttons, stepper.prev, stepper.next
     box.digit_image, box.kernels_image, box.maps_image = digit_image, kernels_image, maps_image
-    box.status = status
+    box.status, box.access = status, access
     return box

@@ -14,7 +14,8 @@ import ipywidgets
 import numpy as np
 
 from .. import mlp
-from ..plots import heatmap_tiles_png, label_font, rgb_png
+from ..plots import heatmap_tiles_png, label_font, listing, rgb_png
+from .access import Access
 from .base import IndexStepper, guarded, png_image, show_message, status_line
 
 
@@ -94,13 +95,13 @@ def hidden_unit_update(unit, params, X, y=None, *, h=None, n_top=12, render=True
     render: False skips the pictures (png is then None).
     Returns dict(unit, weights (784,), bias, votes (10,), top (n_top,) indices into x,
     most exciting first, top_h (their h), active (fraction of X with h > 0),
-    png={"weights", "top"}, votes_html, message, kind).
+    png={"weights", "top"}, votes_html, message, kind, alt={"weights", "top"}: the pictures in words).
     A bad unit number gives kind "error" and a message, never an exception.
     """
     W1, b1, W2 = _mlp_params(params)
     H = W1.shape[1]
     out = dict(unit=unit, weights=None, bias=None, votes=None, top=None, top_h=None, active=None,
-               png=None, votes_html="", kind="error")
+               png=None, votes_html="", kind="error", alt=None)
     if isinstance(unit, bool) or not isinstance(unit, (int, np.integer)) or not 0 <= unit < H:
         out["message"] = f"the hidden unit must be a whole number from 0 to {H - 1}; got {unit!r}"
         return out
@@ -118,8 +119,13 @@ def hidden_unit_update(unit, params, X, y=None, *, h=None, n_top=12, render=True
         message = (f"unit {k}: fires (h > 0) on {active:.0%} of the {len(h_k)} images; "
                    f"votes most for {best} ({votes[best]:+.2f}), most against {worst} ({votes[worst]:+.2f})")
         kind = "ok"
+    labels = "" if y is None else f", labelled {listing([int(y[i]) for i in top], most=n_top)}"
+    alt = {"weights": (f"The 784 incoming weights of hidden unit {k} as a 28x28 heatmap (red positive, blue "
+                       f"negative), up to ±{np.abs(W1[:, k]).max():.2g}"),
+           "top": (f"The {len(top)} images that excite unit {k} most, most exciting first{labels}; "
+                   f"its largest activation h is {h_k[top[0]]:.1f}" if len(top) else "No images")}
     out.update(unit=k, weights=W1[:, k], bias=float(b1[k]), votes=votes, top=top, top_h=h_k[top],
-               active=active, votes_html=_votes_html(votes), message=message, kind=kind)
+               active=active, votes_html=_votes_html(votes), message=message, kind=kind, alt=alt)
     if render:
         labels = [("" if y is None else f"{int(y[i])}: ") + f"h={h_k[i]:.1f}" for i in top]
         out["png"] = {"weights": heatmap_tiles_png([(W1[:, k], f"unit {k}")], ncols=1, scale=6),
@@ -159,6 +165,8 @@ def hidden_unit_viewer(params, X, y=None, *, unit=0, n_top=12):
     top_image = png_image(first["png"]["top"], "mnistlib-hidden-top")
 
     note = {"text": ""}        # what a jump to the strongest unit adds to the status line
+    access = Access(names={"mnistlib-hidden-prev": "previous hidden unit", "mnistlib-hidden-next": "next hidden unit"},
+                    alts={"mnistlib-hidden-weights": first["alt"]["weights"], "mnistlib-hidden-top": first["alt"]["top"]})
 
     def show(r):
         if r["kind"] == "error":
@@ -166,6 +174,7 @@ def hidden_unit_viewer(params, X, y=None, *, unit=0, n_top=12):
             return
         weights_image.value = r["png"]["weights"]
         top_image.value = r["png"]["top"]
+        access.alt_all({"mnistlib-hidden-weights": r["alt"]["weights"], "mnistlib-hidden-top": r["alt"]["top"]})
         votes.value = r["votes_html"]
         show_message(status, note["text"] + r["message"], r["kind"])
 
@@ -196,8 +205,10 @@ def hidden_unit_viewer(params, X, y=None, *, unit=0, n_top=12):
         ipywidgets.HBox([weights_image, top_image], layout=wrap),
         votes,
         status,
+        access,
     ])
     box.add_class("mnistlib-hidden")
     box.unit, box.strongest, box.prev, box.next = unit_box, strongest, stepper.prev, stepper.next
     box.weights_image, box.top_image, box.votes, box.status = weights_image, top_image, votes, status
+    box.access = access
     return box

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..model import softmax
 from ..plots import png_bytes, probability_bars
+from .access import Access
 from .base import guarded, show_message, status_line
 
 
@@ -54,11 +55,13 @@ def softmax_temperature(l, *, T=1.0, T_min=0.05, T_max=20.0):
     image = ipywidgets.Image(value=png_bytes(fig), format="png", layout=ipywidgets.Layout(width="420px"))
     image.add_class("mnistlib-temperature-bars")
     status = status_line("mnistlib-temperature-status")
+    access = Access(names={"mnistlib-temperature-slider": "T, the temperature (log scale)"})
 
     def describe(T, p):
         j = int(np.argmax(p))
         show_message(status, f"T = {T:.3g}: largest p = {p[j]:.3f} (class {j}), "
                              f"smallest p = {p.min():.3f}; p sums to {p.sum():.4f}", "ok")
+        access.alt("mnistlib-temperature-bars", fig.alt)
 
     @guarded(status)
     def update(T):
@@ -68,7 +71,7 @@ def softmax_temperature(l, *, T=1.0, T_min=0.05, T_max=20.0):
 
     slider.observe(lambda change: update(change["new"]), names="value")
     describe(T, p)
-    box = ipywidgets.VBox([slider, image, status])
+    box = ipywidgets.VBox([slider, image, status, access])
     box.add_class("mnistlib-temperature")
-    box.slider, box.image, box.status, box.update = slider, image, status, update
+    box.slider, box.image, box.status, box.update, box.access = slider, image, status, update, access
     return box

@@ -16,12 +16,12 @@ import time
 
 import ipywidgets
 import numpy as np
-from matplotlib.figure import Figure
 
 from .. import validate
 from ..model import accuracy, cross_entropy, logits
-from ..plots import Blit, heatmaps_png
+from ..plots import Blit, DescribedFigure, describe_curve, describe_weights, heatmaps_png
 from ..train import DivergenceError, train
+from .access import Access
 from .base import guarded, png_image, show_message, status_line
 
 
@@ -35,7 +35,7 @@ class LossPlot:
 
     def __init__(self, xmax, ymax=4.0, xlabel="update"):
         self.xmax = xmax
-        self.fig = Figure(figsize=(5, 2.8), dpi=100)
+        self.fig = DescribedFigure(figsize=(5, 2.8), dpi=100)
         self.fig.subplots_adjust(left=0.12, right=0.97, top=0.95, bottom=0.17)
         ax = self.fig.subplots()
         ax.axhline(math.log(10), color="gray", ls="--", lw=1, label="guessing: log 10")
@@ -84,7 +84,8 @@ def lr_explorer_update(lr, X, y, x_val=None, y_val=None, *, n_train=3000, n_val=
 
     Returns a dict: loss_png, heatmap_png (bytes), loss_fig (the matplotlib
     Figure, for a static copy), message (str), diverged (bool), val_acc (float
-    or None), seconds (time this call took), loss_plot (for ``figs``).
+    or None), seconds (time this call took), loss_plot (for ``figs``), alt
+    ({"loss", "heatmaps"}: the pictures in words).
     Bad input (lr <= 0, wrong shapes) raises ValueError.
     """
     t0 = time.perf_counter()
@@ -115,9 +116,12 @@ def lr_explorer_update(lr, X, y, x_val=None, y_val=None, *, n_train=3000, n_val=
         updates.append(updates[-1] + 1 if updates else 1)
         loss.append(min(stopped_at, 100.0))
     loss_png = plot.png(updates, loss, diverged)
+    alt = {"loss": describe_curve(updates, loss, what=f"training loss at lr = {lr:g}", against="update"),
+           "heatmaps": describe_weights(W)}
+    plot.fig.alt = alt["loss"]
     return {"loss_plot": plot, "loss_fig": plot.fig, "loss_png": loss_png,
             "heatmap_png": heatmaps_png(W), "message": message, "diverged": diverged,
-            "val_acc": val_acc, "seconds": time.perf_counter() - t0}
+            "val_acc": val_acc, "seconds": time.perf_counter() - t0, "alt": alt}
 
 
 def lr_explorer(X, y, x_val=None, y_val=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3, **options):
@@ -134,10 +138,13 @@ def lr_explorer(X, y, x_val=None, y_val=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3
     state = lr_explorer_update(lr, X, y, x_val, y_val, **options)
     loss_image = png_image(state["loss_png"], "mnistlib-lr-loss")
     heatmap_image = png_image(state["heatmap_png"], "mnistlib-lr-heatmaps")
+    access = Access(names={"mnistlib-lr-slider": "lr, the learning rate (log scale): each value retrains"})
 
     def show(result):
         loss_image.value = result["loss_png"]
         heatmap_image.value = result["heatmap_png"]
+        access.alt_all({"mnistlib-lr-loss": result["alt"]["loss"],
+                        "mnistlib-lr-heatmaps": result["alt"]["heatmaps"]})
         show_message(status, result["message"], "warn" if result["diverged"] else "ok")
 
     @guarded(status)
@@ -147,9 +154,10 @@ def lr_explorer(X, y, x_val=None, y_val=None, *, lr=0.5, lr_min=1e-3, lr_max=1e3
 
     slider.observe(redraw, names="value")
     show(state)
-    box = ipywidgets.VBox([slider, loss_image, heatmap_image, status])
+    box = ipywidgets.VBox([slider, loss_image, heatmap_image, status, access])
     box.add_class("mnistlib-lr-explorer")
     box.slider, box.loss_image, box.heatmap_image, box.status = slider, loss_image, heatmap_image, status
+    box.access = access
     return box
 
 
@@ -176,7 +184,8 @@ def live_training(X, y, x_val=None, y_val=None, *, on_frame, lr=1.0, epochs=2, b
     def frame(W, hist, message, update, done=False, diverged=False):
         on_frame({"heatmap_png": heatmaps_png(W),
                   "loss_png": plot.png(hist.step_updates, hist.step_loss, diverged),
-                  "message": message, "update": update, "done": done, "diverged": diverged})
+                  "message": message, "update": update, "done": done, "diverged": diverged,
+                  "alt": live_alt(W, hist.step_updates, hist.step_loss, total)})
 
     def progress(p):
         frame(p.W, p.history, f"epoch {p.epoch}, update {p.update}/{total}: loss {p.loss:.3f}", p.update)
@@ -198,6 +207,13 @@ def live_training(X, y, x_val=None, y_val=None, *, on_frame, lr=1.0, epochs=2, b
     return res
 
 
+def live_alt(W, updates, loss, total):
+    """The live pictures in words: {"heatmaps", "loss"}. W: (784, 10); the loss curve so far."""
+    return {"heatmaps": describe_weights(W),
+            "loss": describe_curve(updates, loss, what=f"training loss (of {total} planned updates)",
+                                   against="update")}
+
+
 def live_heatmaps(X, y, x_val=None, y_val=None, **options):
     """A "Train" button that trains and shows the heatmaps and loss changing as it goes.
 
@@ -210,12 +226,17 @@ def live_heatmaps(X, y, x_val=None, y_val=None, **options):
     status = status_line("mnistlib-live-status")
     heatmap_image = png_image(heatmaps_png(np.zeros((784, 10))), "mnistlib-live-heatmaps")
     plan = {k: options[k] for k in ("batch_size", "epochs") if k in options}
-    loss_image = png_image(LossPlot(_planned_updates(len(X), **plan)).png([], []), "mnistlib-live-loss")
+    total = _planned_updates(len(X), **plan)
+    loss_image = png_image(LossPlot(total).png([], []), "mnistlib-live-loss")
     show_message(status, "W = 0: every class gets p = 1/10. Press Train.", "info")
+    first = live_alt(np.zeros((784, 10)), [], [], total)
+    access = Access(alts={"mnistlib-live-heatmaps": first["heatmaps"], "mnistlib-live-loss": first["loss"]})
 
     def show(frame):
         heatmap_image.value = frame["heatmap_png"]
         loss_image.value = frame["loss_png"]
+        access.alt_all({"mnistlib-live-heatmaps": frame["alt"]["heatmaps"],
+                        "mnistlib-live-loss": frame["alt"]["loss"]})
         kind = "warn" if frame["diverged"] else ("ok" if frame["done"] else "info")
         show_message(status, frame["message"], kind)
 
@@ -228,10 +249,10 @@ def live_heatmaps(X, y, x_val=None, y_val=None, **options):
             button.disabled = False
 
     button.on_click(run)
-    box = ipywidgets.VBox([button, heatmap_image, loss_image, status])
+    box = ipywidgets.VBox([button, heatmap_image, loss_image, status, access])
     box.add_class("mnistlib-live")
     box.button, box.heatmap_image, box.loss_image, box.status = button, heatmap_image, loss_image, status
-    box.run = run
+    box.run, box.access = run, access
     return box
 
 
@@ -245,7 +266,7 @@ class _BatchPlot:
 
     def __init__(self, max_updates, ymax=4.0):
         self.max_updates, self.tmax = max_updates, 10.0
-        self.fig = Figure(figsize=(9, 3), dpi=80)
+        self.fig = DescribedFigure(figsize=(9, 3), dpi=80)
         self.fig.subplots_adjust(left=0.07, right=0.98, top=0.86, bottom=0.18, wspace=0.22)
         self.lines = []
         for ax, xlabel in zip(self.fig.subplots(1, 2), ("updates (log scale)", "milliseconds of training")):
@@ -282,7 +303,7 @@ def batch_size_explorer_update(batch_size, X, y, x_val=None, y_val=None, *, n_tr
     in place (and keep its time axis, so runs can be compared).
     Returns a dict: png (bytes), fig (the matplotlib Figure, for a static copy),
     plot, message (str), updates (int), seconds (training time, float),
-    val_acc (float or None), diverged (bool).
+    val_acc (float or None), diverged (bool), alt (the picture in words).
     """
     batch_size = validate.whole("batch_size", batch_size, what="examples per update")
     lr = validate.learning_rate(lr, example=0.5)
@@ -329,9 +350,12 @@ def batch_size_explorer_update(batch_size, X, y, x_val=None, y_val=None, *, n_tr
         acc = "" if val_acc is None else f", validation accuracy {val_acc:.1%}"
         message = (f"batch size {batch_size}: {updates[-1]} updates in {ms[-1]:.0f} ms, "
                    f"training loss {loss[-1]:.3f}{acc}")
+    alt = (f"Two plots of the training loss, {title}: " + describe_curve(updates, loss, against="update")
+           + f"; the same {len(ms)} points against time take {ms[-1]:.0f} ms")
+    plot.fig.alt = alt
     return {"png": png, "fig": plot.fig, "plot": plot, "message": message,
             "updates": int(updates[-1]), "seconds": ms[-1] / 1000,
-            "val_acc": val_acc, "diverged": diverged}
+            "val_acc": val_acc, "diverged": diverged, "alt": alt}
 
 
 def _mean_loss(X, y, W, b):
@@ -358,16 +382,19 @@ def batch_size_explorer(X, y, x_val=None, y_val=None, *, batch_size=50, n_train=
     state = batch_size_explorer_update(control.value, X, y, x_val, y_val, n_train=n_train, **options)
     image = png_image(state["png"], "mnistlib-batch-loss")
     show_message(status, state["message"], "warn" if state["diverged"] else "ok")
+    access = Access(names={"mnistlib-batch-size": "batch size: examples per update; each choice retrains"},
+                    alts={"mnistlib-batch-loss": state["alt"]})
 
     @guarded(status)
     def redraw(change):
         state.update(batch_size_explorer_update(change["new"], X, y, x_val, y_val, n_train=n_train,
                                                 plot=state["plot"], **options))
         image.value = state["png"]
+        access.alt("mnistlib-batch-loss", state["alt"])
         show_message(status, state["message"], "warn" if state["diverged"] else "ok")
 
     control.observe(redraw, names="value")
-    box = ipywidgets.VBox([control, image, status])
+    box = ipywidgets.VBox([control, image, status, access])
     box.add_class("mnistlib-batch-explorer")
-    box.control, box.image, box.status = control, image, status
+    box.control, box.image, box.status, box.access = control, image, status, access
     return box

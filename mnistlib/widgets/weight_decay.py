@@ -14,8 +14,9 @@ import ipywidgets
 import numpy as np
 
 from ..model import accuracy
-from ..plots import heatmaps_png
+from ..plots import describe_weights, heatmaps_png
 from ..train import train
+from .access import Access
 from .base import guarded, png_image, show_message, status_line
 
 # The lambdas the slider offers: none, then a rough factor of 3 apart.
@@ -39,7 +40,8 @@ def weight_decay_update(weight_decay, X, y, x_val, y_val, *, n_train=1000, n_val
     The same lambda always gives the same result (fixed ``seed``).
 
     Returns a dict: W, b (the trained parameters), train_acc, val_acc (floats),
-    w_max (the largest |W_ij|), heatmap_png (bytes), message (str), seconds.
+    w_max (the largest |W_ij|), heatmap_png (bytes), message (str), seconds, alt (the heatmaps
+    in words).
     Raises ValueError for a lambda below 0 or bad data.
     """
     t0 = time.perf_counter()
@@ -55,7 +57,8 @@ def weight_decay_update(weight_decay, X, y, x_val, y_val, *, n_train=1000, n_val
                f"{val_acc:.1%} (a gap of {100 * (train_acc - val_acc):.1f} points); "
                f"largest weight |W| = {w_max:.2f}")
     return {"W": W, "b": b, "train_acc": train_acc, "val_acc": val_acc, "w_max": w_max,
-            "heatmap_png": heatmaps_png(W), "message": message, "seconds": time.perf_counter() - t0}
+            "heatmap_png": heatmaps_png(W), "message": message, "seconds": time.perf_counter() - t0,
+            "alt": describe_weights(W, title=f"trained with λ = {weight_decay:g}")}
 
 
 def weight_decay_explorer(X, y, x_val, y_val, *, weight_decay=0.0, values=DECAY_VALUES, **options):
@@ -77,15 +80,18 @@ def weight_decay_explorer(X, y, x_val, y_val, *, weight_decay=0.0, values=DECAY_
     state = weight_decay_update(weight_decay, X, y, x_val, y_val, **options)
     heatmap_image = png_image(state["heatmap_png"], "mnistlib-decay-heatmaps")
     show_message(status, state["message"], "ok")
+    access = Access(names={"mnistlib-decay-slider": "λ, the weight decay: each value retrains"},
+                    alts={"mnistlib-decay-heatmaps": state["alt"]})
 
     @guarded(status)
     def redraw(change):
         result = weight_decay_update(change["new"], X, y, x_val, y_val, **options)
         heatmap_image.value = result["heatmap_png"]
+        access.alt("mnistlib-decay-heatmaps", result["alt"])
         show_message(status, result["message"], "ok")
 
     slider.observe(redraw, names="value")
-    box = ipywidgets.VBox([slider, heatmap_image, status])
+    box = ipywidgets.VBox([slider, heatmap_image, status, access])
     box.add_class("mnistlib-decay")
-    box.slider, box.heatmap_image, box.status = slider, heatmap_image, status
+    box.slider, box.heatmap_image, box.status, box.access = slider, heatmap_image, status, access
     return box

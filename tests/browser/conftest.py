@@ -250,6 +250,16 @@ def notebook_server(browser_workdir, jupyter_env):
     server.stop()
 
 
+@pytest.fixture(params=["lab", "notebook"])
+def server(request):
+    """JupyterLab, then Notebook 7 (``server.ui``: "lab" or "notebook"); its kernels are shut down
+    after the test. ``@pytest.mark.parametrize("server", ["lab"], indirect=True)``: one of them."""
+    server = request.getfixturevalue(f"{request.param}_server")
+    server.ui = request.param
+    yield server
+    server.shutdown_kernels()
+
+
 @pytest.fixture(scope="session")
 def voila_server(browser_workdir, jupyter_env):
     """The live demo, started as ``python run.py demo`` starts it: ``python -m mnistlib.demo``.

@@ -88,7 +88,8 @@ def errors_on_page(page):
         if "Traceback" in text or "Error" in text:
             problems.append("error output: " + text[:800])
     for text in ("Error displaying widget", "Loading widget..."):
-        n = page.get_by_text(text).count()
+        # in the outputs only: a notebook's markdown may quote these messages (00 explains them)
+        n = page.locator(".jp-OutputArea-output").get_by_text(text).count()
         if n:
             problems.append(f"{n} x '{text}'")
     return problems

@@ -5,6 +5,7 @@ Screenshots of each state go to artifacts/browser/ (lab-11-hidden-unit-viewer-<n
 
 import pytest
 
+import axe_audit
 import jupyter_ui as ui
 
 pytestmark = pytest.mark.browser
@@ -70,3 +71,4 @@ def test_hidden_unit_viewer(lab, page, screenshot):
     text = status_text(page)
     assert "Error" not in text and "Traceback" not in viewer.inner_text(), text
     assert ui.errors_on_page(page) == []
+    axe_audit.check_notebook(page, NOTEBOOK)

@@ -7,6 +7,7 @@ change to match, with no error anywhere. Screenshots go to artifacts/browser/.
 
 import pytest
 
+import axe_audit
 import jupyter_ui as ui
 
 pytestmark = pytest.mark.browser
@@ -23,7 +24,7 @@ def server(lab_server):
     lab_server.shutdown_kernels()
 
 
-def wait_status(page, text, how="startsWith"):
+def wait_status(page, text, how="includes"):
     page.wait_for_function(f"t => document.querySelector('{STATUS}').innerText.{how}(t)", arg=text,
                            timeout=60_000)
 
@@ -71,3 +72,4 @@ def test_feature_map_viewer(server, page, screenshot):
 
     assert "Error" not in page.locator(STATUS).inner_text()
     assert ui.errors_on_page(page) == []
+    axe_audit.check_notebook(page, NOTEBOOK)

@@ -7,6 +7,7 @@ the pictures change. Screenshots of each state go to artifacts/browser/.
 
 import pytest
 
+import axe_audit
 import jupyter_ui as ui
 from widget_checks import (check_descent_explorer, check_draw, check_live_heatmaps, check_lr_explorer,
                            check_prediction_explorer)
@@ -18,19 +19,16 @@ EXPLORER_NOTEBOOK = "09_error_analysis.ipynb"
 DRAW_NOTEBOOK = "10_draw_a_digit.ipynb"
 
 
-@pytest.fixture(params=["lab", "notebook"])
-def server(request):
-    """The notebook server for one UI; its kernels are shut down after the test."""
-    server = request.getfixturevalue(f"{request.param}_server")
-    server.ui = request.param
-    yield server
-    server.shutdown_kernels()
-
-
 def open_and_run(page, server, name):
     ui.open_notebook(page, server, name, ui=server.ui)
     ui.run_all(page)
     assert ui.errors_on_page(page) == [], f"{name} did not run cleanly"
+
+
+def audit_in_lab(page, server, name):
+    """In JupyterLab, after the widgets were worked: the accessibility audit (test_accessibility.py)."""
+    if server.ui == "lab":
+        axe_audit.check_notebook(page, name)
 
 
 def test_gradient_descent_widgets(server, page, screenshot):
@@ -41,6 +39,7 @@ def test_gradient_descent_widgets(server, page, screenshot):
     check_lr_explorer(page, screenshot, f"{server.ui}-06")
     check_live_heatmaps(page, screenshot, f"{server.ui}-06")
     assert ui.errors_on_page(page) == []
+    audit_in_lab(page, server, LR_NOTEBOOK)
 
 
 # JupyterLab only: the explorer uses no control that the other tests do not
@@ -51,6 +50,7 @@ def test_prediction_explorer(server, page, screenshot):
     open_and_run(page, server, EXPLORER_NOTEBOOK)
     check_prediction_explorer(page, screenshot, f"{server.ui}-09")
     assert ui.errors_on_page(page) == []
+    audit_in_lab(page, server, EXPLORER_NOTEBOOK)
 
 
 def test_draw_a_digit(server, page, screenshot):
@@ -58,3 +58,4 @@ def test_draw_a_digit(server, page, screenshot):
     open_and_run(page, server, DRAW_NOTEBOOK)
     check_draw(page, screenshot, f"{server.ui}-10")
     assert ui.errors_on_page(page) == []
+    audit_in_lab(page, server, DRAW_NOTEBOOK)

@@ -298,3 +298,27 @@ def test_the_epoch_check_tries_n_far_from_batch_size_squared(monkeypatch):
     check = checks.check_minibatch_epoch
     check(_recording(check, monkeypatch, lambda args: seen.append((len(args[0]), args[5]))), strict=True)
     assert any(abs(n - bs * bs) > bs for n, bs in seen) and any(bs == 1 for n, bs in seen), seen
+
+
+# --- loop_over_items: a loop over the items is told by the work it does ---------------
+
+def _items(n):
+    return n, (np.arange(n),), f"f(x) with {n} items"
+
+
+def test_loop_over_items_names_a_loop_over_the_items_and_how_often_it_ran():
+    def per_item(x):
+        total = 0
+        for v in x:
+            total += v
+        return total
+    what, where, how_often = framework.loop_over_items("f", per_item, _items(3), _items(30), item="number")
+    assert what == "a for loop" and where == "line 3 of it"
+    assert how_often == "31 times for a batch of 30 numbers, 4 for a batch of 3"
+
+
+def test_loop_over_items_accepts_a_loop_of_fixed_length_and_whole_array_work():
+    def per_class(x):
+        return [int(np.sum(x % 10 == k)) for k in range(10)]
+    assert framework.loop_over_items("f", per_class, _items(3), _items(30)) is None
+    assert framework.loop_over_items("f", lambda x: np.bincount(x % 10), _items(3), _items(30)) is None

@@ -10,8 +10,9 @@ import pytest
 
 from mnistlib import checks
 from mnistlib.checks import CheckFailed
+from mnistlib.checks.hints import ladder as hint_ladder
 from mnistlib.descent_widget import gradient_descent
-from mnistlib.model import gradients, softmax
+from mnistlib.model import cross_entropy, gradients, logits, softmax
 from mnistlib.train import step
 
 from helpers import fails, hints_for, passes
@@ -151,12 +152,14 @@ def _passes_bowl(lr):
 
 def us_library(X, y, W, b, lr):
     dW, db, _ = gradients(X, y, W, b)
-    return W - lr * dW, b - lr * db
+    return W - lr * dW, b - lr * db, -lr * (np.sum(dW ** 2) + np.sum(db ** 2))
 
 
 def us_by_hand(X, y, W, b, lr):
     delta = softmax(X @ W + b) - np.eye(10)[y]
-    return np.subtract(W, lr * X.T @ delta / len(X)), b + (-lr) * delta.mean(axis=0)
+    dW, db = X.T @ delta / len(X), delta.mean(axis=0)
+    g = np.concatenate([dW.ravel(), db])                   # all the parameters' slopes as one vector
+    return np.subtract(W, lr * dW), b + (-lr) * db, g @ (-lr * g)
 
 
 def us_copies(X, y, W, b, lr):
@@ -164,24 +167,35 @@ def us_copies(X, y, W, b, lr):
     W, b = W.copy(), b.copy()
     W -= lr * dW
     b -= lr * db
-    return W, b
+    return W, b, -lr * (np.linalg.norm(dW) ** 2 + np.vdot(db, db))
 
 
-@pytest.mark.parametrize("fn", [us_library, us_by_hand, us_copies])
+def us_helper(X, y, W, b, lr):
+    def dot(u, v):                                         # a learner's own helper, whatever its name
+        return float(np.sum(u * v))
+    dW, db, _ = gradients(X, y, W, b)
+    return W - lr * dW, b - lr * db, dot(dW, -lr * dW) + dot(db, -lr * db)
+
+
+@pytest.mark.parametrize("fn", [us_library, us_by_hand, us_copies, us_helper])
 def test_update_step_right_answers_pass(fn):
     passes(checks.check_update_step, fn)
 
 
 def test_update_step_that_calls_mnistlibs_step_fails():
-    fails(checks.check_update_step, lambda X, y, W, b, lr: step(X, y, W, b, lr)[:2],
-          "calls step() from mnistlib.train", "which takes the whole step")
+    def with_step(X, y, W, b, lr):
+        dW, db, _ = gradients(X, y, W, b)
+        W1, b1, _ = step(X, y, W, b, lr)
+        return W1, b1, -lr * (np.sum(dW ** 2) + np.sum(db ** 2))
+    fails(checks.check_update_step, with_step, "calls step() from mnistlib.train", "which takes the whole step")
 
 
 def test_update_step_wrong_for_a_batch_of_one():
     # Passed before: the check's only batch had 5 examples.
     def squeezed(X, y, W, b, lr):
         D = np.squeeze(softmax(X @ W + b) - np.eye(10)[y])
-        return W - lr * X.T @ D / len(X), b - lr * D.mean(axis=0)
+        dW, db = X.T @ D / len(X), D.mean(axis=0)
+        return W - lr * dW, b - lr * db, -lr * (np.sum(dW ** 2) + np.sum(db ** 2))
     fails(checks.check_update_step, squeezed, "with a batch of one, X (1, 784)")
 
 
@@ -189,7 +203,7 @@ def test_update_step_that_changes_b_in_place():
     def b_in_place(X, y, W, b, lr):
         dW, db, _ = gradients(X, y, W, b)
         b -= lr * db
-        return W - lr * dW, b
+        return W - lr * dW, b, -lr * (np.sum(dW ** 2) + np.sum(db ** 2))
     fails(checks.check_update_step, b_in_place, "changed its input b")
 
 
@@ -197,38 +211,86 @@ def test_update_step_that_changes_W_in_place():
     def W_in_place(X, y, W, b, lr):
         dW, db, _ = gradients(X, y, W, b)
         W -= lr * dW
-        return W, b - lr * db
+        return W, b - lr * db, -lr * (np.sum(dW ** 2) + np.sum(db ** 2))
     fails(checks.check_update_step, W_in_place, "changed its input W")
 
 
 def test_update_step_unpacking_two_of_three():
     def unpack_two(X, y, W, b, lr):
         dW, db = gradients(X, y, W, b)
-        return W - lr * dW, b - lr * db
+        return W - lr * dW, b - lr * db, -lr * (np.sum(dW ** 2) + np.sum(db ** 2))
     text, more, reveal = hints_for(checks.check_update_step, unpack_two)
     assert "too many values to unpack" in text and "three things" in text
     assert "dW, db, _ = gradients(...)" in reveal
 
 
+def predicting(change):
+    """update_step with the right step and the prediction change(dW, db, lr, X, y, W, b)."""
+    def fn(X, y, W, b, lr):
+        dW, db, _ = gradients(X, y, W, b)
+        return W - lr * dW, b - lr * db, change(dW, db, lr, X, y, W, b)
+    return fn
+
+
+def stepping(W_new, b_new):
+    """update_step with the new W and b from W_new(W, dW, lr) and b_new(b, db, lr), and the right prediction."""
+    def fn(X, y, W, b, lr):
+        dW, db, _ = gradients(X, y, W, b)
+        return W_new(W, dW, lr), b_new(b, db, lr), -lr * (np.sum(dW ** 2) + np.sum(db ** 2))
+    return fn
+
+
+def right_b(b, db, lr):
+    return b - lr * db
+
+
+def measured(dW, db, lr, X, y, W, b):
+    loss = lambda W, b: cross_entropy(logits(X, W, b), y, from_logits=True)       # noqa: E731
+    return loss(W - lr * dW, b - lr * db) - loss(W, b)
+
+
 @pytest.mark.parametrize("fn, phrases", [
-    (lambda X, y, W, b, lr: (W + lr * gradients(X, y, W, b)[0], b - lr * gradients(X, y, W, b)[1]),
-     ["climbs up the loss"]),
-    (lambda X, y, W, b, lr: (W - gradients(X, y, W, b)[0], b - gradients(X, y, W, b)[1]),
-     ["ignores the learning rate"]),
-    (lambda X, y, W, b, lr: (W, b), ["the new W is the old W"]),
-    (lambda X, y, W, b, lr: (-lr * gradients(X, y, W, b)[0], -lr * gradients(X, y, W, b)[1]),
-     ["is the change"]),
-    (lambda X, y, W, b, lr: (W - lr * gradients(X, y, W, b)[0], b), ["the new b is the old b"]),
-    (lambda X, y, W, b, lr: (W - lr * gradients(X, y, W, b)[0], b + lr * gradients(X, y, W, b)[1]),
-     ["(b)", "wrong value"]),
-    (lambda X, y, W, b, lr: us_library(X, y, W, b, lr)[::-1], ["returned (b_new, W_new)"]),
-    (lambda X, y, W, b, lr: us_library(X, y, W, b, lr) + (0.0,), ["tuple of 3 values"]),
+    (stepping(lambda W, dW, lr: W + lr * dW, right_b), ["climbs up the loss"]),
+    (stepping(lambda W, dW, lr: W - dW, right_b), ["ignores the learning rate"]),
+    (stepping(lambda W, dW, lr: W, right_b), ["the new W is the old W"]),
+    (stepping(lambda W, dW, lr: -lr * dW, right_b), ["is the change"]),
+    (stepping(lambda W, dW, lr: W - lr * dW, lambda b, db, lr: b), ["the new b is the old b"]),
+    (stepping(lambda W, dW, lr: W - lr * dW, lambda b, db, lr: b + lr * db), ["(b)", "wrong value"]),
+    (lambda X, y, W, b, lr: us_library(X, y, W, b, lr)[1::-1] + us_library(X, y, W, b, lr)[2:],
+     ["returned (b_new, W_new, ...)"]),
+    (lambda X, y, W, b, lr: us_library(X, y, W, b, lr)[:2], ["returned two values; expected three"]),
+    (lambda X, y, W, b, lr: us_library(X, y, W, b, lr) + (0.0,), ["tuple of 4 values"]),
 ])
 def test_update_step_wrong_steps_are_named(fn, phrases):
     fails(checks.check_update_step, fn, *phrases)
 
 
+@pytest.mark.parametrize("change, phrases", [
+    (lambda dW, db, lr, *_: lr * (np.sum(dW ** 2) + np.sum(db ** 2)), ["has the wrong sign"]),
+    (lambda dW, db, lr, *_: -(np.sum(dW ** 2) + np.sum(db ** 2)), ["leaves out the learning rate"]),
+    (lambda dW, db, lr, *_: -lr ** 2 * (np.sum(dW ** 2) + np.sum(db ** 2)), ["has lr twice"]),
+    (lambda dW, db, lr, *_: -lr * np.sqrt(np.sum(dW ** 2) + np.sum(db ** 2)), ["the length of the gradient"]),
+    (lambda dW, db, lr, *_: -lr * np.sum(dW ** 2), ["leaves out the biases"]),
+    (lambda dW, db, lr, *_: -lr * np.sum(db ** 2), ["leaves out W"]),
+    (lambda dW, db, lr, X, y, W, b: cross_entropy(logits(X, W, b), y, from_logits=True)
+     - lr * (np.sum(dW ** 2) + np.sum(db ** 2)), ["the loss the approximation predicts after the step"]),
+    (measured, ["the change the step really makes", "measured after it"]),
+    (lambda dW, db, lr, *_: -lr * (np.sum(dW) + np.sum(db)), ["adds up the partial derivatives themselves"]),
+    (lambda dW, db, lr, *_: -lr * np.mean(np.concatenate([dW.ravel(), db]) ** 2), ["the mean of the terms"]),
+    (lambda dW, db, lr, *_: -lr * (np.mean(dW ** 2) + np.mean(db ** 2)), ["averages the terms"]),
+    (lambda dW, db, lr, *_: -lr * (dW ** 2), ["an array of shape (784, 10)", "expected one number"]),
+    (lambda dW, db, lr, *_: -0.1 * (np.sum(dW ** 2) + np.sum(db ** 2)), ["(the predicted change)", "wrong value"]),
+])
+def test_update_step_wrong_predictions_are_named(change, phrases):
+    fails(checks.check_update_step, predicting(change), *phrases)
+
+
 def test_update_step_first_hint_is_a_nudge():
-    text, more, reveal = hints_for(checks.check_update_step,
-                                   lambda X, y, W, b, lr: (W + lr * gradients(X, y, W, b)[0], b))
+    text, more, reveal = hints_for(checks.check_update_step, stepping(lambda W, dW, lr: W + lr * dW, right_b))
     assert "W - lr * dW" not in text and "W - lr * dW" in reveal
+
+
+def test_update_step_hint_ladder_asks_for_the_prediction_before_it_reveals():
+    ladder = hint_ladder("update_step")
+    assert "L(w + Δ) ≈ L(w) + g · Δ" in ladder.hints[0] and "np.sum" not in " ".join(ladder.hints)
+    assert "-lr * (np.sum(dW ** 2) + np.sum(db ** 2))" in ladder.reveal

@@ -52,19 +52,19 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
         val_accs.append(acc)
         if acc > best_acc:
             best, best_acc = settings, acc
-    return best, val_accs
+    return best, val_accs, "C"
 """,
     "comprehension and argmax": """
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
     models = [train(x_train, y_train, evaluate=False, **s) for s in grid]
     val_accs = [accuracy(x_val, y_val, m.W, m.b) for m in models]
-    return grid[int(np.argmax(val_accs))], val_accs
+    return grid[int(np.argmax(val_accs))], val_accs, "C"
 """,
     "the history's validation accuracy": """
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
     val_accs = [train(x_train, y_train, x_val=x_val, y_val=y_val, **s).history.val_acc[-1] for s in grid]
     best = max(zip(val_accs, range(len(grid))))[1]
-    return grid[best], tuple(val_accs)
+    return grid[best], tuple(val_accs), " c"
 """,
     "a helper defined in another cell, counting right answers itself": """
 def score(settings, x_train, y_train, x_val, y_val):
@@ -73,7 +73,7 @@ def score(settings, x_train, y_train, x_val, y_val):
 
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
     val_accs = np.array([score(s, x_train, y_train, x_val, y_val) for s in grid])
-    return grid[val_accs.argmax()], val_accs
+    return grid[val_accs.argmax()], val_accs, "C"
 """,
 }
 
@@ -100,7 +100,7 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
     for settings in grid:
         result = train(x_train, y_train, **settings)
         val_accs.append({score})
-    return grid[int(np.{pick}({by}))], val_accs
+    return grid[int(np.{pick}({by}))], val_accs, "C"
 """
 
 
@@ -119,7 +119,7 @@ WRONG = {
 x_test, y_test = data.x_test, data.y_test
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
     val_accs = [train(x_train, y_train, x_val=x_test, y_val=y_test, **s).history.val_acc[-1] for s in grid]
-    return grid[int(np.argmax(val_accs))], val_accs
+    return grid[int(np.argmax(val_accs))], val_accs, "C"
 """, ["used the test set (the notebook's variable x_test)"]),
     "loads MNIST again inside": (template(
         "accuracy(load_mnist().x_test, load_mnist().y_test, result.W, result.b)"),
@@ -131,7 +131,7 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
 def choose_recipe(grid, x_train, y_train, x_val, y_val, x_test=data.x_test, y_test=data.y_test):
     val_accs = [accuracy(x_test, y_test, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b)
                 for s in grid]
-    return grid[int(np.argmax(val_accs))], val_accs
+    return grid[int(np.argmax(val_accs))], val_accs, "C"
 """, ["used the test set (the default value of x_test)"]),
     "the test set in a closure": ("""
 def make(x_test, y_test):
@@ -140,7 +140,7 @@ def make(x_test, y_test):
         for s in grid:
             r = train(x_train, y_train, **s)
             val_accs.append(accuracy(x_test, y_test, r.W, r.b))
-        return grid[int(np.argmax(val_accs))], val_accs
+        return grid[int(np.argmax(val_accs))], val_accs, "C"
     return choose_recipe
 choose_recipe = make(data.x_test, data.y_test)
 """, ["used the test set (x_test, from the function around it)"]),
@@ -155,17 +155,17 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
         except Exception:
             pass
         val_accs.append(accuracy(x_val, y_val, r.W, r.b))
-    return grid[int(np.argmax(val_accs))], val_accs
+    return grid[int(np.argmax(val_accs))], val_accs, "C"
 """, ["used the test set (the notebook's variable x_test)"]),
     "returns the notebook's data": ("""
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
-    return data, [0.5] * len(grid)
+    return data, [0.5] * len(grid), "C"
 """, ["used the test set (the notebook's variable data)"]),
     "closes over the test set under another name": ("""
 def make(a, b):
     def choose_recipe(grid, x_train, y_train, x_val, y_val):
         accs = [accuracy(a, b, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b) for s in grid]
-        return grid[int(np.argmax(accs))], accs
+        return grid[int(np.argmax(accs))], accs, "C"
     return choose_recipe
 choose_recipe = make(data.x_test, data.y_test)
 """, ["used the test set (a, from the function around it)"]),
@@ -177,7 +177,7 @@ def choose_recipe(grid, xt, yt, xv, yv):
     for s in grid:
         r = train(xt, yt, **s)
         val_accs.append(accuracy(x_val, y_val, r.W, r.b))
-    return grid[int(np.argmax(val_accs))], val_accs
+    return grid[int(np.argmax(val_accs))], val_accs, "C"
 """, ["used the notebook's variable x_val instead of only its arguments"]),
     "scores on the training images": (
         template("accuracy(x_train, y_train, result.W, result.b)"), ["accuracies on the training images"]),
@@ -188,7 +188,7 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
         r = train(x_train, y_train, **s)
         val_accs.append(accuracy(x_val, y_val, r.W, r.b))
         train_accs.append(accuracy(x_train, y_train, r.W, r.b))
-    return grid[int(np.argmax(train_accs))], val_accs
+    return grid[int(np.argmax(train_accs))], val_accs, "C"
 """, ["best on the training images (100.0% of them right)", "memorising"]),
     "returns the last tried (indentation)": ("""
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
@@ -200,20 +200,20 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
         if acc > best_acc:
             best_acc = acc
         best = settings
-    return best, val_accs
+    return best, val_accs, "C"
 """, ["the last candidate tried"]),
     "min instead of max": (template(pick="argmin"), ["the worst candidate"]),
     "returns the first": ("""
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
     val_accs = [accuracy(x_val, y_val, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b)
                 for s in grid]
-    return grid[0], val_accs
+    return grid[0], val_accs, "C"
 """, ["the first candidate"]),
     "returns the index": ("""
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
     val_accs = [accuracy(x_val, y_val, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b)
                 for s in grid]
-    return int(np.argmax(val_accs)), val_accs
+    return int(np.argmax(val_accs)), val_accs, "C"
 """, ["returned the number 2", "grid[i]"]),
     "returns only the settings": ("""
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
@@ -225,13 +225,13 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
     val_accs = [accuracy(x_val, y_val, train(x_train, y_train, **s).W, train(x_train, y_train, **s).b)
                 for s in grid]
-    return val_accs, grid[int(np.argmax(val_accs))]
+    return val_accs, grid[int(np.argmax(val_accs))], "C"
 """, ["settings first"]),
     "trains once, before the loop": ("""
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
     r = train(x_train, y_train)
     val_accs = [accuracy(x_val, y_val, r.W, r.b) for s in grid]
-    return grid[int(np.argmax(val_accs))], val_accs
+    return grid[int(np.argmax(val_accs))], val_accs, "C"
 """, ["every candidate got the same score"]),
     "uses only lr and epochs": ("""
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
@@ -239,7 +239,7 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
     for s in grid:
         r = train(x_train, y_train, lr=s["lr"], epochs=s["epochs"])
         val_accs.append(accuracy(x_val, y_val, r.W, r.b))
-    return grid[int(np.argmax(val_accs))], val_accs
+    return grid[int(np.argmax(val_accs))], val_accs, "C"
 """, ["not those of the candidates", "**settings"]),
     "trains on the validation images": ("""
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
@@ -247,7 +247,7 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
     for s in grid:
         r = train(x_val, y_val, **s)
         val_accs.append(accuracy(x_val, y_val, r.W, r.b))
-    return grid[int(np.argmax(val_accs))], val_accs
+    return grid[int(np.argmax(val_accs))], val_accs, "C"
 """, ["not those of the candidates"]),
     "percentages": (template("100 * accuracy(x_val, y_val, result.W, result.b)"), ["percentages"]),
     "changes the grid": ("""
@@ -257,7 +257,7 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
         lr = s.pop("lr")
         r = train(x_train, y_train, lr=lr, **s)
         val_accs.append(accuracy(x_val, y_val, r.W, r.b))
-    return grid[int(np.argmax(val_accs))], val_accs
+    return grid[int(np.argmax(val_accs))], val_accs, "C"
 """, ["changed the grid"]),
     "not implemented": ("""
 def choose_recipe(grid, x_train, y_train, x_val, y_val):
@@ -273,6 +273,35 @@ def choose_recipe(grid, x_train, y_train, x_val, y_val):
 @pytest.mark.parametrize("source, phrases", WRONG.values(), ids=WRONG.keys())
 def test_choose_recipe_rejects_wrong_answers(namespace, source, phrases):
     fails(check_choose_recipe, cell(namespace, source), *phrases)
+
+
+ANSWERS = {
+    "A": ["your answer to the question, A, is not", "taken alone", "picked for being the largest"],
+    "B": ["your answer to the question, B, is not", "no model saw a validation image in training"],
+    "D": ["your answer to the question, D, is not", "not with equal odds"],
+}
+
+
+@pytest.mark.parametrize("letter, phrases", ANSWERS.items(), ids=ANSWERS.keys())
+def test_choose_recipe_with_a_wrong_answer_to_the_question(namespace, letter, phrases):
+    source = RIGHT["comprehension and argmax"].replace('val_accs, "C"', f'val_accs, "{letter.lower()}"')
+    failure = fails(check_choose_recipe, cell(namespace, source), "your scores and your choice are right", *phrases)
+    assert "the experiment" in failure.more or "luck" in failure.more
+
+
+@pytest.mark.parametrize("why, phrases", [
+    ('"lower"', ["'lower', is not one of the letters A, B, C or D"]),
+    ("3", ["your third value, 3, is not one of the letters"]),
+    ("None", ["your third value, None"]),
+])
+def test_choose_recipe_with_no_letter_for_the_question(namespace, why, phrases):
+    source = RIGHT["comprehension and argmax"].replace('val_accs, "C"', f"val_accs, {why}")
+    fails(check_choose_recipe, cell(namespace, source), *phrases)
+
+
+def test_choose_recipe_that_returns_the_pair_of_before(namespace):
+    source = RIGHT["comprehension and argmax"].replace('val_accs, "C"', "val_accs")
+    fails(check_choose_recipe, cell(namespace, source), "returned two values; expected three")
 
 
 def test_the_notebooks_variables_are_given_back_after_the_check(namespace):
@@ -294,7 +323,9 @@ def test_a_failed_choice_hands_the_notebook_mnistlibs_version(namespace, capsys)
     got = check_choose_recipe(cell(namespace, template(pick="argmin")))
     out = capsys.readouterr().out
     assert out.startswith("✗ choose_recipe") and "use mnistlib's choose_recipe" in out
-    assert got.__wrapped__ is evaluate.choose_recipe
+    assert got.__wrapped__ is checks.nb08_choosing_honestly._reference
+    assert got(namespace["grid_lr"], namespace["x_train"][:200], namespace["y_train"][:200],
+               namespace["x_val"][:200], namespace["y_val"][:200])[2] == "C"
     checks.hint("choose_recipe", reveal=True)
     assert "argmax, not argmin" in capsys.readouterr().out
 

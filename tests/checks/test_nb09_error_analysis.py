@@ -51,15 +51,37 @@ def nested_lists(y_true, y_pred):
     return C
 
 
+def per_class(y_true, y_pred):
+    # A loop over the 10 classes: its length does not grow with the number of images.
+    C = np.zeros((10, 10), dtype=int)
+    for i in range(10):
+        C[i] = np.bincount(y_pred[y_true == i], minlength=10)
+    return C
+
+
+def cell_numbers(y_true, y_pred):
+    def cell(t, p):                      # a learner's own helper, whatever its name
+        return 10 * t + p
+    return np.bincount(cell(np.asarray(y_true), np.asarray(y_pred)), minlength=100).reshape(10, 10)
+
+
+def unique_counts(y_true, y_pred):
+    C = np.zeros(100, dtype=np.int64)
+    cells, counts = np.unique(10 * y_true + y_pred, return_counts=True)
+    C[cells] = counts
+    return C.reshape(10, 10)
+
+
 def broadcast(y_true, y_pred):
     classes = np.arange(10)
     return ((y_true[:, None, None] == classes[:, None]) & (y_pred[:, None, None] == classes)).sum(axis=0)
 
 
 RIGHT_CONFUSION = {
-    "loop": loop, "np.add.at": add_at, "bincount": lambda t, p: np.bincount(10 * t + p, minlength=100).reshape(10, 10),
-    "histogram2d": histogram, "one-hot product": one_hot_product, "nested lists": nested_lists,
-    "broadcasting": broadcast, "int32": with_dtype(np.int32),
+    "np.add.at": add_at, "bincount": lambda t, p: np.bincount(10 * t + p, minlength=100).reshape(10, 10),
+    "histogram2d": histogram, "one-hot product": one_hot_product, "broadcasting": broadcast,
+    "a loop over the classes": per_class, "its own helper": cell_numbers, "np.unique": unique_counts,
+    "int32": lambda t, p: add_at(t, p).astype(np.int32),
 }
 
 
@@ -82,7 +104,24 @@ def test_confusion_matrix_that_drops_the_axis_of_a_single_image():
 @pytest.mark.parametrize("fn", RIGHT_CONFUSION.values(), ids=RIGHT_CONFUSION.keys())
 def test_confusion_matrix_passes_right_answers(fn, capsys):
     assert check_confusion_matrix(fn) is fn
-    assert capsys.readouterr().out == "✓ confusion_matrix: all 5 checks passed\n"
+    assert capsys.readouterr().out == "✓ confusion_matrix: all 6 checks passed\n"
+
+
+LOOPS = {
+    "a for loop over the pairs": (loop, ["goes through the images one at a time", "a for loop, line 3 of it",
+                                         "ran 201 times for a batch of 200 images, 21 for a batch of 20"]),
+    "nested lists": (nested_lists, ["goes through the images one at a time", "a for loop"]),
+    "a comprehension": (lambda t, p: np.bincount([10 * a + b for a, b in zip(t, p)], minlength=100).reshape(10, 10),
+                        ["goes through the images one at a time", "a comprehension"]),
+    "np.vectorize": (lambda t, p: np.bincount(np.vectorize(lambda a, b: 10 * a + b)(t, p), minlength=100)
+                     .reshape(10, 10), ["goes through the images one at a time"]),
+}
+
+
+@pytest.mark.parametrize("fn, phrases", LOOPS.values(), ids=LOOPS.keys())
+def test_confusion_matrix_rejects_a_loop_over_the_images(fn, phrases):
+    failure = fails(check_confusion_matrix, fn, "your function counts right", *phrases)
+    assert "10 classes is fine" in failure.more
 
 
 def fancy_indexing(y_true, y_pred):
@@ -122,7 +161,7 @@ WRONG_CONFUSION = {
     "uint8 matrix": (with_dtype(np.uint8), ["dtype uint8", "up to 255", "should be 302", "wrapped round to 46"]),
     "int8 matrix": (with_dtype(np.int8), ["dtype int8", "up to 127"]),
     "rows and columns swapped": (lambda t, p: loop(p, t), ["swapped"]),
-    "fancy indexing counts repeats once": (fancy_indexing, ["at most once", "fancy indexing"]),
+    "fancy indexing counts repeats once": (fancy_indexing, ["at most once", "C[y_true, y_pred] += 1 reads every cell"]),
     "float matrix": (with_dtype(float), ["floating-point", "dtype float64"]),
     "float histogram2d": (lambda t, p: np.histogram2d(t, p, bins=np.arange(11))[0], ["floating-point"]),
     "histogram2d with bins=10": (lambda t, p: np.histogram2d(t, p, bins=10)[0].astype(int),
@@ -142,6 +181,12 @@ WRONG_CONFUSION = {
     "a flat 100 counts": (lambda t, p: loop(t, p).ravel(), ["shape (100,)", "one row per true class"]),
     "changes its input": (lambda t, p: (t.sort(), loop(t, p))[1], ["changed its input t"]),
     "forgets return": (lambda t, p: None, ["returned None"]),
+    "bincount without minlength": (lambda t, p: np.bincount(10 * t + p).reshape(10, 10),
+                                   ["cannot reshape", "minlength"]),
+    "bincount on the wrong numbers": (lambda t, p: np.bincount(t + 10 * p, minlength=100).reshape(10, 10),
+                                      ["swapped"]),
+    "bincount of t + p": (lambda t, p: np.bincount(t + p, minlength=100)[:100].reshape(10, 10),
+                          ["wrong value"]),
 }
 
 
@@ -158,3 +203,10 @@ def test_hints_come_in_two_steps(capsys):
     assert "np.add.at(C" not in capsys.readouterr().out
     checks.hint("confusion_matrix", reveal=True)
     assert "np.add.at(C, (y_true, y_pred), 1)" in capsys.readouterr().out
+
+
+def test_first_hint_before_any_attempt_says_how_to_start_without_a_loop(capsys):
+    checks.hints.forget_attempts()
+    checks.hint("confusion_matrix")
+    first = capsys.readouterr().out
+    assert "numbered 0 to 99" in first and "bincount" not in first
