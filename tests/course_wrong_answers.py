@@ -43,9 +43,9 @@ WRONG = {
         "grad = np.zeros(a.shape)\n"
         "for i in np.ndindex(a.shape):\n"
         "    value = a[i]\n"
-        "    f0 = f(a)\n"
+        "    f0 = f()\n"
         "    a[i] = value + h\n"
-        "    grad[i] = (f(a) - f0) / h\n"
+        "    grad[i] = (f() - f0) / h\n"
         "    a[i] = value\n"
         "return grad",
         "your estimate is the forward difference"),
@@ -239,17 +239,27 @@ RIGHT = {
         "return C",
     ],
     "numerical_gradient": [
-        "a = a.copy()\n"
         "grad = np.zeros_like(a, dtype=np.float64)\n"
-        "flat, out = a.reshape(-1), grad.reshape(-1)\n"
+        "flat, out = a.reshape(-1), grad.reshape(-1)   # views: a change of flat[k] is a change of a\n"
         "for k in range(flat.size):\n"
         "    old = flat[k]\n"
         "    flat[k] = old + h\n"
-        "    up = f(a)\n"
+        "    up = f()\n"
         "    flat[k] = old - h\n"
-        "    down = f(a)\n"
+        "    down = f()\n"
         "    flat[k] = old\n"
         "    out[k] = (up - down) / (2 * h)\n"
+        "return grad",
+        "grad = np.zeros(a.shape)\n"
+        "it = np.nditer(a, flags=['multi_index'])\n"
+        "for _ in it:\n"
+        "    i = it.multi_index\n"
+        "    a[i] += h\n"
+        "    up = f()\n"
+        "    a[i] -= 2 * h\n"
+        "    down = f()\n"
+        "    a[i] += h\n"
+        "    grad[i] = (up - down) / (2 * h)\n"
         "return grad",
     ],
     "example_gradients": [

@@ -12,10 +12,12 @@ def _flatten_reference(image):
 
 
 @exercise("flatten", reference=lambda: _flatten_reference, hints=[
-    "two things happen: the 28 rows are laid end to end into one row of 784 numbers, and every grey "
-    "level is divided by 255. Do one at a time, and print the shape after each.",
-    "numpy can give an array a new shape with the same numbers in the same order, row by row; dividing "
-    "by 255 then gives floats between 0 and 1.",
+    "start from the file: \"row by row\" means all 28 pixels of row 0, then all 28 of row 1, and so on. "
+    "How many pixels come before image[r, c]? That count is its position in the row of 784.",
+    "print np.arange(6).reshape(2, 3), then that grid laid out as one row in numpy's two orders, "
+    ".reshape(6) and .reshape(6, order=\"F\"): which one goes row by row, as the file does?",
+    "the scale: every image is divided by the same number, the largest grey level a byte (the file's type "
+    "08) can hold, so that full ink becomes 1 whatever the image.",
 ], reveal="return image.reshape(784) / 255")
 def check_flatten(fn):
     """fn(image: (28, 28) uint8 in 0..255) -> (784,) floats in [0, 1], row by row."""
@@ -58,7 +60,9 @@ def check_flatten(fn):
             if np.allclose(got, image.T.reshape(784) / 255, atol=1e-6):
                 fail(name, f"{call} read the image column by column: your entry 28 * r + c holds image[c, r].",
                      "MNIST stores each image row by row: entry 28 * r + c must be image[r, c].",
-                     reveal="image.reshape(784), without .T or order='F'.")
+                     "lay np.arange(6).reshape(2, 3) out as one row the way your function does: in the file's "
+                     "order, row by row, 1 comes right after 0; in yours, 3 does.",
+                     "image.reshape(784), without .T or order='F'.")
             if np.allclose(got, flat / 256, atol=1e-6):
                 fail(name, f"{call} divided by 256: a pixel of 255 became {255 / 256:.4f}, not 1.",
                      "255 is the largest grey level, and it must become exactly 1.")

@@ -1,5 +1,7 @@
 """Checks for the exercises of notebook 05, Gradients (``notebooks/05_gradients.ipynb``)."""
 
+import re
+
 import numpy as np
 
 from .. import model
@@ -20,92 +22,124 @@ def gradient_inputs(n=5):
     return x, y, W, b
 
 
-def _central_difference(f, a, h):
-    from ..gradcheck import numerical_gradient
-    return numerical_gradient(lambda: f(a), a, h)
+def _gradcheck():
+    from .. import gradcheck
+    return gradcheck
 
 
-def _numerical_gradient_reference(f, a, h=1e-5):
-    return _central_difference(f, np.array(a, dtype=np.float64), h)
+_RESTORE = "old = a[i]; a[i] = old + h; f_plus = f(); a[i] = old - h; f_minus = f(); a[i] = old"
+_READS_A = ("f takes no arguments: it computes its number from the array a as a is at the moment you call "
+            "it. To show f another point, change a itself, then call f().")
 
 
-_RESTORE = "old = a[i]; a[i] = old + h; f_plus = f(a); a[i] = old - h; f_minus = f(a); a[i] = old"
+def _ng_advice(error):
+    """(hint, more, reveal) when the learner called f with an argument (explain for run)."""
+    if re.search(r"\bf\(\) takes 0 positional arguments", str(error)):
+        return (_READS_A, "f = lambda: loss(W, b) reads W when it is called: move an entry of W, call f(), "
+                          "and you have the loss at the moved point.", _RESTORE)
+    return None
 
 
-def _call_in_place(name, fn, f, a, *rest, call, hint):
-    """fn(f, work, *rest) on a copy ``work`` of the array a, which fn may nudge but must put back.
+def _call_in_place(name, fn, value, a, *rest, call, hint):
+    """fn(f, work, *rest), where ``work`` is a copy of the array a, which fn may nudge but must put
+    back, and f() returns value(work) as work is when f is called: the convention of
+    mnistlib.gradcheck.numerical_gradient.
 
-    Returns (fn's result, the arrays f was called with, in order)."""
+    Returns (fn's result, copies of work at each call of f, in order)."""
     work = a.copy()
     seen = []
 
-    def f_seen(v):
-        seen.append(np.array(v, dtype=np.float64, copy=True))
-        return f(v)
-    got = run(name, lambda f_, a_, *r: fn(f_seen, work, *r), f, a, *rest, call=call, hint=hint)
+    def f():
+        seen.append(np.array(work, dtype=np.float64, copy=True))
+        return value(work)
+    f.__qualname__ = "f"                 # so that a TypeError from f(a) reads "f() takes 0 positional ..."
+    got = run(name, lambda f_, a_, *r: fn(f, work, *r), f, a, *rest, call=call, hint=hint,
+              explain=_ng_advice)
     # a[i] += h; a[i] -= 2 * h; a[i] += h  may leave a rounding error of 1e-17: harmless.
     if not np.allclose(work, a, rtol=0, atol=1e-12):
         i = np.unravel_index(int(np.argmax(np.abs(work - a))), a.shape)
+        drift = (" And since each nudged entry stayed where you left it, f saw several entries moved at "
+                 "once: every estimate after the first was taken away from a."
+                 if _drifted(a, seen, _nudge_size(seen, a)) else "")
         fail(name, f"{call} left the array a changed: a{list(map(int, i))} was {fmt(a[i], 6)} before and "
-                   f"{fmt(work[i], 6)} after. Whoever calls your function would find their weights moved.",
+                   f"{fmt(work[i], 6)} after. Whoever calls your function would find their weights moved."
+                   + drift,
              "after the two evaluations at a[i] + h and a[i] - h, put a[i] back to its old value.",
              reveal=_RESTORE)
     return got, seen
 
 
+def _moved(v, a, h):
+    """The indices of the entries of v that differ from a by more than h / 2."""
+    return {tuple(int(k) for k in m) for m in np.argwhere(np.abs(v - a) > h / 2)}
+
+
+def _drifted(a, seen, h):
+    """Did f see an entry still moved from an earlier call while another one was moved?"""
+    before = set()
+    for v in seen:
+        moved = _moved(v, a, h)
+        if len(moved) > 1 and moved & before:
+            return True
+        before |= moved
+    return False
+
+
 def _judge_nudges(name, call, a, seen, h):
     """Fail unless f only ever saw a itself, or a with one entry moved: what a central
-    difference, one entry at a time, hands it."""
+    difference, one entry at a time, shows it."""
+    before = set()
     for v in seen:
-        if v.shape != a.shape:
-            what = "a single number" if v.shape == () else f"an array of shape {v.shape}"
-            fail(name, f"{call}: f was called with {what}; f takes the whole array a, shape {a.shape}, "
-                       "with one entry nudged.",
-                 "move entry i inside the whole array (a itself, or a copy of all of it), and call f on "
-                 "that array.", reveal="old = a[i]; a[i] = old + h; f_plus = f(a); ...")
-        moved = np.argwhere(np.abs(v - a) > h / 2)
-        if len(moved) > 1 and len(moved) == a.size:
-            fail(name, f"{call}: f was called with every entry of a moved at once, as in f(a + h): that "
-                       "measures how f changes along all the entries together, not along each one.",
+        moved = _moved(v, a, h)
+        if len(moved) > 1 and len(moved) == a.size and not moved & before:
+            fail(name, f"{call}: f saw every entry of a moved at once, as after a += h: that measures how "
+                       "f changes along all the entries together, not along each one.",
                  "move one entry at a time: the partial derivative for entry i comes from arrays in "
                  "which only entry i differs from a.", reveal=_RESTORE)
+        if len(moved) > 1 and not moved & before:
+            shown = ", ".join(f"a[{', '.join(map(str, m))}]" for m in sorted(moved)[:3])
+            fail(name, f"{call}: f saw {len(moved)} entries of a moved together ({shown}"
+                       f"{', ...' if len(moved) > 3 else ''}), not one{_block_text(a, moved)}.",
+                 "a partial derivative moves one entry alone: an index with one number per axis of a "
+                 "(np.ndindex(a.shape) gives them all).", reveal=_RESTORE)
         if len(moved) > 1:
-            i, j = (", ".join(str(int(k)) for k in m) for m in moved[:2])
-            fail(name, f"{call}: f was called with a[{i}] and a[{j}] both moved: an entry you nudged was "
-                       "not put back before the next one was nudged, so every estimate after the first is "
-                       "taken at a shifted point. (On a copy of a the caller's array is safe, but the copy "
-                       "drifts.)",
-                 "after the two evaluations for entry i, set that entry back to its old value, in the "
-                 "array you pass to f.", reveal=_RESTORE)
+            i, j = (", ".join(map(str, m)) for m in sorted(moved)[:2])
+            fail(name, f"{call}: f saw a[{i}] and a[{j}] both moved: an entry you nudged was not put back "
+                       "before the next one was nudged, so every estimate after the first is taken at a "
+                       "shifted point.",
+                 "after the two evaluations for entry i, set that entry back to its old value before you "
+                 "nudge the next one.", reveal=_RESTORE)
+        before |= moved
 
 
-@exercise("numerical_gradient", reference=lambda: _numerical_gradient_reference,
+@exercise("numerical_gradient", reference=lambda: _gradcheck().numerical_gradient,
           shortcuts=lambda: {_gradcheck().numerical_gradient: "which does the whole job"}, hints=[
-    "start with one entry: the partial derivative with respect to a[i] comes from two values of f, at a "
-    "with a[i] moved up by h and at a with it moved down by h. Then do that for every index of a "
-    "(np.ndindex(a.shape) gives them all).",
-    "f takes the whole array: move only entry i, call f on the array, and move it back before the next "
-    "entry. The estimate for entry i is the difference of the two values over 2h; the gradient has the "
-    "shape of a.",
+    "start with one entry, on paper: which two values of f does section 3's central difference need, and "
+    "what must the array a hold when f is called for each of them?",
+    "f reads a when it is called: to get f at the point with a[i] moved up by h, change a[i] itself (not a "
+    "copy of a), then call f(). Keep the old value of a[i] in a variable first: you need it for the other "
+    "side, and to put a[i] back before the next entry.",
+    "the gradient has the shape of a, one partial derivative per entry, for arrays of any number of axes: "
+    "np.ndindex(a.shape) gives every index i, so that a[i] is one number.",
 ], reveal=_RESTORE + "; grad[i] = (f_plus - f_minus) / (2 * h)")
 def check_numerical_gradient(fn):
-    """fn(f, a, h=1e-5) -> the central-difference estimate of the gradient of f at a (shaped like a)."""
+    """fn(f, a, h=1e-5) -> the central-difference estimate of the gradient of f() at a (shaped like a);
+    f takes no arguments and reads a, which fn nudges in place and puts back."""
     name = "numerical_gradient"
-    hint = ("f takes the whole array and returns one number, f(a). Nudge one entry of a at a time "
-            "(for i in np.ndindex(a.shape) visits every index), and keep the signature "
-            "numerical_gradient(f, a, h=1e-5).")
+    hint = ("f takes no arguments and returns one number computed from the array a as it is when f is "
+            "called. Nudge one entry of a at a time, and keep the signature numerical_gradient(f, a, h=1e-5).")
     # 1. A cubic, on a 2-d array like W, with a large h: its central difference is exactly 3a^2 + h^2.
     a = seeded_rng().uniform(-1, 1, size=(3, 4))
     h = 0.1
-    call = "numerical_gradient(f, a, h=0.1) with f(a) = sum(a**3) and a of shape (3, 4)"
+    call = "numerical_gradient(f, a, h=0.1) with f() = sum(a**3) and a of shape (3, 4)"
     got, seen = _call_in_place(name, fn, lambda a: float(np.sum(a ** 3)), a, h, call=call, hint=hint)
     got = as_array(name, got, call)
     exact = 3 * a ** 2
     expected = exact + h ** 2
     if got.shape != a.shape:
         fail(name, f"{call} returned shape {got.shape}, expected {a.shape}: one partial derivative per entry of a.",
-             "the gradient has the shape of a: start from grad = np.zeros(a.shape) and fill in grad[i] "
-             "for every index i of a (np.ndindex(a.shape) gives them all, for any number of dimensions).")
+             "the gradient has the shape of a: start from an array of zeros of that shape and fill in one "
+             "entry for every index of a (np.ndindex(a.shape) gives them all, for any number of axes).")
     _judge_nudges(name, call, a, seen, h)
     if np.all(np.isfinite(got)) and not np.allclose(got, expected, rtol=1e-6, atol=1e-8):
         central = "use the central difference (f(a + h e_i) - f(a - h e_i)) / (2h): its error shrinks like h², not h."
@@ -123,15 +157,17 @@ def check_numerical_gradient(fn):
                 (exact, "did not use h: with h = 0.1 the central difference of sum(a**3) is 3a² + h², "
                         "not 3a²", "nudge by the h you are given, not by a fixed number.", None, None),
                 (np.zeros_like(a), "is all zeros: f never saw a nudged array",
-                 "change one entry of the array you pass to f, then call f on that array.", None, None)]:
+                 "f reads the array a you were given, when you call it. A change to a copy of a (a.copy(), "
+                 "a.astype(...), a + 0, a.flatten()) never reaches f: change an entry of a itself.",
+                 _READS_A, None)]:
             if np.allclose(got, w, rtol=1e-6, atol=1e-8):
                 fail(name, f"{call}: your estimate {why}.", hint_, more, reveal)
-    compare(name, got, expected, call=call, hint="for each index i: f(a with a[i] + h), f(a with a[i] - h), "
-            "their difference over 2h.", rtol=1e-6, atol=1e-8)
+    compare(name, got, expected, call=call, hint="for each index i: f() with a[i] moved up by h, f() with it "
+            "moved down by h, their difference over 2h.", rtol=1e-6, atol=1e-8)
 
     # 2. A function that mixes the entries, with the default h: the gradient of log sum exp(a) is softmax(a).
     a = np.array([0.5, -1.0, 2.0, 0.0, 1.5, -0.3])
-    call = "numerical_gradient(f, a) with f(a) = log(sum(exp(a))) and a of shape (6,), default h"
+    call = "numerical_gradient(f, a) with f() = log(sum(exp(a))) and a of shape (6,), default h"
     lse = lambda a: float(np.log(np.sum(np.exp(a))))                           # noqa: E731
     got, seen = _call_in_place(name, fn, lse, a, call=call, hint=hint)
     got = as_array(name, got, call)
@@ -146,14 +182,22 @@ def check_numerical_gradient(fn):
 
 
 def _nudge_size(seen, a):
-    """The size of the learner's nudge: the largest move of one entry in the arrays f saw."""
-    moves = [np.abs(v - a).max() for v in seen if v.shape == a.shape]
-    return max(moves, default=0.0)
+    """The size of the learner's nudge: the largest move of an entry the first time f saw a moved."""
+    moves = [float(np.abs(v - a).max()) for v in seen]
+    return next((m for m in moves if m > 0), 0.0)
 
 
-def _gradcheck():
-    from .. import gradcheck
-    return gradcheck
+def _block_text(a, moved):
+    """": a[0] with one index is a whole row of a, not one number" if ``moved`` is such a block, else ""."""
+    first, k = min(moved), 0
+    while k < a.ndim and all(m[k] == first[k] for m in moved):
+        k += 1
+    prefix = first[:k]
+    if len(prefix) < a.ndim and len(moved) == int(np.prod(a.shape[len(prefix):])):
+        index = ", ".join(map(str, prefix))
+        return (f": a[{index}] with {len(prefix)} index{'es' if len(prefix) > 1 else ''} for an array of "
+                f"{a.ndim} axes is a whole {'row' if a.ndim - len(prefix) == 1 else 'block'}, not one number")
+    return ""
 
 
 def gradient_shortcuts():

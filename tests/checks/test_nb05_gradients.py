@@ -15,28 +15,25 @@ from helpers import fails, hints_for, passes
 
 
 # --- 05: numerical_gradient ---------------------------------------------------
+# f takes no arguments and reads a, which the function nudges in place and puts back:
+# the convention of mnistlib.gradcheck.numerical_gradient.
 
 def ng_in_place(f, a, h=1e-5):
     grad = np.zeros(a.shape)
     for i in np.ndindex(a.shape):
         old = a[i]
-        a[i] = old + h
-        f_plus = f(a)
-        a[i] = old - h
-        f_minus = f(a)
+        values = []
+        for moved in (old + h, old - h):
+            a[i] = moved
+            values.append(f())
         a[i] = old
-        grad[i] = (f_plus - f_minus) / (2 * h)
+        grad[i] = (values[0] - values[1]) / (2 * h)
     return grad
 
 
-def ng_copies(f, a, h=1e-5):
-    flat = a.ravel()
-    grad = np.zeros(flat.size)
-    for k in range(flat.size):
-        e = np.zeros(flat.size)
-        e[k] = h
-        grad[k] = (f((flat + e).reshape(a.shape)) - f((flat - e).reshape(a.shape))) / (2 * h)
-    return grad.reshape(a.shape)
+def ng_flat_view(f, a, h=1e-5):
+    """Nudges a through a flat view of it (reshape of a contiguous array shares its memory)."""
+    return ng_in_place(f, a.reshape(-1), h).reshape(a.shape)
 
 
 def ng_plus_minus(f, a, h=1e-5):
@@ -46,41 +43,55 @@ def ng_plus_minus(f, a, h=1e-5):
     for _ in it:
         i = it.multi_index
         a[i] += h
-        f_plus = f(a)
+        f_plus = f()
         a[i] -= 2 * h
-        f_minus = f(a)
+        f_minus = f()
         a[i] += h
         grad[i] = (f_plus - f_minus) / (2 * h)
     return grad
 
 
-@pytest.mark.parametrize("fn", [ng_in_place, ng_copies, ng_plus_minus])
+@pytest.mark.parametrize("fn", [ng_in_place, ng_flat_view, ng_plus_minus])
 def test_numerical_gradient_right_answers_pass(fn):
     passes(checks.check_numerical_gradient, fn)
 
 
+def test_numerical_gradient_is_mnistlibs_convention():
+    # The learner's function and mnistlib.gradcheck's are called the same way, so that the
+    # later notebooks' calls read like the learner's own.
+    from mnistlib.gradcheck import numerical_gradient
+    W = np.random.default_rng(0).normal(size=(4, 3))
+    f = lambda: float(np.sum(np.sin(W)))                 # noqa: E731
+    assert np.allclose(ng_in_place(f, W), numerical_gradient(f, W), rtol=1e-8)
+
+
 def test_numerical_gradient_that_calls_mnistlibs_fails():
     from mnistlib.gradcheck import numerical_gradient as estimate
-    fails(checks.check_numerical_gradient, lambda f, a, h=1e-5: estimate(lambda: f(a), a, h),
+    fails(checks.check_numerical_gradient, lambda f, a, h=1e-5: estimate(f, a, h),
           "numerical_gradient() from mnistlib.gradcheck", "which does the whole job")
 
 
-def ng_variant(estimate, restore=True, default_h=1e-5):
-    """A nudge-and-restore loop whose estimate is estimate(f, a, i, old, h)."""
+def ng_variant(estimate, restore_to=lambda old, h: old, default_h=1e-5, indices=np.ndindex):
+    """A nudge-and-restore loop over indices(a.shape) whose estimate is estimate(f, a, i, old, h);
+    after it, a[i] is set to restore_to(old, h) (left as it is if restore_to is None)."""
     def numerical_gradient(f, a, h=default_h):
         grad = np.zeros(a.shape)
-        for i in np.ndindex(a.shape):
-            old = a[i]
+        for i in indices(a.shape):
+            old = np.copy(a[i])
             grad[i] = estimate(f, a, i, old, h)
-            if restore:
-                a[i] = old
+            if restore_to is not None:
+                a[i] = restore_to(old, h)
         return grad
     return numerical_gradient
 
 
 def at(f, a, i, value):
     a[i] = value
-    return f(a)
+    return f()
+
+
+def central(f, a, i, old, h):
+    return (at(f, a, i, old + h) - at(f, a, i, old - h)) / (2 * h)
 
 
 @pytest.mark.parametrize("fn, phrases, code", [
@@ -88,14 +99,10 @@ def at(f, a, i, value):
      ["forward difference", "error shrinks like h²"], "2 * h"),
     (ng_variant(lambda f, a, i, old, h: (at(f, a, i, old) - at(f, a, i, old - h)) / h),
      ["backward difference"], "2 * h"),
-    (ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + h) - at(f, a, i, old - h)) / h),
-     ["twice too large", "2h apart"], "(2 * h)"),
-    (ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + h) - at(f, a, i, old - h)) / (4 * h)),
-     ["half the right size"], "(2 * h)"),
+    (ng_variant(lambda f, a, i, old, h: 2 * central(f, a, i, old, h)), ["twice too large", "2h apart"], "(2 * h)"),
+    (ng_variant(lambda f, a, i, old, h: central(f, a, i, old, h) / 2), ["half the right size"], "(2 * h)"),
     (ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + 1e-5) - at(f, a, i, old - 1e-5)) / 2e-5),
      ["did not use h"], None),
-    (ng_variant(lambda f, a, i, old, h: (f(a.copy()) - f(a.copy())) / (2 * h)),
-     ["all zeros", "never saw a nudged array"], None),
 ])
 def test_numerical_gradient_wrong_formulas_are_named(fn, phrases, code):
     text, more, reveal = hints_for(checks.check_numerical_gradient, fn)
@@ -105,83 +112,71 @@ def test_numerical_gradient_wrong_formulas_are_named(fn, phrases, code):
         assert code not in text and code in (more or "") + (reveal or "")
 
 
+@pytest.mark.parametrize("copy", [np.copy, lambda a: a.astype(float), lambda a: a.flatten().reshape(a.shape)])
+def test_numerical_gradient_that_nudges_a_copy(copy):
+    # f reads the caller's a: a copy the function nudges is never seen.
+    def on_a_copy(f, a, h=1e-5):
+        return ng_in_place(f, copy(a), h)
+    err = fails(checks.check_numerical_gradient, on_a_copy, "all zeros", "never saw a nudged array",
+                "copy of a")
+    assert "takes no arguments" in err.more
+
+
+def test_numerical_gradient_that_gives_f_the_array():
+    # The convention of 05 before: f(a). Now f reads a itself.
+    def passes_a(f, a, h=1e-5):
+        return ng_in_place(lambda: f(a), a, h)
+    err = fails(checks.check_numerical_gradient, passes_a, "raised TypeError", "f takes no arguments",
+                "change a itself, then call f()")
+    assert "f_plus = f();" in err.reveal
+
+
 def test_numerical_gradient_that_does_not_put_a_back():
-    no_restore = ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + h) - at(f, a, i, old - h)) / (2 * h),
-                            restore=False)
-    err = fails(checks.check_numerical_gradient, no_restore, "left the array a changed", "put a[i] back")
-    assert "a[i] = old" in err.reveal
-
-
-def ng_on_a_copy(restore_to):
-    """Nudges a copy of a, and leaves each entry where restore_to(old, h) puts it."""
-    def numerical_gradient(f, a, h=1e-5):
-        work, grad = a.astype(float), np.zeros(a.shape)
-        for i in np.ndindex(a.shape):
-            old = work[i]
-            work[i] = old + h
-            f_plus = f(work)
-            work[i] = old - h
-            f_minus = f(work)
-            work[i] = restore_to(old, h)
-            grad[i] = (f_plus - f_minus) / (2 * h)
-        return grad
-    return numerical_gradient
+    err = fails(checks.check_numerical_gradient, ng_variant(central, restore_to=None), "left the array a changed", "put a[i] back",
+                "every estimate after the first was taken away from a")
+    assert "a[i] = old" in err.reveal and "default value of h" not in str(err)
 
 
 @pytest.mark.parametrize("restore_to", [lambda old, h: old - h, lambda old, h: old + h, lambda old, h: old - 2 * h])
-def test_numerical_gradient_that_never_restores_a_nudged_entry_of_its_copy(restore_to):
-    # Was told "close, but not close enough ... look at the default value of h": the caller's a
-    # comes out unchanged, and the drift only shows as an error of 1e-6 on the second function.
-    err = fails(checks.check_numerical_gradient, ng_on_a_copy(restore_to), "both moved", "not put back")
+def test_numerical_gradient_that_puts_a_back_only_at_the_end(restore_to):
+    # The caller's a comes out unchanged, but each estimate after the first was taken at a
+    # shifted point: the message names that, not h.
+    def late(f, a, h=1e-5):
+        backup = a.copy()
+        grad = ng_variant(central, restore_to)(f, a, h)
+        a[...] = backup
+        return grad
+    err = fails(checks.check_numerical_gradient, late, "both moved", "not put back")
     assert "default value of h" not in str(err) and "a[i] = old" in err.reveal
 
 
 def test_numerical_gradient_that_nudges_every_entry_at_once():
-    def all_at_once(f, a, h=1e-5):
-        grad = np.zeros(a.shape)
-        for i in np.ndindex(a.shape):
-            grad[i] = (f(a + h) - f(a - h)) / (2 * h)
-        return grad
+    def shifted(f, a, by):
+        a += by
+        value = f()
+        a -= by
+        return value
+    all_at_once = ng_variant(lambda f, a, i, old, h: (shifted(f, a, h) - shifted(f, a, -h)) / (2 * h))
     fails(checks.check_numerical_gradient, all_at_once, "every entry of a moved at once", "one entry at a time")
 
 
-def test_numerical_gradient_that_gives_f_the_array_flattened():
-    # Passed before: sum(a**3) does not care about the shape of a (a loss of W does).
-    def flat(f, a, h=1e-5):
-        return ng_in_place(f, a.ravel().copy(), h).reshape(a.shape)     # f sees the flat copy
-    fails(checks.check_numerical_gradient, flat, "f was called with an array of shape (12,)", "shape (3, 4)")
+def test_numerical_gradient_that_nudges_a_whole_row():
+    by_rows = ng_variant(central, indices=lambda shape: range(shape[0]))   # a[i] of a 2-d array is a row
+    fails(checks.check_numerical_gradient, by_rows, "f saw 4 entries of a moved together",
+          "a[0] with 1 index for an array of 2 axes is a whole row", "np.ndindex")
 
-
-def test_numerical_gradient_that_gives_f_one_number():
-    def scalar(f, a, h=1e-5):
-        grad = np.zeros(a.shape)
-        for i in np.ndindex(a.shape):
-            grad[i] = (f(a[i] + h) - f(a[i] - h)) / (2 * h)
-        return grad
-    fails(checks.check_numerical_gradient, scalar, "f was called with a single number", "the whole array a")
+    def rows_only(f, a, h=1e-5):               # the same, with one "entry" per row in the result
+        return by_rows(f, a, h)[:, 0]
+    fails(checks.check_numerical_gradient, rows_only, "returned shape (3,), expected (3, 4)", "np.ndindex")
 
 
 def test_numerical_gradient_with_a_poor_default_h():
-    coarse = ng_variant(lambda f, a, i, old, h: (at(f, a, i, old + h) - at(f, a, i, old - h)) / (2 * h),
-                        default_h=1e-1)
+    coarse = ng_variant(central, default_h=1e-1)
     err = fails(checks.check_numerical_gradient, coarse, "close, but not close enough", "default value of h")
     assert "h=1e-5" in err.reveal
 
 
-def test_numerical_gradient_shape_and_signature_mistakes():
-    def rows_only(f, a, h=1e-5):                 # range(len(a)): one "entry" per row of a 2-d array
-        grad = np.zeros(len(a))
-        for i in range(len(a)):
-            old = a[i].copy()
-            a[i] = old + h
-            f_plus = f(a)
-            a[i] = old - h
-            f_minus = f(a)
-            a[i] = old
-            grad[i] = (f_plus - f_minus) / (2 * h)
-        return grad
-    fails(checks.check_numerical_gradient, rows_only, "returned shape (3,), expected (3, 4)", "np.ndindex")
-
+def test_numerical_gradient_signature_and_type_mistakes():
     def no_h(f, a):
         return ng_in_place(f, a)
     fails(checks.check_numerical_gradient, no_h, "raised TypeError", "numerical_gradient(f, a, h=1e-5)")
