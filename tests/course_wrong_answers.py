@@ -173,6 +173,15 @@ WRONG = {
         "                dK[f] += dout[i, f, r, s] * x[i, :, r:r + kh, s:s + kw]\n"
         "return dK / n",
         "divided by the number of images"),
+    "input_gradient": (
+        "dout not padded: only the windows wholly inside it counted (a 'valid' convolution, not a 'full' one)",
+        "_, C, kh, kw = K.shape\n"
+        "n, F, oh, ow = dout.shape\n"
+        "dx = np.zeros((n, C, oh - kh + 1, ow - kw + 1))\n"
+        "for i, c, u, v in np.ndindex(dx.shape):\n"
+        "    dx[i, c, u, v] = np.sum(dout[i, :, u:u + kh, v:v + kw] * K[:, c, ::-1, ::-1])\n"
+        "return dx",
+        "dout was not padded"),
 }
 
 
@@ -377,5 +386,22 @@ RIGHT = {
         "            window = x[i, :, r:r + kh, s:s + kw]                  # (C, kh, kw)\n"
         "            dK = dK + dout[i, :, r, s][:, None, None, None] * window[None]\n"
         "return dK",
+    ],
+    "input_gradient": [
+        "n, F, oh, ow = dout.shape\n"
+        "_, C, kh, kw = K.shape\n"
+        "dx = np.zeros((n, C, (oh - 1) * stride + kh, (ow - 1) * stride + kw))\n"
+        "for i, f, r, s in np.ndindex(dout.shape):\n"
+        "    u, v = r * stride, s * stride                              # where the window starts\n"
+        "    dx[i, :, u:u + kh, v:v + kw] += dout[i, f, r, s] * K[f]     # its share, sent back\n"
+        "return dx",
+        "n, F, oh, ow = dout.shape\n"
+        "kh, kw = K.shape[2:]\n"
+        "dx = np.zeros((n, K.shape[1], (oh - 1) * stride + kh, (ow - 1) * stride + kw))\n"
+        "for p in range(kh):\n"
+        "    for q in range(kw):\n"
+        "        rows, cols = slice(p, p + stride * oh, stride), slice(q, q + stride * ow, stride)\n"
+        "        dx[:, :, rows, cols] += np.einsum('nfrs,fc->ncrs', dout, K[:, :, p, q])\n"
+        "return dx",
     ],
 }

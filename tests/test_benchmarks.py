@@ -87,6 +87,17 @@ def test_time_to_accuracy_stops_at_the_goal(bench, subset_mnist):
     assert run.updates % 10 == 0 and run.seconds > 0
 
 
+def test_time_to_accuracy_scores_on_the_held_out_images_it_is_given(bench, subset_mnist):
+    from mnistlib.train import train
+    training = bench("training")
+    d = subset_mnist
+    x, y, x_val, y_val = training.train_val_split(d.x_train, d.y_train)
+    run = training.time_to_accuracy(training.SOFTMAX, x, y, d, 1.01, every=1000, held_out=(x_val, y_val),
+                                    lr=0.5, epochs=1, batch_size=100)
+    final = train(x, y, model=training.SOFTMAX, lr=0.5, epochs=1, batch_size=100, evaluate=False)
+    assert run.accuracy == training.accuracy_of(training.SOFTMAX, final.params, x_val, y_val)
+
+
 def test_time_to_accuracy_that_never_gets_there_tests_the_final_model(bench, subset_mnist):
     from mnistlib.train import train
     training = bench("training")

@@ -85,6 +85,7 @@ from .nb09_error_analysis import check_confusion_matrix
 from .nb10_draw_a_digit import check_center_by_mass
 from .nb11_hidden_layer import check_mlp_gradients, check_he_init
 from .nb12_convolution import check_conv_forward_loops, check_kernel_gradient
+from .nb12_input_gradient import check_input_gradient
 
 __all__ = [
     'CheckFailed', 'exercise', 'hint', 'check_best_class', 'check_flatten', 'check_ink_box',
@@ -93,5 +94,5 @@ __all__ = [
     'check_bowl_lr', 'check_update_step', 'check_gradients_loop',
     'check_gradients_vectorised', 'check_minibatch_epoch', 'check_choose_recipe',
     'check_confusion_matrix', 'check_center_by_mass', 'check_mlp_gradients',
-    'check_he_init', 'check_conv_forward_loops', 'check_kernel_gradient',
+    'check_he_init', 'check_conv_forward_loops', 'check_kernel_gradient', 'check_input_gradient',
 ]

@@ -1,4 +1,6 @@
-"""Checks for the exercises of notebook 12, Convolution (``notebooks/12_convolution.ipynb``)."""
+"""Checks for the exercises of notebook 12, Convolution (``notebooks/12_convolution.ipynb``):
+the layer as loops, and the gradient of its kernels (the gradient of its input is in
+``nb12_input_gradient``)."""
 
 import numpy as np
 

@@ -271,7 +271,7 @@ def test_watching_a_check_leaves_another_tracer_in_place():
 BATCHED = [(checks.check_softmax, 0), (checks.check_log_softmax, 0), (checks.check_update_step, 0),
            (checks.check_gradients_loop, 0), (checks.check_gradients_vectorised, 0),
            (checks.check_minibatch_epoch, 5), (checks.check_mlp_gradients, 1), (checks.check_confusion_matrix, 0),
-           (checks.check_conv_forward_loops, 0), (checks.check_kernel_gradient, 0)]
+           (checks.check_conv_forward_loops, 0), (checks.check_kernel_gradient, 0), (checks.check_input_gradient, 0)]
 
 
 def _recording(check, monkeypatch, record):
