@@ -169,7 +169,8 @@ def install_software(settings):
             "(a few minutes, the first time) ...")
         _run(pip + ["install", "--quiet", "--upgrade", "pip"], "upgrading pip")
         with _package_sources() as (project, hub):
-            _run(pip + ["install", "--quiet", f"{project}[lab]", hub], "installing the hub's packages")
+            # teach: nbgrader, and the MathJax that the feedback pages carry (mnistlib/feedback)
+            _run(pip + ["install", "--quiet", f"{project}[lab,teach]", hub], "installing the hub's packages")
         (env / ".installed-packages").write_text(wanted)
         (env / ".installed-sources").write_text(_sources_digest())
     if not _stamped(env / ".installed-sources", _sources_digest()):
