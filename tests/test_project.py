@@ -76,3 +76,10 @@ def test_no_mnist_files_in_the_repository():
         subfolders[:] = [d for d in subfolders if d not in (".venv", ".venv-teach", ".git", "node_modules")]
         bad += [os.path.join(folder, f) for f in files if "ubyte" in f]
     assert not bad, bad
+
+
+def test_no_two_test_modules_share_a_name():
+    """pytest imports test modules by their file name (rootdir-relative "prepend" mode): two
+    test_x.py in different folders make the whole run stop at collection."""
+    names = [p.name for p in (ROOT / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
