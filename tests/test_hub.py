@@ -15,6 +15,7 @@ the hub's directory; the hub is stopped as Ctrl-C stops it.
 """
 
 import asyncio
+import concurrent.futures
 import json
 import socket
 import stat
@@ -162,6 +163,13 @@ def trial():
         print(t.log_tail(30))
 
 
+def run(coroutine):
+    """``asyncio.run(coroutine)`` in a thread of its own: an event loop that another test module
+    left running in pytest's one thread cannot get in its way."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def person(trial, name, password=None):
     from mnist_hub.client import Person
     return Person(trial.url, name, trial.passwords[name] if password is None else password)
@@ -201,7 +209,7 @@ def test_each_person_logs_in_with_their_own_password_only(trial):
             await p.close()
         return results
 
-    assert asyncio.run(go()) == [True, False, False, False, True]
+    assert run(go()) == [True, False, False, False, True]
 
 
 @pytest.mark.slow
@@ -234,7 +242,7 @@ print("uid", os.getuid())""")
             await pa.close()
             await pb.close()
 
-    foreign, through_own, text = asyncio.run(go())
+    foreign, through_own, text = run(go())
     assert foreign.status_code == 403 or "/hub/" in str(foreign.url), (foreign.status_code, foreign.url)
     assert b not in (foreign.text + through_own.text) or through_own.status_code >= 400
     assert [line for line in text.splitlines() if "ALLOWED" in line] == []
@@ -268,7 +276,7 @@ print("env:", os.environ["MNIST_DATA_DIR"] == os.environ["MNISTLIB_CACHE_DIR"] =
         finally:
             await p.close()
 
-    reply, text = asyncio.run(go())
+    reply, text = run(go())
     assert reply["status"] == "ok", text
     assert "full: True 60000" in text
     assert "models: ['softmax', 'mlp', 'cnn']" in text
@@ -291,7 +299,7 @@ print("blas", sorted({i["num_threads"] for i in threadpoolctl.threadpool_info() 
         finally:
             await p.close()
 
-    _, text = asyncio.run(go())
+    _, text = run(go())
     assert "env 1 1" in text and "blas [1]" in text, text
 
 
@@ -322,7 +330,7 @@ def test_a_runaway_kernel_dies_alone_and_its_cell_says_why(trial):
             await pa.close()
             await pb.close()
 
-    reply, outputs, after, said, status, fresh_out, before, after_kills = asyncio.run(go())
+    reply, outputs, after, said, status, fresh_out, before, after_kills = run(go())
     text = "".join(o.get("text", "") for o in outputs)
     assert reply is None, "the kernel should have died"
     assert "kept" not in text
@@ -354,7 +362,7 @@ def test_students_have_the_assignments_tab_and_not_formgrader(trial):
             await ps.close()
             await pt.close()
 
-    student_api, listing, teacher_api, (student_page, teacher_page) = asyncio.run(go())
+    student_api, listing, teacher_api, (student_page, teacher_page) = run(go())
     assert student_api == 404 and isinstance(listing, list)
     assert {a["name"] for a in teacher_api} == {"03_softmax", "06_gradient_descent"}
     hidden = {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"}
@@ -412,7 +420,7 @@ except PermissionError:
             await p.close()
         return listed, submitted, peek, rows, feedback
 
-    listed, submitted, peek, rows, feedback = asyncio.run(go())
+    listed, submitted, peek, rows, feedback = run(go())
     assert peek.strip() == "listing refused"                  # nobody sees the others' submissions
     assert any(a["assignment_id"] == assignment and a["status"] == "released" for a in listed)
     for listing in submitted:
@@ -463,7 +471,7 @@ def test_logging_in_again_or_an_update_never_overwrites_a_students_change(trial)
         await p.close()
         return after_login
 
-    after_login = asyncio.run(go())
+    after_login = run(go())
     assert "my own experiment" in after_login
     assert "my own experiment" in (home / changed).read_text()
     assert "Updated by the teacher" not in (home / changed).read_text()
@@ -534,7 +542,7 @@ def test_nbgitpuller_link_keeps_a_students_change_and_brings_the_update(trial, g
         await pull(p)                                          # the link again, after the update
         await p.close()
 
-    asyncio.run(go())
+    run(go())
     assert "my own experiment" in (home / changed).read_text()
     assert "Updated by the teacher" in (home / untouched).read_text()
     assert (home / changed).stat().st_uid == accounts.account(name).pw_uid
@@ -570,7 +578,7 @@ def test_idle_kernels_and_servers_are_culled_and_the_hub_stops_cleanly():
             await p.close()
             return kernel_gone, time.monotonic() - began
 
-        kernel_gone, server_gone = asyncio.run(go())
+        kernel_gone, server_gone = run(go())
         assert 4 <= kernel_gone < 60 and server_gone >= 15, (kernel_gone, server_gone)
         assert not t.group(name).exists() or t.group(name).pids() == []
         # A hub killed hard leaves its proxy (and its pid file) and its idle culler running;
