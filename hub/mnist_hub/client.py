@@ -236,6 +236,23 @@ class Kernel:
         reply, _ = await self.request("kernel_info_request", {}, timeout)
         return reply
 
+    async def ready(self, timeout=300, every=5):
+        """Wait until a restarted kernel answers, as JupyterLab does after a restart.
+
+        A request sent while the kernel restarts, or before the server has reconnected
+        to the new kernel's output channel, can go unanswered: ask kernel_info every
+        ``every`` seconds until one is answered in full (reply and idle status).
+        """
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                reply, _ = await self.request("kernel_info_request", {}, every)
+            except (asyncio.TimeoutError, HubClientError):
+                continue
+            if reply is not None:
+                return reply
+        raise HubClientError(f"{self.person.name}: the kernel did not answer within {timeout} s of a restart")
+
     async def execute(self, code, timeout=600):
         """Run ``code`` as a cell; returns (reply content or None if the kernel died, outputs)."""
         reply, iopub = await self.request("execute_request", {
