@@ -1,6 +1,7 @@
 """Is the series fast enough to train live?  Times the training loop, the widgets and the notebooks.
 
     MNIST_DATA_DIR=/path/to/mnist python benchmarks/run.py [--quick] [--skip-models] [--notebooks | --classroom | --hub]
+                                                           [--laptop-kernels]
 
 Prints the machine (cores, CPU, numpy, BLAS), then a Markdown table: one row per
 measurement, with its target and whether it was met. benchmarks/README.md says
@@ -8,7 +9,9 @@ what each row measures. --quick: fewer repeats, for checking the script itself.
 --skip-models: without the MLP and CNN rows. --notebooks: also execute every
 notebook headless (not written back), each in a fresh kernel whose peak memory
 and CPU time are read, and size a classroom server from them. --classroom: those
-rows only. --hub: the classroom hub's load test (hub_load.py), 30 students at once.
+rows only; their kernels run with the environment the classroom hub gives every
+kernel (hub/mnist_hub/settings.py), or with --laptop-kernels in this process's.
+--hub: the classroom hub's load test (hub_load.py), 30 students at once.
 
 The numbers only count on the full MNIST; the script says so loudly when
 load_mnist fell back to the bundled subset. Run it on a quiet machine: the load
@@ -45,6 +48,9 @@ def parse(argv):
     parser.add_argument("--hub", action="store_true",
                         help="only the load test of the classroom hub: 30 students at once (needs root and "
                              "`python run.py hub --install-only`; see hub_load.py)")
+    parser.add_argument("--laptop-kernels", action="store_true",
+                        help="run the notebooks' kernels in this process's environment, not the classroom "
+                             "hub's (one BLAS thread, malloc settings: hub/mnist_hub/settings.py)")
     return parser.parse_args(argv)
 
 
@@ -80,7 +86,7 @@ def main(argv=None):
     if not args.classroom and not args.skip_models:
         mlp_and_cnn.rows(table, d, args.quick)
     if args.notebooks or args.classroom:
-        classroom.rows(table)
+        classroom.rows(table, class_environment=not args.laptop_kernels)
     header.append(f"load average: {load_before} before, {harness.load()} after (1, 5, 15 min)")
 
     print("\n".join(header))

@@ -27,7 +27,7 @@ def test_run_py_imports_every_benchmark_and_offers_every_flag():
     r = subprocess.run([sys.executable, str(BENCHMARKS / "run.py"), "--help"], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, r.stderr
-    for flag in ("--quick", "--skip-models", "--notebooks", "--classroom"):
+    for flag in ("--quick", "--skip-models", "--notebooks", "--classroom", "--laptop-kernels"):
         assert flag in r.stdout
 
 
@@ -110,3 +110,27 @@ def test_time_to_accuracy_that_never_gets_there_tests_the_final_model(bench, sub
                   evaluate=False)
     assert run.accuracy == training.test_accuracy(training.SOFTMAX, final.params, d)
     assert run.best >= run.accuracy
+
+
+@pytest.mark.parametrize("class_environment", [True, False])
+def test_the_classroom_rows_run_kernels_as_the_hub_does_or_as_on_a_laptop(bench, tmp_path, monkeypatch,
+                                                                         class_environment):
+    import nbformat
+    classroom, harness = bench("classroom"), bench("harness")
+    for name in classroom.KERNEL_ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(
+        "import os\n"
+        f"expected = {dict(classroom.KERNEL_ENVIRONMENT) if class_environment else {}!r}\n"
+        "assert {k: os.environ[k] for k in expected} == expected\n"
+        f"assert not {class_environment} or os.environ.get('OPENBLAS_NUM_THREADS') == '1'\n"
+        f"assert {class_environment} or 'MALLOC_MMAP_THRESHOLD_' not in os.environ")]
+    path = tmp_path / "00_env.ipynb"
+    nbformat.write(nb, path)
+    table = harness.Table()
+    usage = classroom.notebook_rows(table, class_environment, paths=[path])
+    assert list(usage) == ["00_env.ipynb"], table.markdown()      # a failed assert leaves it out
+    assert usage["00_env.ipynb"]["peak_mb"] > 10
+    said = table.markdown()
+    assert ("the classroom hub's environment" in said) == class_environment

@@ -167,3 +167,12 @@ def test_viewer_jump_to_the_unit_already_shown_still_says_so(params, digits):
     w = hw.hidden_unit_viewer(params, x, y, unit=k)
     w.strongest.value = 0
     assert w.unit.value == k and "strongest for class 0" in w.status.value
+
+
+def test_viewer_uses_activations_already_computed_and_rejects_the_wrong_ones(params, digits):
+    x, y = digits
+    h = hw.hidden_activations(params, x)
+    given, own = hw.hidden_unit_viewer(params, x, y, unit=2, h=h), hw.hidden_unit_viewer(params, x, y, unit=2)
+    assert given.top_image.value == own.top_image.value and given.status.value == own.status.value
+    with pytest.raises(ValueError, match=r"h must be hidden_activations\(params, X\)"):
+        hw.hidden_unit_viewer(params, x, y, h=h[:-1])

@@ -31,7 +31,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT / "hub"))
 
 from mnist_hub import accounts, cgroups, install  # noqa: E402
-from mnist_hub.settings import COURSE_ID, STUDENT_FOLDER, Settings, parse_size, show_size  # noqa: E402
+from mnist_hub.settings import (COURSE_ID, KERNEL_ENVIRONMENT, STUDENT_FOLDER, Settings, parse_size,  # noqa: E402
+                                show_size)
 
 
 # --- without a hub -------------------------------------------------------------------------
@@ -134,6 +135,12 @@ def test_run_py_hub_names_a_bad_class_list(tmp_path):
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "mem-limit" in done.stderr
     assert not any(tmp_path.iterdir()) or {p.name for p in tmp_path.iterdir()} == {"class.txt"}
+
+
+def test_the_kubernetes_values_give_kernels_the_classroom_hubs_environment():
+    values = (REPO_ROOT / "hub" / "kubernetes" / "values.yaml").read_text()
+    for name, value in KERNEL_ENVIRONMENT.items():
+        assert f'{name}: "{value}"' in values, f"hub/kubernetes/values.yaml: extraEnv lacks {name}={value}"
 
 
 def test_out_of_memory_message_says_what_happened_and_what_to_do():
@@ -288,19 +295,19 @@ print("env:", os.environ["MNIST_DATA_DIR"] == os.environ["MNISTLIB_CACHE_DIR"] =
 
 
 @pytest.mark.slow
-def test_each_kernel_gets_one_blas_thread(trial):
+def test_each_kernel_gets_one_blas_thread_and_the_class_malloc_settings(trial):
     async def go():
         p = await signed_in(trial, trial.students[0])
         try:
             return await run_code(p, """
 import os, numpy, threadpoolctl
-print("env", os.environ["OPENBLAS_NUM_THREADS"], os.environ["OMP_NUM_THREADS"])
+print("env", os.environ["OPENBLAS_NUM_THREADS"], os.environ["OMP_NUM_THREADS"], os.environ["MALLOC_MMAP_THRESHOLD_"])
 print("blas", sorted({i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"}))""")
         finally:
             await p.close()
 
     _, text = run(go())
-    assert "env 1 1" in text and "blas [1]" in text, text
+    assert f"env 1 1 {4 * 2 ** 20}" in text and "blas [1]" in text, text
 
 
 @pytest.mark.slow
@@ -321,7 +328,8 @@ def test_a_runaway_kernel_dies_alone_and_its_cell_says_why(trial):
             after, said = await neighbour.execute("print(int(weights.sum()))")
             # the runaway student's server lives on, and their notebook's restarted kernel works
             status = (await pa.request("GET", "api/status")).json()
-            fresh, fresh_out = await runaway.execute("print(6 * 7)")
+            await runaway.ready()
+            fresh, fresh_out = await runaway.execute("print(6 * 7)", timeout=120)
             for k in (neighbour, runaway):
                 await k.shut_down()
             kills_after = trial.group(a).oom_kills(), trial.group(b).oom_kills()

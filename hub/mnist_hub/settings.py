@@ -25,6 +25,23 @@ STUDENT_FOLDER = "mnist-from-scratch"     # the student copy, in each student's 
 COURSE_FOLDER = "course"                  # the nbgrader course, in the teacher's home
 SETTINGS_VARIABLE = "MNIST_HUB_SETTINGS"
 
+# The environment of every kernel in a class (the spawner sets it on each server; the
+# classroom benchmark runs its kernels with it, to measure what a class uses).
+KERNEL_ENVIRONMENT = {
+    # One BLAS thread per kernel: thirty kernels on a few cores, each with one thread per
+    # core, spend their time waiting for each other, and each BLAS thread keeps buffers of
+    # its own (about 55 MB more in notebook 06 with two threads).
+    "OPENBLAS_NUM_THREADS": "1",
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    # glibc's malloc: arrays of 4 MB and more are given back to the system when freed. By
+    # default the threshold rises after each large free, and a notebook's freed copies of a
+    # digit class (15-20 MB each) then stay in the kernel (about 20 MB in notebook 11). Small
+    # arrays, such as a training step's, stay in the heap as before: no slower (benchmarked).
+    "MALLOC_MMAP_THRESHOLD_": str(4 * 2 ** 20),
+    "MALLOC_TRIM_THRESHOLD_": str(32 * 2 ** 20),
+}
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?\s*$", re.IGNORECASE)
 
 

@@ -22,7 +22,7 @@ from jupyterhub.spawner import LocalProcessSpawner
 from traitlets import Integer, Unicode
 
 from . import cgroups
-from .settings import COURSE_FOLDER, STUDENT_FOLDER, parse_size
+from .settings import COURSE_FOLDER, KERNEL_ENVIRONMENT, STUDENT_FOLDER, parse_size
 
 
 class MemoryCgroupSpawner(LocalProcessSpawner):
@@ -100,11 +100,7 @@ def server_environment(settings, role):
         "JUPYTER_CONFIG_PATH": f"{config / role}:{config / 'common'}",
         "MNIST_DATA_DIR": settings.data,
         "MNISTLIB_CACHE_DIR": settings.data,
-        # One BLAS thread per kernel: thirty kernels on a few cores, each with one thread per
-        # core, spend their time waiting for each other.
-        "OPENBLAS_NUM_THREADS": "1",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
+        **KERNEL_ENVIRONMENT,           # one BLAS thread, and malloc that gives big arrays back
     }
 
 

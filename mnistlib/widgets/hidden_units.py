@@ -133,16 +133,23 @@ def hidden_unit_update(unit, params, X, y=None, *, h=None, n_top=12, render=True
     return out
 
 
-def hidden_unit_viewer(params, X, y=None, *, unit=0, n_top=12):
+def hidden_unit_viewer(params, X, y=None, *, unit=0, n_top=12, h=None):
     """Pick a hidden unit; see its 784 incoming weights, its 10 votes and the images that excite it most.
 
     params: the MLP's dict; X: (n, 784) images (e.g. the validation set), y: (n,) labels.
     Controls: the unit's number, ◀ ▶, and "strongest for": jump to the unit that adds
     most to a class's logit on average. Returns the widget; ``.unit``, ``.strongest``,
     ``.prev``, ``.next``, ``.weights_image``, ``.top_image``, ``.votes`` and ``.status``
-    are its parts (for tests).
+    are its parts (for tests). h: ``hidden_activations(params, X)`` if already computed
+    (on the full validation set it is 10 MB: computed once, never twice).
     """
-    h = hidden_activations(params, X)          # once: every redraw reuses it
+    if h is None:
+        h = hidden_activations(params, X)          # once: every redraw reuses it
+    else:
+        h = np.asarray(h)
+        expected = (len(X), _mlp_params(params)[0].shape[1])
+        if h.shape != expected:
+            raise ValueError(f"h must be hidden_activations(params, X), of shape {expected}; got shape {h.shape}")
     H = h.shape[1]
     status = status_line("mnistlib-hidden-status")
     strongest = ipywidgets.Dropdown(options=[("—", -1)] + [(str(j), j) for j in range(10)], value=-1,
