@@ -106,7 +106,7 @@ def goal_rows(table, d):
     for name, (goal, limit, every) in GOALS.items():
         model = training.MODELS[name]
         recipe = ", ".join(f"{k}={v!r}" for k, v in model.RECIPE.items())
-        run = training.time_to_accuracy(model, x, y, d, goal, every, held_out=held_out, **model.RECIPE)
+        run = training.time_to_accuracy(model, x, y, held_out, goal, every, **model.RECIPE)
         what = (f"time to {goal * 100:g}% validation accuracy, {name.upper()}: train(model={name}, {recipe}) on 50k "
                 f"images, scored on the 10k validation images every {every} updates")
         if not run.reached:

@@ -111,22 +111,29 @@ def recipe_row(table, d, repeats):
 
 
 def method_rows(table, d, quick):
-    """Updates per second, and training seconds until the test accuracy first reaches 90%."""
+    """Updates per second, and training seconds until the validation accuracy first reaches 90%.
+
+    Trained on the 50,000 images of the training split, scored on the 10,000 validation
+    images (the test images keep their one look, as in notebook 08).
+    """
     goal = 0.90
+    x, y = training.training_split(d)
+    held_out = training.validation_split(d)
     runs = [("one example at a time", dict(method="example", lr=0.01, every=1000)),
             ("mini-batch of 100", dict(method="minibatch", lr=0.5, batch_size=100, every=20)),
-            ("full batch (60k)", dict(method="full", lr=1.0, every=5))]
+            ("full batch (50k)", dict(method="full", lr=1.0, every=5))]
     for name, kw in runs:
-        run = training.time_to_accuracy(SOFTMAX, d.x_train, d.y_train, d, goal, epochs=1000,
+        run = training.time_to_accuracy(SOFTMAX, x, y, held_out, goal, epochs=1000,
                                         max_seconds=10 if quick else 30, **kw)
         rate = run.updates / run.seconds if run.seconds else float("nan")
         if run.reached:
-            result = (f"{rate:,.0f} updates/s; {goal:.0%} test accuracy after {run.updates} updates, "
+            result = (f"{rate:,.0f} updates/s; {goal:.0%} validation accuracy after {run.updates} updates, "
                       f"{run.seconds:.2f} s")
         else:
             result = (f"{rate:,.0f} updates/s; {goal:.0%} not reached in {run.updates} updates "
                       f"(best {run.best:.1%})")
-        table.add(f"{name}, lr={kw['lr']}, test every {kw['every']} updates (testing time excluded)", result)
+        table.add(f"{name}, lr={kw['lr']}, on the 50k training split, scored on the 10k validation images "
+                  f"every {kw['every']} updates (scoring time excluded)", result)
 
 
 # --- 6. peak memory ------------------------------------------------------------------------

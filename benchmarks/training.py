@@ -86,17 +86,17 @@ class Run:
     reached: bool = False
 
 
-def time_to_accuracy(model, x, y, d, goal, every, max_seconds=math.inf, held_out=None, **settings):
+def time_to_accuracy(model, x, y, held_out, goal, every, max_seconds=math.inf, **settings):
     """Train on (x, y), scoring every ``every`` updates until the accuracy reaches ``goal``.
 
-    The accuracy is measured on ``held_out`` = (x_val, y_val) if given, else on d's
-    test images. A goal that is reached once, out of many looks, is a choice, so
-    the models' goals are scored on validation and the test set keeps its one look.
-    settings: train()'s, e.g. lr, epochs. Scoring time is subtracted from both
-    the wall and the CPU time. Stops after ``max_seconds`` of training, or
-    when train() ends; the model is then scored once more. Returns a Run.
+    The accuracy is measured on ``held_out`` = (x_val, y_val), never on the test
+    images: a goal that is reached once, out of many looks, is a choice, and the
+    test set keeps its one look. settings: train()'s, e.g. lr, epochs. Scoring
+    time is subtracted from both the wall and the CPU time. Stops after
+    ``max_seconds`` of training, or when train() ends; the model is then scored
+    once more. Returns a Run.
     """
-    x_scored, y_scored = held_out if held_out is not None else (d.x_test, d.y_test)
+    x_scored, y_scored = held_out
     run, testing_wall, testing_cpu = Run(), 0.0, 0.0
     t0, c0 = time.perf_counter(), time.process_time()
 

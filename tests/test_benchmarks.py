@@ -82,7 +82,8 @@ def test_the_one_thread_limit_is_restored_even_after_an_error(bench):
 def test_time_to_accuracy_stops_at_the_goal(bench, subset_mnist):
     training = bench("training")
     d = subset_mnist
-    run = training.time_to_accuracy(training.SOFTMAX, d.x_train, d.y_train, d, 0.5, every=10, lr=0.5, epochs=3)
+    x, y, x_val, y_val = training.train_val_split(d.x_train, d.y_train)
+    run = training.time_to_accuracy(training.SOFTMAX, x, y, (x_val, y_val), 0.5, every=10, lr=0.5, epochs=3)
     assert run.reached and run.accuracy >= 0.5 and run.best == run.accuracy
     assert run.updates % 10 == 0 and run.seconds > 0
 
@@ -92,23 +93,23 @@ def test_time_to_accuracy_scores_on_the_held_out_images_it_is_given(bench, subse
     training = bench("training")
     d = subset_mnist
     x, y, x_val, y_val = training.train_val_split(d.x_train, d.y_train)
-    run = training.time_to_accuracy(training.SOFTMAX, x, y, d, 1.01, every=1000, held_out=(x_val, y_val),
+    run = training.time_to_accuracy(training.SOFTMAX, x, y, (x_val, y_val), 1.01, every=1000,
                                     lr=0.5, epochs=1, batch_size=100)
     final = train(x, y, model=training.SOFTMAX, lr=0.5, epochs=1, batch_size=100, evaluate=False)
     assert run.accuracy == training.accuracy_of(training.SOFTMAX, final.params, x_val, y_val)
 
 
-def test_time_to_accuracy_that_never_gets_there_tests_the_final_model(bench, subset_mnist):
+def test_time_to_accuracy_that_never_gets_there_scores_the_final_model(bench, subset_mnist):
     from mnistlib.train import train
     training = bench("training")
     d = subset_mnist
-    run = training.time_to_accuracy(training.SOFTMAX, d.x_train, d.y_train, d, 1.01, every=7, lr=0.5,
+    x, y, x_val, y_val = training.train_val_split(d.x_train, d.y_train)
+    run = training.time_to_accuracy(training.SOFTMAX, x, y, (x_val, y_val), 1.01, every=7, lr=0.5,
                                     epochs=1, batch_size=100)
     assert not run.reached
-    assert run.updates == math.ceil(len(d.x_train) / 100)          # tested once more at the end
-    final = train(d.x_train, d.y_train, model=training.SOFTMAX, lr=0.5, epochs=1, batch_size=100,
-                  evaluate=False)
-    assert run.accuracy == training.test_accuracy(training.SOFTMAX, final.params, d)
+    assert run.updates == math.ceil(len(x) / 100)          # scored once more at the end
+    final = train(x, y, model=training.SOFTMAX, lr=0.5, epochs=1, batch_size=100, evaluate=False)
+    assert run.accuracy == training.accuracy_of(training.SOFTMAX, final.params, x_val, y_val)
     assert run.best >= run.accuracy
 
 
