@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "hub"))
 
-from mnist_hub.settings import COURSE_FOLDER, COURSE_ID  # noqa: E402
+from mnist_hub.settings import COURSE_FOLDER, COURSE_ID, parse_size  # noqa: E402
 from mnist_hub.trial import TrialClass, why_not_here     # noqa: E402
 
 ASSIGNMENT = "06_gradient_descent"        # the gradient-descent notebook
@@ -117,39 +117,53 @@ def solutions(trial):
 
 
 async def student(trial, name, answers, record):
-    """One student's whole visit; fills ``record`` (timings, or the error that stopped them)."""
+    """One student's whole visit; fills ``record`` (timings, or the step and error that stopped them)."""
     from mnist_hub.client import Person
     person = Person(trial.url, name, trial.passwords[name])
+    step = "log in"
     try:
         record["start"] = time.monotonic()
         if not await person.log_in():
             raise RuntimeError("the hub refused the password")
+        step = "start their server"
         record["spawn"] = await person.start_server()
+        step = "fetch the assignment"
         listing = await person.assignment_action("fetch", COURSE_ID, ASSIGNMENT)
         fetched = next(a for a in listing if a["assignment_id"] == ASSIGNMENT and a["status"] == "fetched")
         path = fetched["notebooks"][0]["path"]
+        step = "fill in and save the notebook"
         nb = await person.read_notebook(path)
         for cell in nb.cells:                     # the student types in the answers
             meta = cell.metadata.get("nbgrader", {})
             if meta.get("solution"):
                 cell.source = answers[meta["grade_id"]]
         await person.save_notebook(path, nb)
+        step = "open a kernel"
         kernel = await person.open_kernel(path)
         await kernel.info()
         record["first_kernel"] = time.monotonic() - record["start"]
+        step = "run every cell"
         began = time.monotonic()
         errors = await kernel.run_notebook(nb)
         record["execute"] = time.monotonic() - began
         if errors:
             raise RuntimeError(f"the notebook stopped with {errors[0].get('ename')}: {errors[0].get('evalue')}")
+        step = "save the outputs and shut the kernel down"
         await person.save_notebook(path, nb)
         await kernel.shut_down()
+        step = "submit"
         listing = await person.assignment_action("submit", COURSE_ID, ASSIGNMENT)
         if not any(a["assignment_id"] == ASSIGNMENT and a["status"] == "submitted" for a in listing):
             raise RuntimeError("the submission does not show in the Assignments tab")
         record["done"] = time.monotonic()
     except Exception as e:        # recorded: the load test reports every student's fate
-        record["error"] = f"{type(e).__name__}: {e}"
+        record["error"] = f"{step}: {type(e).__name__}: {e}"
+        try:
+            kills = trial.group(name).oom_kills()
+        except OSError:
+            kills = None
+        if kills:
+            record["error"] += f" (the out-of-memory killer stopped {kills} of their processes)"
     finally:
         await person.close()
 
@@ -164,12 +178,21 @@ async def teacher_releases(trial):
     return teacher
 
 
-async def teacher_grades(trial, teacher):
-    """Collect, autograde each submission, feedback for all; returns (gradebook rows, seconds)."""
+async def teacher_grades(trial, teacher, records):
+    """Collect, autograde each submission, feedback for all; returns (gradebook rows, seconds).
+
+    Only the students who submitted are graded; an autograde that fails goes into that
+    student's record, so that the report names every student's fate instead of stopping.
+    """
     began = time.monotonic()
     await teacher.formgrader("POST", f"assignment/{ASSIGNMENT}/collect")
     for name in trial.students:
-        await teacher.formgrader("POST", f"submission/{ASSIGNMENT}/{name}/autograde")
+        if "done" not in records[name]:
+            continue
+        try:
+            await teacher.formgrader("POST", f"submission/{ASSIGNMENT}/{name}/autograde")
+        except Exception as e:    # recorded, as the students' own errors are
+            records[name]["error"] = f"autograde: {type(e).__name__}: {e}"
     graded = time.monotonic() - began
     await teacher.formgrader("POST", f"assignment/{ASSIGNMENT}/generate_feedback")
     await teacher.formgrader("POST", f"assignment/{ASSIGNMENT}/release_feedback")
@@ -201,7 +224,7 @@ async def play(trial, sampler):
     began = time.monotonic()
     await asyncio.gather(*(student(trial, name, answers, records[name]) for name in trial.students))
     class_seconds = time.monotonic() - began
-    rows, graded, grading = await teacher_grades(trial, teacher)
+    rows, graded, grading = await teacher_grades(trial, teacher, records)
     sampler.stop()
     await teacher.close()
     feedback = await students_fetch_feedback(trial)
@@ -269,7 +292,7 @@ def main(argv=None):
     parser.add_argument("--students", type=int, default=30, help="how many students (default 30)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--class-mem-limit", default="auto",
-                        help="memory for all servers together; auto (default): what the machine has "
+                        help="memory for all servers together, e.g. 16G; auto (default): what the machine has "
                              "available now minus 1 GB, so that other programs are never the ones stopped")
     args = parser.parse_args(argv)
     why = why_not_here()
@@ -280,6 +303,10 @@ def main(argv=None):
     limit = args.class_mem_limit
     if limit == "auto":
         limit = str(max(meminfo()["MemAvailable"] - 2 ** 30, 2 ** 30))
+    try:
+        limit = str(parse_size(limit))
+    except ValueError as e:
+        parser.error(f"--class-mem-limit: {e}")
     loads = [os.getloadavg()[0]]
     print(f"machine: {os.cpu_count()} cores, {cpu_model()}, {mb(meminfo()['MemTotal'])} of memory; "
           f"load average {os.getloadavg()[0]:.2f}; the servers may use {mb(int(limit))} together", flush=True)
@@ -291,6 +318,11 @@ def main(argv=None):
         outcome = asyncio.run(play(trial, sampler))
         loads.append(os.getloadavg()[0])
         result, table = report(args.students, *outcome, sampler, loads)
+        if result["errors"]:     # the hub's log holds the servers' too: its warnings and errors
+            lines = trial.log_path.read_text(errors="replace").splitlines()
+            alarms = [line for line in lines if line.startswith(("[W ", "[E ", "[C ")) or "Error" in line]
+            print("warnings and errors in the hub's log (the last 60):\n" + "\n".join(alarms[-60:]),
+                  file=sys.stderr)
     print(table)
     for name, error in result["errors"].items():
         print(f"{name}: {error}")

@@ -4,7 +4,8 @@ The page is ``demo/live_demo.ipynb``, shown by Voila without its code cells;
 ``python run.py demo`` (or ``python -m mnistlib.demo``) serves it:
 
     voila demo/live_demo.ipynb --port=8866 --Voila.ip=127.0.0.1 --theme=light \\
-          --strip_sources=True --show_tracebacks=False --no-browser
+          --strip_sources=True --show_tracebacks=False --no-browser \\
+          --MappingKernelManager.cull_idle_timeout=120 --MappingKernelManager.cull_interval=30
 
 The launcher (``main``) first says whether the full MNIST is on disk (the page
 never downloads: without it, the page uses the bundled subset, and the launcher
@@ -204,14 +205,29 @@ def mark_ready(*_):
         os.replace(part, path)        # the launcher never reads half a line
 
 
+# Each open page has a kernel of its own, holding the data and the models (about half a GB).
+# Voila's page asks for its kernel to be shut down as it unloads, but Voila 0.5 refuses that
+# request (no _xsrf cookie: voila-dashboards/voila#1458), so each reload or closed tab would
+# leave its kernel running. A kernel with no page connected is shut down after this long
+# idle instead; a page that is open keeps its kernel, however long it sits unused.
+CULL_IDLE_SECONDS = 120
+CULL_EVERY_SECONDS = 30
+
+
 def voila_command(notebook=DEMO_NOTEBOOK, port=8866, open_browser=False, extra=()):
     """The Voila command line (a list) that serves the demo on 127.0.0.1:port.
 
-    extra: more Voila options, e.g. ["--token=..."].
+    extra: more Voila options, e.g. ["--token=..."]; a culling option given there replaces
+    the launcher's (Voila takes each option once).
     """
     voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or "voila"
     cmd = [voila, str(notebook), f"--port={port}", "--Voila.ip=127.0.0.1", f"--template={DEMO_TEMPLATE}",
            "--theme=light", "--strip_sources=True", "--show_tracebacks=False"]
+    culling = {"--MappingKernelManager.cull_idle_timeout": CULL_IDLE_SECONDS,
+               "--MappingKernelManager.cull_interval": CULL_EVERY_SECONDS,
+               "--MappingKernelManager.cull_connected": False}
+    given = {option.split("=", 1)[0] for option in extra}
+    cmd += [f"{name}={value}" for name, value in culling.items() if name not in given]
     if not open_browser:
         cmd.append("--no-browser")
     return cmd + list(extra)

@@ -37,7 +37,7 @@ def test_a_class_of_thirty_finishes_and_is_graded(tmp_path):
     print(report)
     assert results.exists(), done.stdout[-3000:] + done.stderr[-3000:]
     result = json.loads(results.read_text())
-    assert result["errors"] == {}, result["errors"]
+    assert result["errors"] == {}, (result["errors"], done.stderr[-3000:])
     assert result["finished"] == STUDENTS, report
     assert result["gradebook_rows"] == STUDENTS and result["full_marks"] == STUDENTS, report
     assert result["feedback_fetched"] == STUDENTS, report

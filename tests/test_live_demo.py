@@ -202,3 +202,15 @@ def test_launcher_on_a_busy_port_says_so():
         out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert f"Port {port} is in use" in out and "--port" in out
+
+
+def test_the_demo_culls_kernels_no_page_is_connected_to():
+    """Voila refuses the page's shutdown request as it unloads (voila-dashboards/voila#1458):
+    the launcher culls pageless kernels instead (the browser test shows it working)."""
+    cmd = demo.voila_command()
+    assert f"--MappingKernelManager.cull_idle_timeout={demo.CULL_IDLE_SECONDS}" in cmd
+    assert f"--MappingKernelManager.cull_interval={demo.CULL_EVERY_SECONDS}" in cmd
+    assert "--MappingKernelManager.cull_connected=False" in cmd     # an open page keeps its kernel
+    mine = demo.voila_command(extra=["--MappingKernelManager.cull_idle_timeout=600"])
+    timeouts = [option for option in mine if option.startswith("--MappingKernelManager.cull_idle_timeout")]
+    assert timeouts == ["--MappingKernelManager.cull_idle_timeout=600"]     # Voila takes each option once

@@ -142,6 +142,27 @@ class Server:
             return True
         self._wait(ready, "listening", timeout)
 
+    def kernel_pids(self):
+        """The kernels running under this server now (its descendants: a kernel runs in a
+        session of its own), as a set of pids."""
+        parents, kernels = {}, set()
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                parents[int(proc.name)] = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if b"ipykernel_launcher" in (proc / "cmdline").read_bytes():
+                    kernels.add(int(proc.name))
+            except (OSError, IndexError, ValueError):
+                continue          # gone meanwhile
+        def under_server(pid):
+            while pid > 1:
+                pid = parents.get(pid, 0)
+                if pid == self.proc.pid:
+                    return True
+            return False
+        return {pid for pid in kernels if under_server(pid)}
+
     def shutdown_kernels(self):
         """Shut down every kernel of a Jupyter server (frees memory between tests)."""
         with urllib.request.urlopen(self.url("api/kernels"), timeout=10) as r:
@@ -272,14 +293,15 @@ def voila_server(browser_workdir, jupyter_env):
     server.stop()
 
 
-def start_voila(browser_workdir, env, name="voila"):
-    """Start ``python -m mnistlib.demo`` with this environment (e.g. a cache of its own); stop() it."""
+def start_voila(browser_workdir, env, name="voila", extra=()):
+    """Start ``python -m mnistlib.demo`` with this environment (e.g. a cache of its own) and
+    these more Voila options; stop() it."""
     from mnistlib.demo import DEMO_NOTEBOOK
 
     if not DEMO_NOTEBOOK.is_file():
         pytest.fail("demo/live_demo.ipynb is missing", pytrace=False)
     args = [sys.executable, "-m", "mnistlib.demo", "--port={port}", "--token={token}",
-            "--Voila.port_retries=0"]
+            "--Voila.port_retries=0", *extra]
     server = Server(name, args, env, browser_workdir, browser_workdir)
     server.wait_port()
     return server
@@ -287,14 +309,15 @@ def start_voila(browser_workdir, env, name="voila"):
 
 @pytest.fixture(scope="session")
 def start_server(browser_workdir, jupyter_env):
-    """A factory: ``start_server(app, name, **env)`` starts "voila" (the demo, as voila_server),
-    "lab" or "notebook" with these environment variables changed ("" removes one), e.g. a
-    model cache of its own; name: for its log. The caller stops it (``server.stop()``)."""
-    def start(app, name, **changes):
+    """A factory: ``start_server(app, name, extra=(), **env)`` starts "voila" (the demo, as
+    voila_server, with ``extra`` options for the launcher), "lab" or "notebook" with these
+    environment variables changed ("" removes one), e.g. a model cache of its own; name: for
+    its log. The caller stops it (``server.stop()``)."""
+    def start(app, name, extra=(), **changes):
         env = {**jupyter_env, **changes}
         env = {k: v for k, v in env.items() if v != ""}
         if app == "voila":
-            return start_voila(browser_workdir, env, name)
+            return start_voila(browser_workdir, env, name, extra)
         return _jupyter_server(app, browser_workdir, env, name=name)
     return start
 
@@ -331,6 +354,7 @@ def new_page(chromium, request):
         return page
 
     yield make
+    from jupyter_ui import close_tab
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     for n, (context, page) in enumerate(opened):
         if failed:
@@ -339,6 +363,7 @@ def new_page(chromium, request):
             except Exception as e:  # a crashed page: still report the console
                 print(f"no screenshot: {e}")
             print("browser console (last 30 messages):", *page.console[-30:], sep="\n  ")
+        close_tab(page)
         context.close()
 
 

@@ -243,3 +243,17 @@ def touch_drag_slider(page, finger, selector, fraction):
     y = h["y"] + h["height"] / 2
     x1 = t["x"] + min(max(fraction, 0.0), 1.0) * t["width"]
     finger.stroke([(h["x"] + h["width"] / 2, y), (x1, y)], steps=12)
+
+
+def close_tab(page, timeout=10_000):
+    """Close a tab as a person closing it does: its beforeunload handlers run (the demo's
+    asks Voila to shut its kernel down) and "leave the page?" is answered yes. Playwright's
+    plain close() skips those handlers, which would leave a kernel behind for each tab."""
+    if page.is_closed():
+        return
+    page.on("dialog", lambda dialog: dialog.accept())
+    try:
+        with page.expect_event("close", timeout=timeout):
+            page.close(run_before_unload=True)
+    except Exception as e:  # a crashed or hung tab: the context's close() still ends it
+        print(f"the tab did not close by itself: {e}")

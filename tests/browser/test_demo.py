@@ -129,3 +129,44 @@ def test_launcher_says_when_the_page_is_ready(voila_server, page):
     else:
         assert "python run.py download" in log
     assert log.index("open http://") < m.start()
+
+
+
+def wait_for_kernels(server, expected, timeout=60):
+    """Wait until exactly ``expected`` kernels run under ``server``; return how many there are."""
+    deadline = time.monotonic() + timeout
+    while len(server.kernel_pids()) != expected and time.monotonic() < deadline:
+        time.sleep(0.3)
+    return len(server.kernel_pids())
+
+
+@pytest.fixture
+def quick_culling_demo(start_server):
+    """The demo as ``python run.py demo`` serves it, but culling pageless kernels after 3 s
+    idle (checked every second) instead of its 120 s, so that the test need not wait."""
+    server = start_server("voila", "voila-quick-culling", extra=[
+        "--MappingKernelManager.cull_idle_timeout=3", "--MappingKernelManager.cull_interval=1"])
+    yield server
+    server.stop()
+
+
+def test_a_reloaded_or_closed_page_frees_its_kernel_and_an_open_one_keeps_it(quick_culling_demo, page,
+                                                                             screenshot):
+    """Each open demo page has a kernel holding the data and the models (about half a GB).
+    Voila's own shutdown request on unload is refused (voila-dashboards/voila#1458), so
+    the launcher culls kernels that no page is connected to: a day of reloads on the
+    projector must not fill the teacher's laptop, and an idle open page must keep working."""
+    demo = quick_culling_demo
+    open_demo(page, demo)
+    assert wait_for_kernels(demo, 1) == 1
+    first = demo.kernel_pids()
+    time.sleep(6)                   # twice the idle time: an open page is not culled
+    assert demo.kernel_pids() == first, "the open page's kernel was shut down"
+    check_draw(page, screenshot, "voila-after-idle")     # and it still answers
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.reload(wait_until="domcontentloaded", timeout=180_000)
+    open_demo(page, demo)
+    assert wait_for_kernels(demo, 1) == 1, "the reloaded page's old kernel still runs"
+    assert demo.kernel_pids().isdisjoint(first), "the reloaded page should have a new kernel"
+    ui.close_tab(page)
+    assert wait_for_kernels(demo, 0) == 0, "the closed page's kernel still runs"
