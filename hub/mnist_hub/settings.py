@@ -30,7 +30,7 @@ SETTINGS_VARIABLE = "MNIST_HUB_SETTINGS"
 KERNEL_ENVIRONMENT = {
     # One BLAS thread per kernel: thirty kernels on a few cores, each with one thread per
     # core, spend their time waiting for each other, and each BLAS thread keeps buffers of
-    # its own (about 55 MB more in notebook 06 with two threads).
+    # its own (about 50 MB more in notebook 06 with two threads, as TEACHING measures).
     "OPENBLAS_NUM_THREADS": "1",
     "OMP_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
