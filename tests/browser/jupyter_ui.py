@@ -246,9 +246,9 @@ def touch_drag_slider(page, finger, selector, fraction):
 
 
 def close_tab(page, timeout=10_000):
-    """Close a tab as a person closing it does: its beforeunload handlers run (the demo's
-    asks Voila to shut its kernel down) and "leave the page?" is answered yes. Playwright's
-    plain close() skips those handlers, which would leave a kernel behind for each tab."""
+    """Close a tab as a person closing it does: its beforeunload handlers run (Playwright's
+    plain close() skips them) and "leave the page?" is answered yes. The demo's handler asks
+    Voila to shut its kernel down, which Voila 0.5 refuses; the launcher's culling frees it."""
     if page.is_closed():
         return
     page.on("dialog", lambda dialog: dialog.accept())
